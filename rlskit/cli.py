@@ -1,0 +1,357 @@
+"""The ``rlskit`` command line. Parses arguments, calls ``rlskit.commands``,
+formats results and maps errors to exit codes. Heavy imports stay lazy so
+``rlskit --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from rlskit.errors import RlskitError
+
+if TYPE_CHECKING:
+    from rlskit.commands import RunOptions
+    from rlskit.project import Project
+    from rlskit.runtime import Event
+
+
+class Ctx:
+    """What the group options collect."""
+
+    def __init__(self, project_dir: Path | None, config: Path | None, url: str | None) -> None:
+        self.project_dir = project_dir
+        self.config = config
+        self.url = url
+
+    def project(self) -> Project:
+        from rlskit.project import Project
+
+        return Project.find(self.project_dir, self.config)
+
+
+def _echo_event(event: Event) -> None:
+    if event.kind == "revision":
+        click.echo(f"  {event.message}")
+    elif event.kind in ("retry", "waiting"):
+        click.echo(f"  ... {event.message}", err=True)
+    elif event.kind == "connected":
+        click.echo(f"Database: {event.message}")
+
+
+def _opts(ctx: Ctx, project: Project, *, lock_timeout: str | None = None,
+          lock_retries: int | None = None, wait: str | None = None,
+          per_revision: bool | None = None, quiet: bool = False) -> RunOptions:
+    from rlskit.commands import RunOptions
+    from rlskit.project import parse_duration
+
+    settings = project.settings.with_overrides(
+        lock_timeout=parse_duration(lock_timeout, "--lock-timeout") if lock_timeout else None,
+        lock_retries=lock_retries,
+        migration_lock_wait=parse_duration(wait, "--wait") if wait else None,
+        per_revision=per_revision or None,
+    )
+    return RunOptions(url=ctx.url, settings=settings, report=None if quiet else _echo_event)
+
+
+class RlskitGroup(click.Group):
+    """Maps RlskitError to its exit code and a one-paragraph message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RlskitError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; the running transaction was rolled back.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=RlskitGroup)
+@click.option("--project", "-p", "project_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Project folder (default: current folder, or RLSKIT_PROJECT).")
+@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
+              help="Path to the project's alembic.ini.")
+@click.option("--url", envvar=None,
+              help="Database URL (default: RLSKIT_DATABASE_URL, DATABASE_URL, alembic.ini, "
+                   "else the embedded server).")
+@click.version_option(package_name="rlskit")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None, config: Path | None, url: str | None) -> None:
+    """rlskit: versioned SQL migrations for PostgreSQL roles, grants and RLS policies."""
+    ctx.obj = Ctx(project_dir, config, url)
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=".")
+def init(directory: Path) -> None:
+    """Create a project: alembic.ini, migrations/, sql/, policies/."""
+    from rlskit import commands
+
+    for path in commands.init(directory):
+        click.echo(f"created {path}")
+    click.echo("Next: rlskit new \"first revision\", edit the .sql files, rlskit upgrade.")
+
+
+@cli.command()
+@click.argument("message")
+@click.option("--rev-id", help="Revision id (default: next number, 0001, 0002, ...).")
+@pass_ctx
+def new(ctx: Ctx, message: str, rev_id: str | None) -> None:
+    """Create a revision: sql/<rev>_<slug>.up.sql, .down.sql and its Alembic module."""
+    from rlskit import commands
+
+    project = ctx.project()
+    rev = commands.new(project, message, rev_id)
+    click.echo(f"revision {rev.revision}")
+    for p in (rev.up, rev.down, rev.module):
+        click.echo(f"  created {project.display(p)}")
+
+
+def _run_options(f: Any) -> Any:
+    f = click.option("--lock-timeout", help="Per-statement lock wait, e.g. 5s (FINDINGS §4).")(f)
+    f = click.option("--lock-retries", type=int, help="Retries after a lock timeout.")(f)
+    f = click.option("--wait", help="How long to wait for another upgrade's lock, e.g. 300s.")(f)
+    f = click.option("--per-revision", is_flag=True,
+                     help="Commit each revision on its own instead of all-or-nothing.")(f)
+    f = click.option("--sql", "offline", is_flag=True,
+                     help="Print the SQL script instead of running it (offline mode).")(f)
+    return f
+
+
+@cli.command()
+@click.argument("target", default="head")
+@_run_options
+@pass_ctx
+def upgrade(ctx: Ctx, target: str, lock_timeout: str | None, lock_retries: int | None,
+            wait: str | None, per_revision: bool, offline: bool) -> None:
+    """Apply pending revisions up to TARGET (default: head)."""
+    import time
+
+    from rlskit import commands
+
+    project = ctx.project()
+    opts = _opts(ctx, project, lock_timeout=lock_timeout, lock_retries=lock_retries,
+                 wait=wait, per_revision=per_revision, quiet=offline)
+    started = time.perf_counter()
+    result = commands.upgrade(project, target, opts, sql=offline)
+    if offline:
+        click.echo(result.script, nl=False)
+        return
+    _summary(result, time.perf_counter() - started, "upgrade")
+
+
+def _summary(result: Any, seconds: float, verb: str) -> None:
+    revs = result.revisions
+    done = [e for e in result.events if e.kind == "done"]
+    where = done[-1].message if done else ""
+    if not revs:
+        click.echo(f"Nothing to do: {where}.")
+        return
+    statements = sum(e.data["statements"] for e in revs)
+    click.echo(
+        f"OK: {verb} ran {len(revs)} revision(s), {statements} statement(s) in "
+        f"{seconds * 1000:.0f} ms; {where}."
+    )
+
+
+@cli.command()
+@click.argument("target")
+@_run_options
+@pass_ctx
+def downgrade(ctx: Ctx, target: str, lock_timeout: str | None, lock_retries: int | None,
+              wait: str | None, per_revision: bool, offline: bool) -> None:
+    """Revert revisions down to TARGET (a revision, -1, or base)."""
+    import time
+
+    from rlskit import commands
+
+    project = ctx.project()
+    opts = _opts(ctx, project, lock_timeout=lock_timeout, lock_retries=lock_retries,
+                 wait=wait, per_revision=per_revision, quiet=offline)
+    started = time.perf_counter()
+    result = commands.downgrade(project, target, opts, sql=offline)
+    if offline:
+        click.echo(result.script, nl=False)
+        return
+    _summary(result, time.perf_counter() - started, "downgrade")
+
+
+@cli.command()
+@pass_ctx
+def current(ctx: Ctx) -> None:
+    """Print the revision(s) the database is at."""
+    from rlskit import commands
+
+    project = ctx.project()
+    heads = commands.current(project, _opts(ctx, project, quiet=True))
+    click.echo("\n".join(heads) if heads else "base (nothing applied)")
+
+
+@cli.command()
+@pass_ctx
+def history(ctx: Ctx) -> None:
+    """List revisions, oldest first, with their files."""
+    from rlskit import commands
+
+    for info in commands.history(ctx.project()):
+        head = " (head)" if info.is_head else ""
+        click.echo(f"{info.revision}{head}  {info.message}")
+        if info.up:
+            click.echo(f"    {info.up}")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_ctx
+def status(ctx: Ctx, fmt: str) -> None:
+    """Show applied and pending revisions with their files."""
+    from rlskit import commands
+
+    project = ctx.project()
+    infos = commands.status(project, _opts(ctx, project, quiet=True))
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps([i.__dict__ for i in infos], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Revisions")
+    for col in ("revision", "state", "file", "applied at", "message"):
+        table.add_column(col)
+    for i in infos:
+        state = "applied" if i.applied else "pending"
+        if i.edited:
+            state += " (EDITED)"
+        table.add_row(i.revision, state, i.up or "-", i.applied_at or "", i.message)
+    Console().print(table)
+    pending = sum(1 for i in infos if not i.applied)
+    edited = [i for i in infos if i.edited]
+    click.echo(f"{len(infos) - pending} applied, {pending} pending"
+               + (f", {len(edited)} edited after apply" if edited else ""))
+    if edited:
+        sys.exit(5)
+
+
+@cli.command()
+@click.argument("target", default="head")
+@pass_ctx
+def plan(ctx: Ctx, target: str) -> None:
+    """Print the SQL the next upgrade would run; applies nothing."""
+    from rlskit import commands
+
+    project = ctx.project()
+    script = commands.plan(project, target, _opts(ctx, project, quiet=True))
+    if not script:
+        click.echo("-- nothing pending")
+    else:
+        click.echo(script, nl=False)
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Confirm that the edited files were reviewed.")
+@pass_ctx
+def repair(ctx: Ctx, yes: bool) -> None:
+    """Accept edits to already-applied .sql files (after review)."""
+    from rlskit import commands
+
+    if not yes:
+        raise click.UsageError(
+            "repair records the edited files as applied without running them; "
+            "review them, then run `rlskit repair --yes`."
+        )
+    project = ctx.project()
+    changed = commands.repair(project, _opts(ctx, project, quiet=True))
+    for rev, path in changed:
+        click.echo(f"accepted {path} (revision {rev})")
+    click.echo(f"{len(changed)} file(s) accepted.")
+
+
+# -- the embedded server -------------------------------------------------------
+@cli.group()
+def db() -> None:
+    """Manage the embedded PostgreSQL server of this project (.rlskit/pg)."""
+
+
+def _server(ctx: Ctx) -> Any:
+    from rlskit.embedded import EmbeddedServer
+
+    return EmbeddedServer(ctx.project().embedded_home)
+
+
+@db.command("start")
+@pass_ctx
+def db_start(ctx: Ctx) -> None:
+    """Create (first time) and start the embedded server."""
+    import time
+
+    t = time.perf_counter()
+    server = _server(ctx)
+    st = server.start()
+    click.echo(f"embedded PostgreSQL {st.version} running on 127.0.0.1:{st.port} "
+               f"({(time.perf_counter() - t) * 1000:.0f} ms)")
+
+
+@db.command("stop")
+@pass_ctx
+def db_stop(ctx: Ctx) -> None:
+    """Stop the embedded server."""
+    click.echo("stopped" if _server(ctx).stop() else "not running")
+
+
+@db.command("status")
+@pass_ctx
+def db_status(ctx: Ctx) -> None:
+    """Show whether the embedded server exists and runs."""
+    st = _server(ctx).status()
+    if not st.initialised:
+        click.echo("not created (rlskit db start, or any command without --url, creates it)")
+        return
+    click.echo(f"{'running' if st.running else 'stopped'}: PostgreSQL {st.version}, "
+               f"port {st.port}, data {st.data_dir}"
+               + (f", runs as OS user {st.os_user}" if st.os_user else ""))
+    if not st.running:
+        sys.exit(1)
+
+
+@db.command("url")
+@click.option("--show-password", is_flag=True, help="Print the password instead of ***.")
+@pass_ctx
+def db_url(ctx: Ctx, show_password: bool) -> None:
+    """Print the embedded server's URL (password masked unless asked)."""
+    from rlskit.urls import mask_url
+
+    url = _server(ctx).url()
+    click.echo(url if show_password else mask_url(url))
+
+
+@db.command("psql", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@pass_ctx
+def db_psql(ctx: Ctx, args: tuple[str, ...]) -> None:
+    """Open psql on the embedded server (extra ARGS go to psql)."""
+    server = _server(ctx)
+    server.start()
+    proc = subprocess.run([server.tool("psql"), *args], env=server.psql_env(), check=False)
+    sys.exit(proc.returncode)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    cli(prog_name="rlskit")
+
+
+if __name__ == "__main__":
+    main()

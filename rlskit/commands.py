@@ -1,0 +1,439 @@
+"""rlskit's commands: plain functions taking a :class:`Project` and options.
+
+The click layer (``rlskit.cli``) only parses arguments, calls these, formats
+what they return and maps :class:`~rlskit.errors.RlskitError` to exit codes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rlskit.errors import ProjectError, RevisionError, RlskitError
+from rlskit.project import INI_NAME, Project, Settings
+from rlskit.runtime import (
+    ATTR_ACTION,
+    ATTR_REPORT,
+    ATTR_SETTINGS,
+    ATTR_URL,
+    BOOK_TABLE,
+    Event,
+    Report,
+    SqlRevision,
+    sql_revision_of,
+)
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import Script, ScriptDirectory
+
+SCAFFOLD = Path(__file__).parent / "scaffold"
+
+
+@dataclass
+class RunOptions:
+    """Options shared by the commands that talk to a database."""
+
+    url: str | None = None
+    settings: Settings | None = None
+    report: Report | None = None
+
+
+# -- init / new --------------------------------------------------------------
+def init(directory: Path) -> list[Path]:
+    """Scaffold a project in ``directory``; refuses to overwrite anything."""
+    directory = directory.absolute()
+    targets = {
+        directory / INI_NAME: SCAFFOLD / "alembic.ini",
+        directory / "migrations" / "env.py": SCAFFOLD / "env.py",
+        directory / "migrations" / "script.py.mako": SCAFFOLD / "script.py.mako",
+    }
+    existing = [p for p in targets if p.exists()]
+    if existing:
+        raise ProjectError(
+            f"{existing[0]} already exists; rlskit init never overwrites files.",
+            "Run it in an empty folder, or remove the file first.",
+        )
+    created: list[Path] = []
+    for dest, src in targets.items():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        created.append(dest)
+    for sub in ("migrations/versions", "sql", "policies"):
+        d = directory / sub
+        d.mkdir(parents=True, exist_ok=True)
+        keep = d / ".gitkeep"
+        keep.touch()
+        created.append(d)
+    gi = directory / ".gitignore"
+    if not gi.exists():
+        shutil.copyfile(SCAFFOLD / "gitignore", gi)
+        created.append(gi)
+    return created
+
+
+def slugify(message: str) -> str:
+    """``"Add tenant policies!"`` -> ``"add_tenant_policies"``."""
+    slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")
+    return slug[:40].rstrip("_") or "revision"
+
+
+def _next_rev_id(script: ScriptDirectory) -> str:
+    numbers = [int(r.revision) for r in script.walk_revisions() if r.revision.isdigit()]
+    return f"{(max(numbers) if numbers else 0) + 1:04d}"
+
+
+@dataclass(frozen=True)
+class NewRevision:
+    """What ``rlskit new`` created."""
+
+    revision: str
+    module: Path
+    up: Path
+    down: Path
+
+
+def new(
+    project: Project,
+    message: str,
+    rev_id: str | None = None,
+    up_sql: str | None = None,
+    down_sql: str | None = None,
+) -> NewRevision:
+    """Create a revision: two .sql files and a thin Alembic module applying them."""
+    from alembic.script import ScriptDirectory
+
+    if not message.strip():
+        raise RevisionError("A revision needs a message (rlskit new \"add tenant policies\").")
+    cfg = alembic_config(project, RunOptions())
+    script = ScriptDirectory.from_config(cfg)
+    with _alembic_errors():
+        heads = script.get_heads()
+        if len(heads) > 1:
+            raise RevisionError(
+                f"The project has {len(heads)} heads ({', '.join(heads)}), so a new revision "
+                "would not know what it follows.",
+                "Merge them first with `alembic merge heads -m merge`.",
+            )
+        rev = rev_id or _next_rev_id(script)
+        if not re.fullmatch(r"[A-Za-z0-9_]+", rev):
+            raise RevisionError(f"Revision id {rev!r} may hold only letters, digits and _.")
+        if _exists(script, rev):
+            raise RevisionError(f"Revision {rev} exists already; choose another --rev-id.")
+        stem = f"{rev}_{slugify(message)}"
+        up = project.sql_dir / f"{stem}.up.sql"
+        down = project.sql_dir / f"{stem}.down.sql"
+        for p in (up, down):
+            if p.exists():
+                raise RevisionError(f"{project.display(p)} exists already.")
+        project.sql_dir.mkdir(parents=True, exist_ok=True)
+        up.write_text(
+            up_sql
+            if up_sql is not None
+            else f"-- {message}\n-- Revision {rev}: write the change as plain SQL statements.\n"
+        )
+        down.write_text(
+            down_sql
+            if down_sql is not None
+            else f"-- Revert: {message}\n-- Revision {rev}: undo exactly what the .up.sql did.\n"
+        )
+        sc = script.generate_revision(rev, message, head="head", stem=stem)
+    assert sc is not None
+    return NewRevision(rev, Path(sc.path), up, down)
+
+
+def _exists(script: ScriptDirectory, rev: str) -> bool:
+    try:
+        return script.get_revision(rev) is not None
+    except Exception:
+        return False
+
+
+# -- Alembic plumbing --------------------------------------------------------
+def alembic_config(project: Project, opts: RunOptions, buffer: io.StringIO | None = None) -> Config:
+    """An Alembic Config for ``project`` carrying rlskit's options as attributes."""
+    from alembic.config import Config
+
+    cfg = Config(str(project.ini), output_buffer=buffer) if buffer else Config(str(project.ini))
+    cfg.attributes["rlskit.project"] = project
+    cfg.attributes["rlskit.cli"] = True
+    if opts.url:
+        cfg.attributes[ATTR_URL] = opts.url
+    cfg.attributes[ATTR_SETTINGS] = opts.settings or project.settings
+    if opts.report:
+        cfg.attributes[ATTR_REPORT] = opts.report
+    return cfg
+
+
+@contextmanager
+def _alembic_errors() -> Iterator[None]:
+    """Turn Alembic's revision errors into one-paragraph RevisionErrors."""
+    from alembic.script.revision import ResolutionError
+    from alembic.util import CommandError
+
+    try:
+        yield
+    except RlskitError:
+        raise
+    except (CommandError, ResolutionError) as exc:
+        text = str(exc)
+        if "Multiple head" in text or "multiple heads" in text.lower():
+            raise RevisionError(
+                f"The project has several heads, so 'head' is ambiguous: {text}",
+                "Merge them (`alembic merge heads -m merge`) or name a target; "
+                "nothing was changed.",
+            ) from None
+        if "Can't locate revision" in text or "No such revision" in text:
+            raise RevisionError(
+                f"Unknown revision: {text}",
+                "`rlskit history` lists the revisions; nothing was changed.",
+            ) from None
+        raise RevisionError(f"{text}", "Nothing was changed.") from None
+
+
+# -- upgrade / downgrade -----------------------------------------------------
+@dataclass
+class RunResult:
+    """What an upgrade or downgrade did."""
+
+    events: list[Event] = field(default_factory=list)
+    script: str | None = None  # offline mode: the SQL script
+
+    @property
+    def revisions(self) -> list[Event]:
+        """Events of revisions that ran."""
+        return [e for e in self.events if e.kind == "revision"]
+
+
+def _collecting(opts: RunOptions, result: RunResult) -> RunOptions:
+    outer = opts.report
+
+    def report(event: Event) -> None:
+        result.events.append(event)
+        if outer:
+            outer(event)
+
+    return RunOptions(opts.url, opts.settings, report)
+
+
+def upgrade(project: Project, target: str = "head", opts: RunOptions | None = None,
+            sql: bool = False) -> RunResult:
+    """Apply pending revisions up to ``target`` (or write them as a script)."""
+    from alembic import command
+
+    opts = opts or RunOptions()
+    result = RunResult()
+    buffer = io.StringIO() if sql else None
+    cfg = alembic_config(project, _collecting(opts, result), buffer)
+    with _alembic_errors():
+        command.upgrade(cfg, target, sql=sql)
+    if buffer is not None:
+        result.script = buffer.getvalue()
+    return result
+
+
+def downgrade(project: Project, target: str, opts: RunOptions | None = None,
+              sql: bool = False) -> RunResult:
+    """Revert revisions down to ``target`` (``-1``, a revision, or ``base``)."""
+    from alembic import command
+
+    opts = opts or RunOptions()
+    result = RunResult()
+    buffer = io.StringIO() if sql else None
+    cfg = alembic_config(project, _collecting(opts, result), buffer)
+    with _alembic_errors():
+        command.downgrade(cfg, target, sql=sql)
+    if buffer is not None:
+        result.script = buffer.getvalue()
+    return result
+
+
+def _with_context(project: Project, opts: RunOptions, fn: Any, *, lock: bool) -> None:
+    """Run ``fn(migration_context)`` inside env.py (with or without the lock)."""
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(project, opts)
+    script = ScriptDirectory.from_config(cfg)
+
+    if lock:
+        cfg.attributes[ATTR_ACTION] = fn
+        with EnvironmentContext(cfg, script, fn=lambda rev, ctx: []):
+            script.run_env()
+    else:
+        def inner(rev: Any, ctx: Any) -> list[Any]:
+            fn(ctx)
+            return []
+
+        with EnvironmentContext(cfg, script, fn=inner, dont_mutate=True):
+            script.run_env()
+
+
+def current(project: Project, opts: RunOptions | None = None) -> tuple[str, ...]:
+    """The revisions the database is at."""
+    heads: list[tuple[str, ...]] = []
+    with _alembic_errors():
+        _with_context(project, opts or RunOptions(),
+                      lambda ctx: heads.append(ctx.get_current_heads()), lock=False)
+    return heads[0] if heads else ()
+
+
+# -- history / status --------------------------------------------------------
+@dataclass(frozen=True)
+class RevisionInfo:
+    """One revision of the project, oldest first in listings."""
+
+    revision: str
+    down_revision: tuple[str, ...]
+    message: str
+    up: str | None
+    down: str | None
+    is_head: bool
+    applied: bool | None = None  # None: not asked
+    applied_at: str | None = None
+    edited: bool = False
+
+
+def _revisions(project: Project) -> list[Script]:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(project, RunOptions()))
+    with _alembic_errors():
+        return list(reversed(list(script.walk_revisions())))
+
+
+def _info(project: Project, sc: Script) -> RevisionInfo:
+    rev: SqlRevision | None = sql_revision_of(sc.module)
+    down = sc.down_revision
+    downs = tuple(down) if isinstance(down, tuple | list) else ((down,) if down else ())
+    return RevisionInfo(
+        revision=sc.revision,
+        down_revision=downs,
+        message=(sc.doc or "").strip(),
+        up=project.display(rev.path(project, "up")) if rev else None,
+        down=project.display(rev.path(project, "down")) if rev else None,
+        is_head=sc.is_head,
+    )
+
+
+def history(project: Project) -> list[RevisionInfo]:
+    """All revisions, base first. Needs no database."""
+    return [_info(project, sc) for sc in _revisions(project)]
+
+
+def status(project: Project, opts: RunOptions | None = None) -> list[RevisionInfo]:
+    """Every revision with whether it is applied, when, and whether its file was edited."""
+    from alembic.script import ScriptDirectory
+
+    from rlskit.sqlfile import SqlFile
+
+    opts = opts or RunOptions()
+    scripts = _revisions(project)
+    state: dict[str, Any] = {}
+
+    def read(ctx: MigrationContext) -> None:
+        heads = ctx.get_current_heads()
+        sd = ScriptDirectory.from_config(alembic_config(project, RunOptions()))
+        applied = {s.revision for s in sd.iterate_revisions(heads, "base")} if heads else set()
+        state["applied"] = applied
+        conn = ctx.connection
+        assert conn is not None
+        settings = opts.settings or project.settings
+        schema = settings.version_table_schema or "public"
+        book: dict[str, tuple[str, str, str]] = {}
+        if conn.exec_driver_sql("SELECT to_regclass(%s)", (f"{schema}.{BOOK_TABLE}",)).scalar():
+            for r, path, checksum, at in conn.exec_driver_sql(
+                f'SELECT revision, path, checksum, applied_at::text FROM "{schema}".{BOOK_TABLE}'
+            ):
+                book[r] = (path, checksum, at)
+        state["book"] = book
+
+    with _alembic_errors():
+        _with_context(project, opts, read, lock=False)
+    out = []
+    for sc in scripts:
+        info = _info(project, sc)
+        rec = state["book"].get(sc.revision)
+        edited = False
+        if rec and info.up:
+            path = project.root / rec[0]
+            edited = (not path.is_file()) or SqlFile.load(path, rec[0]).checksum != rec[1]
+        out.append(
+            RevisionInfo(
+                **{**info.__dict__, "applied": sc.revision in state["applied"],
+                   "applied_at": rec[2] if rec else None, "edited": edited}
+            )
+        )
+    return out
+
+
+# -- plan / repair -----------------------------------------------------------
+def plan(project: Project, target: str = "head", opts: RunOptions | None = None) -> str:
+    """The SQL that ``upgrade`` would run now; applies nothing."""
+    opts = opts or RunOptions()
+    heads = current(project, opts)
+    if len(heads) > 1:
+        raise RevisionError("The database is at several heads; plan needs one starting point.")
+    start = heads[0] if heads else "base"
+    if start != "base":
+        applied_to_target = _is_at(project, start, target)
+        if applied_to_target:
+            return ""
+    result = upgrade(project, f"{start}:{target}", RunOptions(None, opts.settings), sql=True)
+    return result.script or ""
+
+
+def _is_at(project: Project, start: str, target: str) -> bool:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(project, RunOptions()))
+    with _alembic_errors():
+        targets = script.get_revisions(target)
+    return all(t is not None and t.revision == start for t in targets)
+
+
+def repair(project: Project, opts: RunOptions | None = None) -> list[tuple[str, str]]:
+    """Accept edited applied files: store their current checksums. Returns (revision, path)."""
+    from alembic.script import ScriptDirectory
+
+    from rlskit.runtime import _book_name
+
+    opts = opts or RunOptions()
+    settings = opts.settings or project.settings
+    changed: list[tuple[str, str]] = []
+
+    def action(ctx: MigrationContext) -> None:
+        conn = ctx.connection
+        assert conn is not None
+        schema = settings.version_table_schema or "public"
+        if not conn.exec_driver_sql("SELECT to_regclass(%s)", (f"{schema}.{BOOK_TABLE}",)).scalar():
+            return
+        sd = ScriptDirectory.from_config(alembic_config(project, RunOptions()))
+        rows = conn.exec_driver_sql(f"SELECT revision, path, checksum FROM {_book_name(settings)}")
+        for revision, path, checksum in list(rows):
+            try:
+                sc = sd.get_revision(revision)
+            except Exception:
+                continue
+            rev = sql_revision_of(sc.module) if sc else None
+            if rev is None:
+                continue
+            f = rev.load(project, "up")
+            if f.checksum != checksum or f.display != path:
+                conn.exec_driver_sql(
+                    f"UPDATE {_book_name(settings)} SET checksum = %s, path = %s, "
+                    "applied_by = current_user WHERE revision = %s",
+                    (f.checksum, f.display, revision),
+                )
+                changed.append((revision, f.display))
+
+    with _alembic_errors():
+        _with_context(project, opts, action, lock=True)
+    return changed

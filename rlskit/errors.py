@@ -1,0 +1,237 @@
+"""One error hierarchy for rlskit.
+
+Every error carries the data it is about as attributes, and its ``str()`` is a
+one-paragraph message a user can act on: what failed, where, and what to do
+next. The click layer prints that paragraph and exits with ``exit_code``; it
+never shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class RlskitError(Exception):
+    """Base class of every error rlskit reports to users."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} {self.hint}"
+        return self.message
+
+
+class ProjectError(RlskitError):
+    """The folder is not an rlskit project, or its configuration is wrong."""
+
+    exit_code = 2
+
+
+class SpecError(RlskitError):
+    """Bad user input outside SQL: a YAML file, a name, an option value."""
+
+    exit_code = 2
+
+
+class IdentifierError(SpecError):
+    """A name that cannot be a PostgreSQL identifier (NUL, too long, empty)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(
+            f"{name!r} cannot be used as a PostgreSQL identifier: {reason}.",
+            "Choose a shorter name without NUL characters; rlskit never truncates names.",
+        )
+
+
+class DatabaseUnavailable(RlskitError):
+    """The database cannot be reached or refuses the login."""
+
+    exit_code = 3
+
+    def __init__(self, url: str, reason: str, hint: str | None = None) -> None:
+        self.url = url  # always masked
+        self.reason = reason
+        super().__init__(
+            f"Cannot connect to {url}: {reason}.",
+            hint
+            or "Check that the server is running and the URL (--url, RLSKIT_DATABASE_URL, "
+            "DATABASE_URL or sqlalchemy.url in alembic.ini) is right; nothing was changed.",
+        )
+
+
+class EmbeddedServerError(RlskitError):
+    """The embedded PostgreSQL server could not be set up, started or stopped."""
+
+    exit_code = 3
+
+
+class SqlFileMissing(RlskitError):
+    """A revision points to a .sql file that does not exist."""
+
+    exit_code = 2
+
+    def __init__(self, revision: str, path: str) -> None:
+        self.revision = revision
+        self.path = path
+        super().__init__(
+            f"Revision {revision} needs {path}, which does not exist.",
+            "Restore the file (git checkout) or fix the name in the revision module; "
+            "nothing was changed.",
+        )
+
+
+class SqlSyntaxError(RlskitError):
+    """A .sql file cannot be split into statements (unterminated quote, meta-command)."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        super().__init__(
+            f"{path}:{line}: {reason}.",
+            "Fix the file and run the command again; nothing was changed.",
+        )
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A session holding a lock that a migration statement waited for."""
+
+    pid: int
+    mode: str
+    relation: str
+    user: str
+    application: str
+    state: str
+    seconds: float
+    query: str
+
+
+@dataclass
+class StatementFailure:
+    """Where and why a statement failed."""
+
+    path: str
+    line: int
+    statement: str
+    sqlstate: str
+    pg_message: str
+    revision: str
+    detail: str | None = None
+    pg_hint: str | None = None
+    blockers: list[Blocker] = field(default_factory=list)
+
+
+class SqlStatementError(RlskitError):
+    """A statement of a migration failed on the server."""
+
+    exit_code = 1
+
+    def __init__(self, failure: StatementFailure, rolled_back: str) -> None:
+        self.failure = failure
+        self.rolled_back = rolled_back
+        f = failure
+        stmt = " ".join(f.statement.split())
+        if len(stmt) > 200:
+            stmt = stmt[:197] + "..."
+        msg = (
+            f"{f.path}:{f.line} (revision {f.revision}) failed: {f.pg_message} "
+            f"[SQLSTATE {f.sqlstate}]"
+        )
+        if f.detail:
+            msg += f" DETAIL: {f.detail}"
+        if f.pg_hint:
+            msg += f" HINT: {f.pg_hint}"
+        msg += f". Statement: {stmt}"
+        super().__init__(msg, rolled_back)
+
+    @property
+    def sqlstate(self) -> str:
+        return self.failure.sqlstate
+
+
+class LockTimeout(SqlStatementError):
+    """A statement gave up waiting for a lock, after every retry."""
+
+    def __init__(self, failure: StatementFailure, attempts: int, lock_timeout: str) -> None:
+        self.attempts = attempts
+        self.lock_timeout = lock_timeout
+        if failure.blockers:
+            b = failure.blockers[0]
+            who = (
+                f"pid {b.pid} (user {b.user}, {b.state} for {b.seconds:.0f}s, "
+                f"holds {b.mode} on {b.relation}: {b.query[:80]!r})"
+            )
+        else:
+            who = "a session that had released it by the time rlskit looked"
+        rolled = (
+            f"Gave up after {attempts} attempt(s) of lock_timeout {lock_timeout}; "
+            f"the lock was held by {who}. Nothing of this revision was applied. "
+            "Retry when that session is done, or raise --lock-timeout/--lock-retries."
+        )
+        SqlStatementError.__init__(self, failure, rolled)
+
+
+class MigrationLockTimeout(RlskitError):
+    """Another upgrade held the migration lock for longer than we may wait."""
+
+    exit_code = 4
+
+    def __init__(self, waited: float, holder: str | None) -> None:
+        self.waited = waited
+        self.holder = holder
+        held = f" (held by {holder})" if holder else ""
+        super().__init__(
+            f"Waited {waited:.0f}s for another upgrade that holds the migration lock{held}.",
+            "Nothing was changed by this process; run the command again once the other "
+            "upgrade has finished, or raise --wait.",
+        )
+
+
+class ChecksumMismatch(RlskitError):
+    """An already-applied .sql file was edited afterwards."""
+
+    exit_code = 5
+
+    def __init__(self, revision: str, path: str, applied_at: str, applied_by: str) -> None:
+        self.revision = revision
+        self.path = path
+        self.applied_at = applied_at
+        self.applied_by = applied_by
+        super().__init__(
+            f"{path} was edited after it was applied (revision {revision}, applied "
+            f"{applied_at} by {applied_by}); refusing to continue, nothing was changed.",
+            "Undo the edit and put the change in a new revision (rlskit new), or, after "
+            "reviewing that the database already matches the edited file, accept it "
+            "with `rlskit repair`.",
+        )
+
+
+class RevisionError(RlskitError):
+    """Unknown revision, several heads, or a revision layout rlskit cannot run."""
+
+    exit_code = 2
+
+
+class NonTransactionalRevision(RevisionError):
+    """An all-or-nothing upgrade would have to run a no-transaction revision."""
+
+    def __init__(self, revision: str, path: str) -> None:
+        self.revision = revision
+        self.path = path
+        super().__init__(
+            f"Revision {revision} ({path}) is marked no-transaction, so it cannot be part "
+            "of an all-or-nothing upgrade.",
+            "Run `rlskit upgrade --per-revision` (each revision commits on its own), "
+            "nothing was changed.",
+        )

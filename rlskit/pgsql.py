@@ -1,0 +1,87 @@
+"""The only module that imports pglast (GPL-3.0-or-later): PostgreSQL's own
+scanner and parser, used to split files into statements, fingerprint them,
+and parse them for lint rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import pglast
+from pglast import parser as _parser
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a SQL file, with where it starts."""
+
+    text: str
+    offset: int  # character offset in the normalised file text
+    line: int  # 1-based line of its first character
+
+
+class SplitError(Exception):
+    """The text cannot be split into statements."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def split(text: str) -> list[Statement]:
+    """Split SQL text into statements, the way the server will see them.
+
+    The parser-based split understands ``BEGIN ATOMIC`` bodies; if the parser
+    rejects the text (a newer syntax, or a real error the server will name
+    precisely) the scanner-based split is used and the server decides.
+    """
+    try:
+        slices = list(pglast.split(text, with_parser=True, only_slices=True))
+    except _parser.ParseError:
+        try:
+            slices = list(pglast.split(text, with_parser=False, only_slices=True))
+        except _parser.ParseError as exc:
+            raise SplitError(str(exc), getattr(exc, "location", 0) or 0) from exc
+    out = []
+    for s in slices:
+        start = s.start or 0
+        stmt = text[s]
+        if stmt.strip():
+            out.append(Statement(stmt, start, _line_of(text, start)))
+    return out
+
+
+def ends_with_semicolon(text: str) -> bool:
+    """True when the last token that is not a comment is ``;``."""
+    tokens = [t for t in _parser.scan(text) if not t.name.endswith("COMMENT")]
+    return bool(tokens) and tokens[-1].name == "ASCII_59"
+
+
+def fingerprint(text: str) -> str:
+    """SHA-256 over the token stream: whitespace and line endings do not count,
+    while string constants, identifiers and comments do."""
+    h = hashlib.sha256()
+    try:
+        tokens = _parser.scan(text)
+    except _parser.ParseError:
+        # Unscannable text still gets a stable, whitespace-insensitive checksum.
+        h.update(" ".join(text.split()).encode("utf-8"))
+        return h.hexdigest()
+    for t in tokens:
+        h.update(text[t.start : t.end + 1].encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def parse(text: str) -> Any:
+    """Parse SQL into pglast's AST (a tuple of RawStmt nodes)."""
+    return pglast.parse_sql(text)
+
+
+ParseError = _parser.ParseError

@@ -1,0 +1,179 @@
+"""An rlskit project: where its files are and how it is configured.
+
+A project is a folder with an ``alembic.ini`` whose ``[rlskit]`` section holds
+rlskit's options. Pure: reads files only, never imports the database layers.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from rlskit.errors import ProjectError
+
+INI_NAME = "alembic.ini"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*$")
+
+
+def parse_duration(value: str | float | int, what: str) -> float:
+    """Parse ``"5s"``, ``"500ms"``, ``"2min"`` or a number of seconds into seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    m = _DURATION.match(value)
+    if not m:
+        raise ProjectError(
+            f"{what} must be a duration like 5s, 500ms or 2min, not {value!r}."
+        )
+    n = float(m.group(1))
+    unit = m.group(2) or "s"
+    return n / 1000 if unit == "ms" else n * 60 if unit == "min" else n
+
+
+def pg_duration(seconds: float) -> str:
+    """Seconds as a PostgreSQL duration setting (``'5000ms'``)."""
+    return f"{round(seconds * 1000)}ms"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run-time options; ``[rlskit]`` in alembic.ini, overridden by CLI flags."""
+
+    lock_timeout: float = 5.0  # seconds a DDL statement may wait for a lock
+    lock_retries: int = 3  # extra attempts after a lock timeout
+    retry_backoff: float = 1.0  # seconds before the first retry; doubles each time
+    migration_lock_wait: float = 300.0  # seconds to wait for another upgrade
+    per_revision: bool = False  # commit each revision on its own
+    version_table: str = "alembic_version"
+    version_table_schema: str | None = None
+    embedded: bool = True  # fall back to the embedded server when no URL is given
+
+    def with_overrides(self, **kw: object) -> Settings:
+        """Copy with the options that are not None replaced."""
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})  # type: ignore[arg-type]
+
+
+def _bool(value: str, key: str) -> bool:
+    v = value.strip().lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise ProjectError(f"[rlskit] {key} must be true or false, not {value!r}.")
+
+
+def settings_from_section(section: dict[str, str]) -> Settings:
+    """Build :class:`Settings` from the ``[rlskit]`` section's strings."""
+    s = Settings()
+    kw: dict[str, object] = {}
+    try:
+        if "lock_timeout" in section:
+            kw["lock_timeout"] = parse_duration(section["lock_timeout"], "lock_timeout")
+        if "lock_retries" in section:
+            kw["lock_retries"] = int(section["lock_retries"])
+        if "retry_backoff" in section:
+            kw["retry_backoff"] = parse_duration(section["retry_backoff"], "retry_backoff")
+        if "migration_lock_wait" in section:
+            kw["migration_lock_wait"] = parse_duration(
+                section["migration_lock_wait"], "migration_lock_wait"
+            )
+    except ValueError as exc:
+        raise ProjectError(f"[rlskit] in alembic.ini has a bad value: {exc}.") from exc
+    if "per_revision" in section:
+        kw["per_revision"] = _bool(section["per_revision"], "per_revision")
+    if "embedded" in section:
+        kw["embedded"] = _bool(section["embedded"], "embedded")
+    if section.get("version_table"):
+        kw["version_table"] = section["version_table"]
+    if section.get("version_table_schema"):
+        kw["version_table_schema"] = section["version_table_schema"]
+    return replace(s, **kw)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Project:
+    """Paths and options of one project."""
+
+    root: Path
+    ini: Path
+    script_location: Path
+    sql_dir: Path
+    policies_dir: Path
+    ini_url: str | None
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def embedded_home(self) -> Path:
+        """Where the embedded server's cluster lives."""
+        return self.root / ".rlskit" / "pg"
+
+    def display(self, path: Path) -> str:
+        """``path`` relative to the project root, for messages."""
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+    @classmethod
+    def load(cls, ini: Path) -> Project:
+        """Read a project from its alembic.ini."""
+        ini = ini.absolute()
+        if not ini.is_file():
+            raise ProjectError(
+                f"{ini.parent} is not an rlskit project: there is no {ini.name}.",
+                "Run `rlskit init` there to create one, or pass --project/-c to point at one.",
+            )
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(ini, encoding="utf-8")
+        except configparser.Error as exc:
+            raise ProjectError(f"{ini} cannot be read: {exc}.") from exc
+        if not parser.has_section("alembic") or not parser.get(
+            "alembic", "script_location", fallback=""
+        ):
+            raise ProjectError(
+                f"{ini} has no [alembic] script_location, so it is not a migration project.",
+                "Run `rlskit init` in an empty folder to create one.",
+            )
+        root = ini.parent
+        here = str(root)
+        raw_loc = parser.get("alembic", "script_location").replace("%(here)s", here)
+        script_location = (root / raw_loc).resolve()
+        if not (script_location / "env.py").is_file():
+            raise ProjectError(
+                f"{ini} points to migrations in {script_location}, but there is no env.py there.",
+                "Run `rlskit init` to scaffold the project, or fix script_location.",
+            )
+        section = dict(parser.items("rlskit")) if parser.has_section("rlskit") else {}
+        url = parser.get("alembic", "sqlalchemy.url", fallback="").strip() or None
+        if url and ("driver://" in url or "%(" in url):
+            url = None  # alembic's placeholder, or an interpolation we do not expand
+        return cls(
+            root=root,
+            ini=ini,
+            script_location=script_location,
+            sql_dir=(root / section.get("sql_dir", "sql")).resolve(),
+            policies_dir=(root / section.get("policies_dir", "policies")).resolve(),
+            ini_url=url,
+            settings=settings_from_section(section),
+        )
+
+    @classmethod
+    def find(cls, start: Path | None = None, ini: Path | None = None) -> Project:
+        """Load the project whose alembic.ini is ``ini``, or in ``start``/cwd."""
+        if ini is not None:
+            return cls.load(ini)
+        env = os.environ.get("RLSKIT_PROJECT")
+        base = start or (Path(env) if env else Path.cwd())
+        return cls.load(base / INI_NAME)
+
+
+def env_url() -> tuple[str, str] | None:
+    """The database URL from the environment, with the variable it came from."""
+    for var in ("RLSKIT_DATABASE_URL", "DATABASE_URL"):
+        value = os.environ.get(var, "").strip()
+        if value:
+            return value, var
+    return None

@@ -1,0 +1,57 @@
+"""The one place where identifiers and literals become SQL text.
+
+Every generated statement goes through :func:`quote_ident` for names and
+:func:`quote_literal` for values. Names are validated first: PostgreSQL
+silently truncates names over 63 bytes and a NUL byte truncates them on the
+wire (FINDINGS §5), so both are rejected instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rlskit.errors import IdentifierError
+
+MAX_IDENTIFIER_BYTES = 63
+
+
+def check_identifier(name: str) -> str:
+    """Return ``name`` unchanged if PostgreSQL can store it exactly, else raise."""
+    if not isinstance(name, str):
+        raise IdentifierError(repr(name), "it is not a string")
+    if name == "":
+        raise IdentifierError(name, "it is empty")
+    if "\x00" in name:
+        raise IdentifierError(name, "it contains a NUL character")
+    size = len(name.encode("utf-8"))
+    if size > MAX_IDENTIFIER_BYTES:
+        raise IdentifierError(
+            name, f"it is {size} bytes long and PostgreSQL keeps only {MAX_IDENTIFIER_BYTES}"
+        )
+    return name
+
+
+def quote_ident(name: str) -> str:
+    """Quote one identifier: ``quote_ident('django:1')`` -> ``"django:1"``."""
+    check_identifier(name)
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_qualified(*parts: str) -> str:
+    """Quote a dotted name: ``quote_qualified('public', 't')`` -> ``"public"."t"``."""
+    return ".".join(quote_ident(p) for p in parts if p)
+
+
+def quote_ident_list(names: Iterable[str]) -> str:
+    """Quote and comma-join several identifiers."""
+    return ", ".join(quote_ident(n) for n in names)
+
+
+def quote_literal(value: str) -> str:
+    """Quote a string constant the way PostgreSQL's ``quote_literal`` does."""
+    if "\x00" in value:
+        raise IdentifierError(value, "a string constant cannot contain a NUL character")
+    body = value.replace("'", "''")
+    if "\\" in body:
+        return "E'" + body.replace("\\", "\\\\") + "'"
+    return "'" + body + "'"
