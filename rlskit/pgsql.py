@@ -44,10 +44,7 @@ def split(text: str) -> list[Statement]:
     try:
         slices = list(pglast.split(text, with_parser=True, only_slices=True))
     except _parser.ParseError:
-        try:
-            slices = list(pglast.split(text, with_parser=False, only_slices=True))
-        except _parser.ParseError as exc:
-            raise SplitError(str(exc), getattr(exc, "location", 0) or 0) from exc
+        slices = _split_by_tokens(text)
     out = []
     for s in slices:
         start = s.start or 0
@@ -55,6 +52,31 @@ def split(text: str) -> list[Statement]:
         if stmt.strip():
             out.append(Statement(stmt, start, _line_of(text, start)))
     return out
+
+
+def _split_by_tokens(text: str) -> list[slice]:
+    """Split at top-level ``;`` tokens, using PostgreSQL's scanner for quoting."""
+    try:
+        tokens = _parser.scan(text)
+    except _parser.ParseError as exc:
+        raise SplitError(str(exc), getattr(exc, "location", 0) or 0) from exc
+    slices: list[slice] = []
+    start: int | None = None
+    end = 0
+    for t in tokens:
+        if t.name.endswith("COMMENT"):
+            continue
+        if t.name == "ASCII_59":
+            if start is not None:
+                slices.append(slice(start, end))
+            start = None
+            continue
+        if start is None:
+            start = t.start
+        end = t.end + 1
+    if start is not None:
+        slices.append(slice(start, end))
+    return slices
 
 
 def ends_with_semicolon(text: str) -> bool:

@@ -384,12 +384,15 @@ def find_blockers(dconn: Any, statement: str) -> list[Blocker]:
     names = relations_of(statement)
     if not names:
         return []
-    params = dconn.info.get_parameters()
+    params = dict(dconn.info.get_parameters())
     if dconn.info.password:
         params["password"] = dconn.info.password
-    sql = (Path(__file__).parent / "catalog" / "queries" / "blockers.sql").read_text()
+    params["connect_timeout"] = "5"
+    from rlskit.catalog import query_text
+
+    sql = query_text("blockers")
     try:
-        with psycopg.connect(**params, autocommit=True, connect_timeout=5) as side:
+        with psycopg.connect(autocommit=True, **params) as side:
             rows = side.execute(sql, (dconn.info.backend_pid, names)).fetchall()
     except psycopg.Error:
         return []
