@@ -44,9 +44,16 @@ def _echo_event(event: Event) -> None:
         click.echo(f"Database: {event.message}")
 
 
-def _opts(ctx: Ctx, project: Project, *, lock_timeout: str | None = None,
-          lock_retries: int | None = None, wait: str | None = None,
-          per_revision: bool | None = None, quiet: bool = False) -> RunOptions:
+def _opts(
+    ctx: Ctx,
+    project: Project,
+    *,
+    lock_timeout: str | None = None,
+    lock_retries: int | None = None,
+    wait: str | None = None,
+    per_revision: bool | None = None,
+    quiet: bool = False,
+) -> RunOptions:
     from rlskit.commands import RunOptions
     from rlskit.project import parse_duration
 
@@ -74,13 +81,25 @@ class RlskitGroup(click.Group):
 
 
 @click.group(cls=RlskitGroup)
-@click.option("--project", "-p", "project_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Project folder (default: current folder, or RLSKIT_PROJECT).")
-@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False),
-              help="Path to the project's alembic.ini.")
-@click.option("--url", envvar=None,
-              help="Database URL (default: RLSKIT_DATABASE_URL, DATABASE_URL, alembic.ini, "
-                   "else the embedded server).")
+@click.option(
+    "--project",
+    "-p",
+    "project_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Project folder (default: current folder, or RLSKIT_PROJECT).",
+)
+@click.option(
+    "--config",
+    "-c",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Path to the project's alembic.ini.",
+)
+@click.option(
+    "--url",
+    envvar=None,
+    help="Database URL (default: RLSKIT_DATABASE_URL, DATABASE_URL, alembic.ini, "
+    "else the embedded server).",
+)
 @click.version_option(package_name="rlskit")
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, config: Path | None, url: str | None) -> None:
@@ -99,7 +118,7 @@ def init(directory: Path) -> None:
 
     for path in commands.init(directory):
         click.echo(f"created {path}")
-    click.echo("Next: rlskit new \"first revision\", edit the .sql files, rlskit upgrade.")
+    click.echo('Next: rlskit new "first revision", edit the .sql files, rlskit upgrade.')
 
 
 @cli.command()
@@ -121,10 +140,17 @@ def _run_options(f: Any) -> Any:
     f = click.option("--lock-timeout", help="Per-statement lock wait, e.g. 5s (FINDINGS §4).")(f)
     f = click.option("--lock-retries", type=int, help="Retries after a lock timeout.")(f)
     f = click.option("--wait", help="How long to wait for another upgrade's lock, e.g. 300s.")(f)
-    f = click.option("--per-revision", is_flag=True,
-                     help="Commit each revision on its own instead of all-or-nothing.")(f)
-    f = click.option("--sql", "offline", is_flag=True,
-                     help="Print the SQL script instead of running it (offline mode).")(f)
+    f = click.option(
+        "--per-revision",
+        is_flag=True,
+        help="Commit each revision on its own instead of all-or-nothing.",
+    )(f)
+    f = click.option(
+        "--sql",
+        "offline",
+        is_flag=True,
+        help="Print the SQL script instead of running it (offline mode).",
+    )(f)
     return f
 
 
@@ -132,16 +158,30 @@ def _run_options(f: Any) -> Any:
 @click.argument("target", default="head")
 @_run_options
 @pass_ctx
-def upgrade(ctx: Ctx, target: str, lock_timeout: str | None, lock_retries: int | None,
-            wait: str | None, per_revision: bool, offline: bool) -> None:
+def upgrade(
+    ctx: Ctx,
+    target: str,
+    lock_timeout: str | None,
+    lock_retries: int | None,
+    wait: str | None,
+    per_revision: bool,
+    offline: bool,
+) -> None:
     """Apply pending revisions up to TARGET (default: head)."""
     import time
 
     from rlskit import commands
 
     project = ctx.project()
-    opts = _opts(ctx, project, lock_timeout=lock_timeout, lock_retries=lock_retries,
-                 wait=wait, per_revision=per_revision, quiet=offline)
+    opts = _opts(
+        ctx,
+        project,
+        lock_timeout=lock_timeout,
+        lock_retries=lock_retries,
+        wait=wait,
+        per_revision=per_revision,
+        quiet=offline,
+    )
     started = time.perf_counter()
     result = commands.upgrade(project, target, opts, sql=offline)
     if offline:
@@ -168,16 +208,30 @@ def _summary(result: Any, seconds: float, verb: str) -> None:
 @click.argument("target")
 @_run_options
 @pass_ctx
-def downgrade(ctx: Ctx, target: str, lock_timeout: str | None, lock_retries: int | None,
-              wait: str | None, per_revision: bool, offline: bool) -> None:
+def downgrade(
+    ctx: Ctx,
+    target: str,
+    lock_timeout: str | None,
+    lock_retries: int | None,
+    wait: str | None,
+    per_revision: bool,
+    offline: bool,
+) -> None:
     """Revert revisions down to TARGET (a revision, -1, or base)."""
     import time
 
     from rlskit import commands
 
     project = ctx.project()
-    opts = _opts(ctx, project, lock_timeout=lock_timeout, lock_retries=lock_retries,
-                 wait=wait, per_revision=per_revision, quiet=offline)
+    opts = _opts(
+        ctx,
+        project,
+        lock_timeout=lock_timeout,
+        lock_retries=lock_retries,
+        wait=wait,
+        per_revision=per_revision,
+        quiet=offline,
+    )
     started = time.perf_counter()
     result = commands.downgrade(project, target, opts, sql=offline)
     if offline:
@@ -238,8 +292,10 @@ def status(ctx: Ctx, fmt: str) -> None:
     Console().print(table)
     pending = sum(1 for i in infos if not i.applied)
     edited = [i for i in infos if i.edited]
-    click.echo(f"{len(infos) - pending} applied, {pending} pending"
-               + (f", {len(edited)} edited after apply" if edited else ""))
+    click.echo(
+        f"{len(infos) - pending} applied, {pending} pending"
+        + (f", {len(edited)} edited after apply" if edited else "")
+    )
     if edited:
         sys.exit(5)
 
@@ -299,8 +355,10 @@ def db_start(ctx: Ctx) -> None:
     t = time.perf_counter()
     server = _server(ctx)
     st = server.start()
-    click.echo(f"embedded PostgreSQL {st.version} running on 127.0.0.1:{st.port} "
-               f"({(time.perf_counter() - t) * 1000:.0f} ms)")
+    click.echo(
+        f"embedded PostgreSQL {st.version} running on 127.0.0.1:{st.port} "
+        f"({(time.perf_counter() - t) * 1000:.0f} ms)"
+    )
 
 
 @db.command("stop")
@@ -318,9 +376,11 @@ def db_status(ctx: Ctx) -> None:
     if not st.initialised:
         click.echo("not created (rlskit db start, or any command without --url, creates it)")
         return
-    click.echo(f"{'running' if st.running else 'stopped'}: PostgreSQL {st.version}, "
-               f"port {st.port}, data {st.data_dir}"
-               + (f", runs as OS user {st.os_user}" if st.os_user else ""))
+    click.echo(
+        f"{'running' if st.running else 'stopped'}: PostgreSQL {st.version}, "
+        f"port {st.port}, data {st.data_dir}"
+        + (f", runs as OS user {st.os_user}" if st.os_user else "")
+    )
     if not st.running:
         sys.exit(1)
 

@@ -111,9 +111,10 @@ def new(
     from alembic.script import ScriptDirectory
 
     if not message.strip():
-        raise RevisionError("A revision needs a message (rlskit new \"add tenant policies\").")
+        raise RevisionError('A revision needs a message (rlskit new "add tenant policies").')
     cfg = alembic_config(project, RunOptions())
     script = ScriptDirectory.from_config(cfg)
+    script.messaging_opts = {"quiet": True}  # we print our own lines
     with _alembic_errors():
         heads = script.get_heads()
         if len(heads) > 1:
@@ -223,8 +224,9 @@ def _collecting(opts: RunOptions, result: RunResult) -> RunOptions:
     return RunOptions(opts.url, opts.settings, report)
 
 
-def upgrade(project: Project, target: str = "head", opts: RunOptions | None = None,
-            sql: bool = False) -> RunResult:
+def upgrade(
+    project: Project, target: str = "head", opts: RunOptions | None = None, sql: bool = False
+) -> RunResult:
     """Apply pending revisions up to ``target`` (or write them as a script)."""
     from alembic import command
 
@@ -239,8 +241,9 @@ def upgrade(project: Project, target: str = "head", opts: RunOptions | None = No
     return result
 
 
-def downgrade(project: Project, target: str, opts: RunOptions | None = None,
-              sql: bool = False) -> RunResult:
+def downgrade(
+    project: Project, target: str, opts: RunOptions | None = None, sql: bool = False
+) -> RunResult:
     """Revert revisions down to ``target`` (``-1``, a revision, or ``base``)."""
     from alembic import command
 
@@ -268,6 +271,7 @@ def _with_context(project: Project, opts: RunOptions, fn: Any, *, lock: bool) ->
         with EnvironmentContext(cfg, script, fn=lambda rev, ctx: []):
             script.run_env()
     else:
+
         def inner(rev: Any, ctx: Any) -> list[Any]:
             fn(ctx)
             return []
@@ -280,8 +284,12 @@ def current(project: Project, opts: RunOptions | None = None) -> tuple[str, ...]
     """The revisions the database is at."""
     heads: list[tuple[str, ...]] = []
     with _alembic_errors():
-        _with_context(project, opts or RunOptions(),
-                      lambda ctx: heads.append(ctx.get_current_heads()), lock=False)
+        _with_context(
+            project,
+            opts or RunOptions(),
+            lambda ctx: heads.append(ctx.get_current_heads()),
+            lock=False,
+        )
     return heads[0] if heads else ()
 
 
@@ -367,8 +375,12 @@ def status(project: Project, opts: RunOptions | None = None) -> list[RevisionInf
             edited = (not path.is_file()) or SqlFile.load(path, rec[0]).checksum != rec[1]
         out.append(
             RevisionInfo(
-                **{**info.__dict__, "applied": sc.revision in state["applied"],
-                   "applied_at": rec[2] if rec else None, "edited": edited}
+                **{
+                    **info.__dict__,
+                    "applied": sc.revision in state["applied"],
+                    "applied_at": rec[2] if rec else None,
+                    "edited": edited,
+                }
             )
         )
     return out

@@ -189,7 +189,7 @@ class EmbeddedServer:
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
             env["HOME"] = st.data_dir
         try:
-            proc = subprocess.run(
+            proc: subprocess.CompletedProcess[str] = subprocess.run(
                 args,
                 capture_output=True,
                 text=True,
@@ -284,14 +284,18 @@ class EmbeddedServer:
                 st,
                 [
                     self._bin(st, "initdb"),
-                    "-D", str(data_dir),
-                    "-U", SUPERUSER,
+                    "-D",
+                    str(data_dir),
+                    "-U",
+                    SUPERUSER,
                     "--auth=scram-sha-256",
                     f"--pwfile={pwfile}",
-                    "-E", "UTF8",
+                    "-E",
+                    "UTF8",
                     "--locale=C",
                     "--no-instructions",
-                ] + (["--no-sync"] if self.fast else []),
+                ]
+                + (["--no-sync"] if self.fast else []),
                 timeout=120,
             )
         finally:
@@ -330,8 +334,17 @@ class EmbeddedServer:
             self._run(
                 st,
                 [
-                    self._bin(st, "pg_ctl"), "start", "-w", "-t", "60",
-                    "-D", st.data_dir, "-l", str(log), "-o", f"-p {st.port}",
+                    self._bin(st, "pg_ctl"),
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    st.data_dir,
+                    "-l",
+                    str(log),
+                    "-o",
+                    f"-p {st.port}",
                 ],
                 timeout=90,
             )
@@ -345,8 +358,12 @@ class EmbeddedServer:
         while True:
             try:
                 with psycopg.connect(
-                    host="127.0.0.1", port=st.port, user=st.superuser,
-                    password=st.password, dbname="postgres", autocommit=True,
+                    host="127.0.0.1",
+                    port=st.port,
+                    user=st.superuser,
+                    password=st.password,
+                    dbname="postgres",
+                    autocommit=True,
                     connect_timeout=5,
                 ) as conn:
                     exists = conn.execute(
@@ -368,9 +385,7 @@ class EmbeddedServer:
             st = self._load()
             if st is None or not self.is_running(st):
                 return False
-            self._run(
-                st, [self._bin(st, "pg_ctl"), "stop", "-w", "-m", "fast", "-D", st.data_dir]
-            )
+            self._run(st, [self._bin(st, "pg_ctl"), "stop", "-w", "-m", "fast", "-D", st.data_dir])
             return True
 
     def status(self) -> ServerStatus:
@@ -392,13 +407,15 @@ class EmbeddedServer:
         shutil.rmtree(self.home, ignore_errors=True)
 
     # -- connection ----------------------------------------------------
-    def url(self, database: str | None = None, *, user: str | None = None,
-            password: str | None = None) -> str:
+    def url(
+        self, database: str | None = None, *, user: str | None = None, password: str | None = None
+    ) -> str:
         """A libpq URL for the (started) server, password included."""
         st = self._load()
         if st is None:
-            raise EmbeddedServerError("The embedded database has not been created yet.",
-                                      "Run `rlskit db start`.")
+            raise EmbeddedServerError(
+                "The embedded database has not been created yet.", "Run `rlskit db start`."
+            )
         u = quote(user or st.superuser, safe="")
         p = quote(password if password is not None else st.password, safe="")
         return f"postgresql://{u}:{p}@127.0.0.1:{st.port}/{quote(database or st.database)}"
@@ -407,11 +424,17 @@ class EmbeddedServer:
         """Environment for running ``psql`` against the server without a password prompt."""
         st = self._load()
         if st is None:
-            raise EmbeddedServerError("The embedded database has not been created yet.",
-                                      "Run `rlskit db start`.")
+            raise EmbeddedServerError(
+                "The embedded database has not been created yet.", "Run `rlskit db start`."
+            )
         env = dict(os.environ)
-        env.update(PGHOST="127.0.0.1", PGPORT=str(st.port), PGUSER=st.superuser,
-                   PGPASSWORD=st.password, PGDATABASE=st.database)
+        env.update(
+            PGHOST="127.0.0.1",
+            PGPORT=str(st.port),
+            PGUSER=st.superuser,
+            PGPASSWORD=st.password,
+            PGDATABASE=st.database,
+        )
         return env
 
     def tool(self, name: str) -> str:

@@ -105,6 +105,26 @@ def fingerprint(text: str) -> str:
     return h.hexdigest()
 
 
+def relations_of(statement: str) -> list[str]:
+    """Names (``schema.table`` or ``table``) of the relations a statement refers to."""
+    try:
+        tree = pglast.parse_sql(statement)
+    except _parser.ParseError:
+        return []
+    from pglast.visitors import Visitor
+
+    found: list[str] = []
+
+    class _Collect(Visitor):
+        def visit_RangeVar(self, ancestors: Any, node: Any) -> None:
+            name = f"{node.schemaname}.{node.relname}" if node.schemaname else node.relname
+            if name not in found:
+                found.append(name)
+
+    _Collect()(tree)
+    return found
+
+
 def parse(text: str) -> Any:
     """Parse SQL into pglast's AST (a tuple of RawStmt nodes)."""
     return pglast.parse_sql(text)

@@ -24,9 +24,7 @@ def parse_duration(value: str | float | int, what: str) -> float:
         return float(value)
     m = _DURATION.match(value)
     if not m:
-        raise ProjectError(
-            f"{what} must be a duration like 5s, 500ms or 2min, not {value!r}."
-        )
+        raise ProjectError(f"{what} must be a duration like 5s, 500ms or 2min, not {value!r}.")
     n = float(m.group(1))
     unit = m.group(2) or "s"
     return n / 1000 if unit == "ms" else n * 60 if unit == "min" else n

@@ -31,6 +31,21 @@ def check_identifier(name: str) -> str:
     return name
 
 
+RESERVED_ROLE_NAMES = frozenset(
+    {"none", "public", "current_user", "session_user", "current_role", "user"}
+)
+
+
+def check_role_name(name: str) -> str:
+    """Like :func:`check_identifier`, and refuse names PostgreSQL reserves for roles."""
+    check_identifier(name)
+    if name.lower() in RESERVED_ROLE_NAMES:
+        raise IdentifierError(name, "PostgreSQL reserves this name for roles")
+    if name.startswith("pg_"):
+        raise IdentifierError(name, "role names starting with pg_ are reserved")
+    return name
+
+
 def quote_ident(name: str) -> str:
     """Quote one identifier: ``quote_ident('django:1')`` -> ``"django:1"``."""
     check_identifier(name)

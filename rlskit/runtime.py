@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,7 +210,8 @@ def bookkeeping_forget(settings: Settings, revision: str) -> list[str]:
 
 def lock_timeout_sql(settings: Settings) -> str:
     """The per-revision ``lock_timeout`` (transaction-local)."""
-    return f"SELECT set_config('lock_timeout', {quote_literal(pg_duration(settings.lock_timeout))}, true)"
+    value = quote_literal(pg_duration(settings.lock_timeout))
+    return f"SELECT set_config('lock_timeout', {value}, true)"
 
 
 def advisory_key(settings: Settings) -> int:
@@ -304,7 +305,7 @@ def _apply(rev: SqlRevision, direction: str) -> None:
     started = time.perf_counter()
     if sqlfile.transactional:
         _execute(ctx, [lock_timeout_sql(settings)], None, rev.revision)
-        _execute(ctx, sqlfile, sqlfile, rev.revision)
+        _execute(ctx, sqlfile.statements, sqlfile, rev.revision)
     else:
         if not settings.per_revision:
             raise NonTransactionalRevision(rev.revision, sqlfile.display)
@@ -312,7 +313,7 @@ def _apply(rev: SqlRevision, direction: str) -> None:
             timeout = quote_literal(pg_duration(settings.lock_timeout))
             _execute(ctx, [f"SET lock_timeout = {timeout}"], None, rev.revision)
             try:
-                _execute(ctx, sqlfile, sqlfile, rev.revision)
+                _execute(ctx, sqlfile.statements, sqlfile, rev.revision)
             finally:
                 with contextlib.suppress(Exception):
                     _execute(ctx, ["RESET lock_timeout"], None, rev.revision)
@@ -340,7 +341,10 @@ def _driver_connection(ctx: MigrationContext) -> Any:
 
 
 def _execute(
-    ctx: MigrationContext, statements: Any, sqlfile: SqlFile | None, revision: str
+    ctx: MigrationContext,
+    statements: Sequence[str | pgsql.Statement],
+    sqlfile: SqlFile | None,
+    revision: str,
 ) -> None:
     """Run statements one by one on the raw psycopg connection.
 
@@ -350,18 +354,20 @@ def _execute(
     import psycopg
 
     dconn = _driver_connection(ctx)
-    items = sqlfile.statements if sqlfile is not None else statements
     with dconn.cursor() as cur:
-        for item in items:
-            text = item.text if sqlfile is not None else item
+        for item in statements:
+            text = item.text if isinstance(item, pgsql.Statement) else item
             try:
                 cur.execute(text)
             except psycopg.Error as exc:
                 diag = exc.diag
                 pos = int(diag.statement_position) if diag.statement_position else None
+                line = 0
+                if sqlfile is not None and isinstance(item, pgsql.Statement):
+                    line = sqlfile.line_of(item, pos)
                 failure = StatementFailure(
                     path=sqlfile.display if sqlfile else "(rlskit bookkeeping)",
-                    line=sqlfile.line_of(item, pos) if sqlfile else 0,
+                    line=line,
                     statement=text,
                     sqlstate=diag.sqlstate or "?????",
                     pg_message=diag.message_primary or str(exc).strip(),
@@ -381,7 +387,7 @@ def find_blockers(dconn: Any, statement: str) -> list[Blocker]:
     """
     import psycopg
 
-    names = relations_of(statement)
+    names = pgsql.relations_of(statement)
     if not names:
         return []
     params = dict(dconn.info.get_parameters())
@@ -397,28 +403,6 @@ def find_blockers(dconn: Any, statement: str) -> list[Blocker]:
     except psycopg.Error:
         return []
     return [Blocker(*row) for row in rows]
-
-
-def relations_of(statement: str) -> list[str]:
-    """Qualified names of the tables a statement refers to (best effort)."""
-    try:
-        tree = pgsql.parse(statement)
-    except pgsql.ParseError:
-        return []
-    from pglast import ast
-    from pglast.visitors import Visitor
-
-    found: list[str] = []
-
-    class _V(Visitor):  # type: ignore[misc]
-        def visit_RangeVar(self, ancestors: Any, node: Any) -> None:  # noqa: N802
-            name = f"{node.schemaname}.{node.relname}" if node.schemaname else node.relname
-            if name not in found:
-                found.append(name)
-
-    _ = ast  # keep the import explicit for readers
-    _V()(tree)
-    return found
 
 
 # -- env.py ------------------------------------------------------------------
@@ -488,8 +472,13 @@ def _run_online(context: Any, config: Config, project: Project, settings: Settin
             connection = engine.connect()
         except DBAPIError as exc:
             raise connect_error(url, exc) from None
-        _report(config)(Event("connected", f"database {mask_url(url)} ({source})",
-                              {"url": mask_url(url), "source": source}))
+        _report(config)(
+            Event(
+                "connected",
+                f"database {mask_url(url)} ({source})",
+                {"url": mask_url(url), "source": source},
+            )
+        )
         with connection:
             _run_with_connection(context, config, connection, settings)
     finally:
@@ -590,12 +579,18 @@ def migration_lock(
     if not got:
         holder = _lock_holder(q, key)
         _report(config)(
-            Event("waiting", f"another upgrade holds the migration lock ({holder}); waiting",
-                  {"holder": holder})
+            Event(
+                "waiting",
+                f"another upgrade holds the migration lock ({holder}); waiting",
+                {"holder": holder},
+            )
         )
         started = time.monotonic()
         try:
-            q("SELECT set_config('lock_timeout', %s, false)", pg_duration(settings.migration_lock_wait))
+            q(
+                "SELECT set_config('lock_timeout', %s, false)",
+                pg_duration(settings.migration_lock_wait),
+            )
             q("SELECT pg_advisory_lock(%s)", key)
             q("SELECT set_config('lock_timeout', '0', false)")
         except DBAPIError as exc:
@@ -651,7 +646,7 @@ def verify_checksums(connection: Connection, config: Config, settings: Settings)
     if not rows:
         return
     script = ScriptDirectory.from_config(config)
-    for revision, path, checksum, applied_at, applied_by in rows:
+    for revision, _path, checksum, applied_at, applied_by in rows:
         sc = script.get_revision(revision) if _known(script, revision) else None
         rev = sql_revision_of(sc.module) if sc is not None else None
         if rev is None:

@@ -39,8 +39,9 @@ class Server:
     embedded: EmbeddedServer
     home: Path
 
-    def url(self, database: str = "postgres", user: str | None = None,
-            password: str | None = None) -> str:
+    def url(
+        self, database: str = "postgres", user: str | None = None, password: str | None = None
+    ) -> str:
         return self.embedded.url(database, user=user, password=password)
 
     def admin(self) -> psycopg.Connection[tuple[object, ...]]:
@@ -129,8 +130,9 @@ def project(tmp_path: Path) -> Path:
     dest = tmp_path / "proj"
     dest.mkdir()
     shutil.copy(REPO / "alembic.ini", dest / "alembic.ini")
-    shutil.copytree(REPO / "migrations", dest / "migrations",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "migrations", dest / "migrations", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copytree(REPO / "sql", dest / "sql")
     if (REPO / "policies").exists():
         shutil.copytree(REPO / "policies", dest / "policies")
@@ -148,26 +150,49 @@ def rlskit(*args: str, project: Path | None = None, url: str | None = None) -> R
     return CliRunner().invoke(cli, argv, catch_exceptions=False)
 
 
-def rlskit_process(*args: str, cwd: Path, env: dict[str, str] | None = None,
-                   timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def rlskit_process(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the installed ``rlskit`` console script in its own process."""
     exe = Path(sys.executable).parent / "rlskit"
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [str(exe), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
-def alembic_process(*args: str, cwd: Path, env: dict[str, str] | None = None,
-                    timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def alembic_process(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run plain ``alembic`` on a project."""
     exe = Path(sys.executable).parent / "alembic"
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [str(exe), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
-def write_revision(project: Path, rev: str, up: str, down: str = "", *,
-                   down_revision: str | None = "auto", message: str = "test") -> None:
+def write_revision(
+    project: Path,
+    rev: str,
+    up: str,
+    down: str = "",
+    *,
+    down_revision: str | None = "auto",
+    message: str = "test",
+) -> None:
     """Add a revision (module + .sql files) to a copied project."""
     versions = project / "migrations" / "versions"
     if down_revision == "auto":

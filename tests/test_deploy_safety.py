@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rlskit.runtime import advisory_key
 from rlskit.project import Settings
+from rlskit.runtime import advisory_key
 
 from .conftest import Database, alembic_process, rlskit, rlskit_process, write_revision
 
@@ -75,10 +75,12 @@ def test_lock_timeout_fails_fast_names_blocker_and_never_blocks_readers(
     assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
     before = database.snapshot()
     write_revision(
-        project, "0100",
+        project,
+        "0100",
         "CREATE ROLE auditor NOLOGIN;\n"
         "CREATE POLICY customers_audit ON app.customers FOR SELECT TO auditor USING (true);",
-        "DROP POLICY customers_audit ON app.customers; DROP ROLE auditor;", message="audit",
+        "DROP POLICY customers_audit ON app.customers; DROP ROLE auditor;",
+        message="audit",
     )
     ready = threading.Event()
     reader = threading.Thread(target=_reader_holds_lock, args=(database, 6.0, ready))
@@ -100,8 +102,15 @@ def test_lock_timeout_fails_fast_names_blocker_and_never_blocks_readers(
     prober = threading.Thread(target=probe)
     prober.start()
     started = time.monotonic()
-    res = rlskit("upgrade", "--lock-timeout", "300ms", "--lock-retries", "2",
-                 project=project, url=database.url)
+    res = rlskit(
+        "upgrade",
+        "--lock-timeout",
+        "300ms",
+        "--lock-retries",
+        "2",
+        project=project,
+        url=database.url,
+    )
     elapsed = time.monotonic() - started
     stop.set()
     prober.join()
@@ -119,18 +128,30 @@ def test_lock_timeout_fails_fast_names_blocker_and_never_blocks_readers(
     assert database.version() == ["0003"]
 
 
-def test_lock_timeout_retry_succeeds_when_reader_finishes(project: Path, database: Database) -> None:
+def test_lock_timeout_retry_succeeds_when_reader_finishes(
+    project: Path, database: Database
+) -> None:
     assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
-    write_revision(project, "0100",
-                   "CREATE POLICY customers_read_all ON app.customers FOR SELECT TO app_admin "
-                   "USING (true);", "DROP POLICY customers_read_all ON app.customers;",
-                   message="retry")
+    write_revision(
+        project,
+        "0100",
+        "CREATE POLICY customers_read_all ON app.customers FOR SELECT TO app_admin USING (true);",
+        "DROP POLICY customers_read_all ON app.customers;",
+        message="retry",
+    )
     ready = threading.Event()
     reader = threading.Thread(target=_reader_holds_lock, args=(database, 1.0, ready))
     reader.start()
     ready.wait(10)
-    res = rlskit("upgrade", "--lock-timeout", "200ms", "--lock-retries", "5",
-                 project=project, url=database.url)
+    res = rlskit(
+        "upgrade",
+        "--lock-timeout",
+        "200ms",
+        "--lock-retries",
+        "5",
+        project=project,
+        url=database.url,
+    )
     reader.join()
     assert res.exit_code == 0, res.stderr
     assert "lock timeout at sql/0100_retry.up.sql:1; retrying" in res.stderr
@@ -205,7 +226,9 @@ def test_sql_syntax_error_names_file_and_line(project: Path, database: Database)
     write_revision(project, "0100", "SELECT 1;\nSELEC 2;\n", "", message="typo")
     res = rlskit("upgrade", project=project, url=database.url)
     assert res.exit_code == 1
-    assert "sql/0100_typo.up.sql:2" in res.stderr and 'syntax error at or near "SELEC"' in res.stderr
+    assert (
+        "sql/0100_typo.up.sql:2" in res.stderr and 'syntax error at or near "SELEC"' in res.stderr
+    )
     assert database.version() == []
 
 

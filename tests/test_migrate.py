@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
@@ -37,9 +36,13 @@ INSERT INTO tricky VALUES (4, '%s %(name)s', 'no trailing semicolon')"""
 
 
 def _tricky_project(project: Path) -> None:
-    write_revision(project, "0100", TRICKY_SQL,
-                   "DROP FUNCTION tricky_atomic(); DROP FUNCTION tricky_fn(int); DROP TABLE tricky;",
-                   message="tricky")
+    write_revision(
+        project,
+        "0100",
+        TRICKY_SQL,
+        "DROP FUNCTION tricky_atomic(); DROP FUNCTION tricky_fn(int); DROP TABLE tricky;",
+        message="tricky",
+    )
 
 
 def _rows(db: Database) -> list[tuple[object, ...]]:
@@ -71,8 +74,9 @@ def test_raw_sql_runs_verbatim_online(project: Path, database: Database) -> None
     ]
 
 
-def test_offline_script_gives_the_same_database(project: Path, database: Database,
-                                                tmp_path: Path) -> None:
+def test_offline_script_gives_the_same_database(
+    project: Path, database: Database, tmp_path: Path
+) -> None:
     _tricky_project(project)
     online = rlskit("upgrade", project=project, url=database.url)
     assert online.exit_code == 0, online.output
@@ -94,7 +98,9 @@ def test_offline_script_gives_the_same_database(project: Path, database: Databas
     try:
         proc = subprocess.run(
             [database.server.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script), other],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert proc.returncode == 0, proc.stderr
         off = Database(database.server, database.name + "_off")
@@ -115,17 +121,31 @@ def _book(db: Database) -> list[tuple[object, ...]]:
 
 
 def _three_pending_third_fails(project: Path) -> None:
-    write_revision(project, "0100", "CREATE ROLE extra_one NOLOGIN;\nCREATE TABLE one (id int);",
-                   "DROP TABLE one; DROP ROLE extra_one;", message="first")
-    write_revision(project, "0101", "ALTER TABLE one ENABLE ROW LEVEL SECURITY;\n"
-                   "CREATE POLICY p ON one TO extra_one USING (true);",
-                   "DROP POLICY p ON one; ALTER TABLE one DISABLE ROW LEVEL SECURITY;",
-                   message="second")
-    write_revision(project, "0102", "GRANT SELECT ON one TO extra_one;\n\n"
-                   "-- the mistake is on line 4\n"
-                   "GRANT SELECT ON one TO no_such_role;\n"
-                   "CREATE TABLE never (id int);",
-                   "", message="third")
+    write_revision(
+        project,
+        "0100",
+        "CREATE ROLE extra_one NOLOGIN;\nCREATE TABLE one (id int);",
+        "DROP TABLE one; DROP ROLE extra_one;",
+        message="first",
+    )
+    write_revision(
+        project,
+        "0101",
+        "ALTER TABLE one ENABLE ROW LEVEL SECURITY;\n"
+        "CREATE POLICY p ON one TO extra_one USING (true);",
+        "DROP POLICY p ON one; ALTER TABLE one DISABLE ROW LEVEL SECURITY;",
+        message="second",
+    )
+    write_revision(
+        project,
+        "0102",
+        "GRANT SELECT ON one TO extra_one;\n\n"
+        "-- the mistake is on line 4\n"
+        "GRANT SELECT ON one TO no_such_role;\n"
+        "CREATE TABLE never (id int);",
+        "",
+        message="third",
+    )
 
 
 def test_failure_in_third_file_leaves_database_exactly_as_before(
@@ -163,25 +183,34 @@ def test_per_revision_stops_at_last_good_revision(project: Path, database: Datab
 
 def test_no_transaction_revision_is_explicit(project: Path, database: Database) -> None:
     assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
-    write_revision(project, "0100", "-- rlskit: no-transaction\n"
-                   "CREATE INDEX CONCURRENTLY customers_email_idx ON app.customers (email);\n"
-                   "CREATE INDEX CONCURRENTLY customers_name_idx ON app.customers (name);",
-                   "-- rlskit: no-transaction\nDROP INDEX CONCURRENTLY app.customers_email_idx;\n"
-                   "DROP INDEX CONCURRENTLY app.customers_name_idx;", message="concurrent index")
+    write_revision(
+        project,
+        "0100",
+        "-- rlskit: no-transaction\n"
+        "CREATE INDEX CONCURRENTLY customers_email_idx ON app.customers (email);\n"
+        "CREATE INDEX CONCURRENTLY customers_name_idx ON app.customers (name);",
+        "-- rlskit: no-transaction\nDROP INDEX CONCURRENTLY app.customers_email_idx;\n"
+        "DROP INDEX CONCURRENTLY app.customers_name_idx;",
+        message="concurrent index",
+    )
     res = rlskit("upgrade", project=project, url=database.url)
     assert res.exit_code == 2
     assert "no-transaction" in res.stderr and "--per-revision" in res.stderr
     assert database.scalar("SELECT to_regclass('app.customers_email_idx')") is None
     res = rlskit("upgrade", "--per-revision", project=project, url=database.url)
     assert res.exit_code == 0, res.output + res.stderr
-    assert database.scalar("SELECT to_regclass('app.customers_name_idx')::text") \
+    assert (
+        database.scalar("SELECT to_regclass('app.customers_name_idx')::text")
         == "app.customers_name_idx"
+    )
     res = rlskit("downgrade", "-1", "--per-revision", project=project, url=database.url)
     assert res.exit_code == 0, res.stderr
     assert database.scalar("SELECT to_regclass('app.customers_email_idx')") is None
 
 
-def test_downgrade_of_every_revision_restores_the_catalog(project: Path, database: Database) -> None:
+def test_downgrade_of_every_revision_restores_the_catalog(
+    project: Path, database: Database
+) -> None:
     revisions = [i.revision for i in commands.history(Project.find(project))]
     assert len(revisions) >= 3
     for rev in revisions:
@@ -202,10 +231,18 @@ def test_checksums_refuse_edited_applied_files(project: Path, database: Database
     ok = rlskit("upgrade", project=project, url=database.url)
     assert ok.exit_code == 0, ok.stderr
     # A real edit: refused, naming the file and what to do.
-    path.write_text(original.replace("GRANT SELECT (id, name) ON app.organisations",
-                                     "GRANT SELECT (id) ON app.organisations"))
-    write_revision(project, "0100", "CREATE TABLE after_edit (id int);", "DROP TABLE after_edit;",
-                   message="after edit")
+    path.write_text(
+        original.replace(
+            "GRANT SELECT (id, name) ON app.organisations", "GRANT SELECT (id) ON app.organisations"
+        )
+    )
+    write_revision(
+        project,
+        "0100",
+        "CREATE TABLE after_edit (id int);",
+        "DROP TABLE after_edit;",
+        message="after edit",
+    )
     res = rlskit("upgrade", project=project, url=database.url)
     assert res.exit_code == 5
     assert "sql/0002_tenancy.up.sql was edited after it was applied" in res.stderr
