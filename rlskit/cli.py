@@ -124,16 +124,62 @@ def init(directory: Path) -> None:
 @cli.command()
 @click.argument("message")
 @click.option("--rev-id", help="Revision id (default: next number, 0001, 0002, ...).")
+@click.option(
+    "--from-policies",
+    is_flag=True,
+    help="Fill the revision with the policy changes since the last such revision.",
+)
 @pass_ctx
-def new(ctx: Ctx, message: str, rev_id: str | None) -> None:
+def new(ctx: Ctx, message: str, rev_id: str | None, from_policies: bool) -> None:
     """Create a revision: sql/<rev>_<slug>.up.sql, .down.sql and its Alembic module."""
     from rlskit import commands
 
     project = ctx.project()
-    rev = commands.new(project, message, rev_id)
+    summary: list[str] = []
+    if from_policies:
+        rev, summary = commands.new_from_policies(project, message, rev_id)
+    else:
+        rev = commands.new(project, message, rev_id)
     click.echo(f"revision {rev.revision}")
     for p in (rev.up, rev.down, rev.module):
         click.echo(f"  created {project.display(p)}")
+    for line in summary:
+        click.echo(f"  {line}")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the SQL to this file instead of printing it.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when policies/*.yaml changed since the last --from-policies revision.",
+)
+@pass_ctx
+def render(ctx: Ctx, out: Path | None, check: bool) -> None:
+    """Validate policies/*.yaml and print the SQL they render to."""
+    from rlskit import commands
+
+    project = ctx.project()
+    if check:
+        _, _, summary, _ = commands.policy_changes(project)
+        if summary:
+            click.echo("policies/*.yaml changed since the last --from-policies revision:")
+            for line in summary:
+                click.echo(f"  {line}")
+            click.echo('Run `rlskit new "..." --from-policies` to make a revision of them.')
+            sys.exit(1)
+        click.echo("policies are up to date with the revisions")
+        return
+    rendered = commands.render(project)
+    if out is not None:
+        out.write_text(rendered.sql)
+        click.echo(f"wrote {len(rendered.objects)} objects to {out}")
+    else:
+        click.echo(rendered.sql, nl=False)
 
 
 def _run_options(f: Any) -> Any:

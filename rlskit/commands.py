@@ -449,3 +449,50 @@ def repair(project: Project, opts: RunOptions | None = None) -> list[tuple[str, 
     with _alembic_errors():
         _with_context(project, opts, action, lock=True)
     return changed
+
+
+# -- policies ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rendered:
+    """The SQL objects of a project's policies/*.yaml."""
+
+    objects: list[Any]
+    sql: str
+
+
+def render(project: Project) -> Rendered:
+    """Validate and render every policies/*.yaml of the project."""
+    from rlskit.policies.render import render as render_objects
+    from rlskit.policies.render import to_sql
+    from rlskit.policies.spec import load_dir
+
+    policy_set = load_dir(project.policies_dir, project.display(project.policies_dir))
+    objects = render_objects(policy_set)
+    return Rendered(objects, to_sql(objects))
+
+
+def policy_changes(project: Project) -> tuple[str, str, list[str], str]:
+    """Up SQL, down SQL, summary and new state since the last --from-policies revision."""
+    from rlskit.policies.diff import STATE_FILE, dump_state, load_state, migration
+
+    rendered = render(project)
+    old = load_state(project.policies_dir / STATE_FILE)
+    up, down, summary = migration(old, rendered.objects)
+    return up, down, summary, dump_state(rendered.objects)
+
+
+def new_from_policies(
+    project: Project, message: str, rev_id: str | None = None
+) -> tuple[NewRevision, list[str]]:
+    """A revision holding exactly the policy changes since the last one."""
+    from rlskit.policies.diff import STATE_FILE
+
+    up, down, summary, state = policy_changes(project)
+    if not summary:
+        raise RevisionError(
+            "policies/*.yaml render to the same SQL as at the last --from-policies revision.",
+            "Nothing to put in a revision; nothing was created.",
+        )
+    rev = new(project, message, rev_id, up_sql=up, down_sql=down)
+    (project.policies_dir / STATE_FILE).write_text(state)
+    return rev, summary

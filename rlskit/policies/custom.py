@@ -1,0 +1,110 @@
+"""Project templates: ``policies/<name>.sql.j2`` (or ``policies/templates/``).
+
+A template defines two blocks, ``create`` and ``drop``. Every ``{{ ... }}``
+must pass through a quoting filter: ``| ident`` (a name), ``| table``
+(``schema.table``), ``| literal`` (a string constant), ``| setting(type)``
+(a session setting read safely) or be a number. A plain string in the output
+is refused, so a template cannot splice unquoted input into SQL. Templates
+run in Jinja's sandbox.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from rlskit.errors import IdentifierError, SpecError
+from rlskit.policies.spec import SETTING_TYPES, Custom, PolicySet, _setting
+from rlskit.quoting import quote_ident, quote_literal
+
+
+class Sql(str):
+    """Text that is already safe SQL."""
+
+    __slots__ = ()
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Sql) or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    raise TemplateError(
+        f"the value {value!r} reaches the SQL unquoted; pass it through | ident, | table, "
+        "| literal or | setting"
+    )
+
+
+def _ident(value: Any) -> Sql:
+    return Sql(quote_ident(str(value)))
+
+
+def _table(value: Any) -> Sql:
+    from rlskit.policies.render import qtable
+
+    return Sql(qtable(str(value)))
+
+
+def _literal(value: Any) -> Sql:
+    return Sql(quote_literal(str(value)))
+
+
+def _roles(values: Any) -> Sql:
+    from rlskit.policies.render import roles_sql
+
+    if isinstance(values, str):
+        values = [values]
+    return Sql(roles_sql([str(v) for v in values]))
+
+
+def _environment(directory: Path, policy_set: PolicySet) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader([str(directory), str(directory / "templates")]),
+        undefined=StrictUndefined,
+        finalize=_finalize,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+    def setting(name: Any, type_: str = "text") -> Sql:
+        from rlskit.policies.render import setting_expr
+
+        try:
+            _setting(str(name))
+        except ValueError as exc:
+            raise TemplateError(f"setting {name!r}: {exc}") from None
+        declared = policy_set.settings.get(str(name))
+        t = declared.type if declared and type_ == "text" else type_
+        if t not in SETTING_TYPES:
+            raise TemplateError(f"setting type {t!r} is not one of {', '.join(SETTING_TYPES)}")
+        return Sql(f"(SELECT {setting_expr(str(name), t)})")
+
+    env.filters.update(ident=_ident, table=_table, literal=_literal, roles=_roles, setting=setting)
+    return env
+
+
+def render_custom(
+    directory: Path, block: Custom, policy_set: PolicySet, source: str
+) -> tuple[str, str]:
+    """Render a custom block's ``create`` and ``drop`` SQL."""
+    env = _environment(directory, policy_set)
+    try:
+        template = env.get_template(f"{block.template}.sql.j2")
+        missing = [b for b in ("create", "drop") if b not in template.blocks]
+        if missing:
+            raise SpecError(
+                f"{source}: template {block.template}.sql.j2 has no "
+                f"{{% block {missing[0]} %}}; a custom template defines 'create' and 'drop'."
+            )
+        ctx = template.new_context({"name": block.name, **block.params})
+        create = "".join(template.blocks["create"](ctx)).strip()
+        drop = "".join(template.blocks["drop"](ctx)).strip()
+    except IdentifierError as exc:
+        raise SpecError(f"{source}: template {block.template}: {exc}") from None
+    except TemplateError as exc:
+        raise SpecError(
+            f"{source}: template {block.template}.sql.j2 failed: {exc}.",
+            "Check the block's parameters against the template.",
+        ) from None
+    return create, drop

@@ -1,0 +1,548 @@
+"""Render policy blocks into SQL objects (each with its CREATE and DROP).
+
+Every name goes through :mod:`rlskit.quoting`; every value through
+``quote_literal``; types come from allow-lists. The shapes follow FINDINGS
+§8: the row's column stands bare on one side of ``=``/``= ANY`` and the other
+side is row-independent and wrapped in ``(SELECT ...)`` so it runs once.
+Pure: no database access. Output is deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rlskit.errors import IdentifierError, SpecError
+from rlskit.policies.spec import (
+    COMMANDS,
+    AllowAll,
+    Custom,
+    Identity,
+    LoadedBlock,
+    OwnerOnly,
+    PolicySet,
+    Rbac,
+    RoleHierarchy,
+    RowFilter,
+    ShadowRoles,
+    TenantIsolation,
+    split_table,
+)
+from rlskit.quoting import MAX_IDENTIFIER_BYTES, quote_ident, quote_literal
+
+KIND_ORDER = (
+    "role",
+    "membership",
+    "rls",
+    "function",
+    "grant",
+    "policy",
+    "trigger",
+    "index",
+    "custom",
+)
+SEARCH_PATH = "SET search_path = pg_catalog, pg_temp"
+TAG = "$rlskit$"
+
+
+@dataclass(frozen=True)
+class SqlObject:
+    """One database object a template manages."""
+
+    kind: str
+    key: str
+    create: str
+    drop: str
+    source: str
+    replace: str | None = None  # how to change it in place (CREATE OR REPLACE, ALTER)
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Sort key: dependencies first."""
+        return (KIND_ORDER.index(self.kind), self.key)
+
+
+def qtable(name: str) -> str:
+    """Quote ``schema.table``."""
+    schema, table = split_table(name)
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def roles_sql(roles: Iterable[str]) -> str:
+    """``TO`` list: quoted roles, PUBLIC kept as the keyword."""
+    return ", ".join("PUBLIC" if r.upper() == "PUBLIC" else quote_ident(r) for r in roles)
+
+
+def derived_name(*parts: str) -> str:
+    """A generated object name; shortened with a hash (never cut silently) when too long."""
+    name = "_".join(parts)
+    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    head = name.encode()[: MAX_IDENTIFIER_BYTES - 9].decode("utf-8", "ignore")
+    return f"{head}_{digest}"
+
+
+def setting_expr(name: str, type_: str) -> str:
+    """An unset or empty setting reads as NULL, which denies (FINDINGS §9)."""
+    return f"nullif(current_setting({quote_literal(name)}, true), '')::{type_}"
+
+
+def identity_expr(identity: Identity) -> str:
+    """The caller's id, from a setting or from a role named ``<prefix><id>``."""
+    if identity.setting is not None:
+        return setting_expr(identity.setting, identity.type)
+    assert identity.role_prefix is not None
+    prefix = quote_literal(identity.role_prefix)
+    start = len(identity.role_prefix) + 1
+    rest = f"substr(current_user::text, {start})"
+    guard = {
+        "bigint": f" AND {rest} ~ '^[0-9]{{1,18}}$'",
+        "integer": f" AND {rest} ~ '^[0-9]{{1,9}}$'",
+        "uuid": f" AND {rest} ~* '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$'",
+        "text": "",
+    }[identity.type]
+    return (
+        f"CASE WHEN starts_with(current_user::text, {prefix}){guard} "
+        f"THEN {rest}::{identity.type} END"
+    )
+
+
+def _value(v: str | int | bool) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return quote_literal(v)
+
+
+def row_filter_sql(f: RowFilter) -> str:
+    """``"status" = 'published'`` / ``"status" IN ('a', 'b')``."""
+    if f.in_ is not None:
+        return f"{quote_ident(f.column)} IN ({', '.join(_value(v) for v in f.in_)})"
+    assert f.equals is not None
+    return f"{quote_ident(f.column)} = {_value(f.equals)}"
+
+
+class Renderer:
+    """Collects the objects of all blocks, refusing conflicting definitions."""
+
+    def __init__(self, policy_set: PolicySet) -> None:
+        self.set = policy_set
+        self.objects: dict[str, SqlObject] = {}
+
+    # -- helpers -------------------------------------------------------------
+    def add(self, obj: SqlObject) -> None:
+        old = self.objects.get(obj.key)
+        if old is not None and (old.create, old.drop) != (obj.create, obj.drop):
+            raise SpecError(
+                f"{obj.source}: {obj.key} is already defined differently at {old.source}.",
+                "Give one of the blocks another 'name', or merge them.",
+            )
+        if old is None:
+            self.objects[obj.key] = obj
+
+    def name(self, src: str, *parts: str) -> str:
+        name = "_".join(parts)
+        try:
+            quote_ident(name)
+        except IdentifierError as exc:
+            raise SpecError(
+                f"{src}: the generated name {name!r} is invalid: {exc.reason}.",
+                "Set a shorter 'name' on the block; rlskit never truncates names.",
+            ) from None
+        return name
+
+    def rls(self, table: str, src: str) -> None:
+        t = qtable(table)
+        self.add(
+            SqlObject(
+                "rls",
+                f"rls:{table}",
+                f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY;\nALTER TABLE {t} FORCE ROW LEVEL SECURITY;",
+                f"ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY;\nALTER TABLE {t} DISABLE ROW LEVEL SECURITY;",
+                src,
+            )
+        )
+
+    def policy(
+        self,
+        table: str,
+        name: str,
+        command: str,
+        roles: list[str],
+        src: str,
+        using: str | None,
+        check: str | None,
+    ) -> None:
+        t = qtable(table)
+        sql = f"CREATE POLICY {quote_ident(name)} ON {t}\n    AS PERMISSIVE FOR {command} TO {roles_sql(roles)}"
+        if using is not None:
+            sql += f"\n    USING ({using})"
+        if check is not None:
+            sql += f"\n    WITH CHECK ({check})"
+        self.add(
+            SqlObject(
+                "policy",
+                f"policy:{table}:{name}",
+                sql + ";",
+                f"DROP POLICY IF EXISTS {quote_ident(name)} ON {t};",
+                src,
+            )
+        )
+
+    def per_command(
+        self, table: str, prefix: str, commands: list[str], roles: list[str], src: str, expr: str
+    ) -> None:
+        """One policy per command; UPDATE checks the new row too, so rows cannot be handed over."""
+        for cmd in COMMANDS:
+            if cmd not in commands:
+                continue
+            name = self.name(src, prefix, cmd.lower())
+            using = expr if cmd in ("SELECT", "UPDATE", "DELETE") else None
+            check = expr if cmd in ("INSERT", "UPDATE") else None
+            self.policy(table, name, cmd, roles, src, using, check)
+
+    def index(self, table: str, column: str, src: str) -> None:
+        schema, tname = split_table(table)
+        name = derived_name(tname, column, "rls_idx")
+        self.add(
+            SqlObject(
+                "index",
+                f"index:{table}:{column}",
+                f"CREATE INDEX IF NOT EXISTS {quote_ident(name)} ON {qtable(table)} ({quote_ident(column)});",
+                f"DROP INDEX IF EXISTS {quote_ident(schema)}.{quote_ident(name)};",
+                src,
+            )
+        )
+
+    def function(
+        self,
+        schema: str,
+        name: str,
+        args: str,
+        returns: str,
+        language: str,
+        body: str,
+        src: str,
+        execute_to: list[str] | None,
+        volatility: str = "STABLE",
+    ) -> str:
+        qname = f"{quote_ident(schema)}.{quote_ident(name)}"
+        arg_types = args  # unnamed parameters only: "text", "bigint"
+        header = (
+            f"CREATE OR REPLACE FUNCTION {qname}({args}) RETURNS {returns}\n"
+            f"    LANGUAGE {language} {volatility} SECURITY DEFINER\n"
+            f"    {SEARCH_PATH}\n"
+            f"AS {TAG}\n{body}\n{TAG};\n"
+            f"REVOKE ALL ON FUNCTION {qname}({arg_types}) FROM PUBLIC;"
+        )
+        if execute_to:
+            header += (
+                f"\nGRANT EXECUTE ON FUNCTION {qname}({arg_types}) TO {roles_sql(execute_to)};"
+            )
+        self.add(
+            SqlObject(
+                "function",
+                f"function:{schema}.{name}({arg_types})",
+                header,
+                f"DROP FUNCTION IF EXISTS {qname}({arg_types});",
+                src,
+                replace=header,
+            )
+        )
+        return qname
+
+    # -- templates -----------------------------------------------------------
+    def tenant_isolation(self, b: TenantIsolation, src: str) -> None:
+        schema, tname = split_table(b.table)
+        prefix = b.name or tname
+        if b.setting is not None:
+            declared = self.set.settings.get(b.setting)
+            type_ = b.type or (declared.type if declared else "bigint")
+            expr = f"{quote_ident(b.column)} = (SELECT {setting_expr(b.setting, type_)})"
+        else:
+            m = b.membership
+            assert m is not None
+            type_ = b.type or "bigint"
+            fn = derived_name(prefix, "tenant_ids")
+            # The caller's id is computed in the policy, outside the SECURITY DEFINER
+            # function, where current_user would be the function's owner.
+            body = (
+                f"SELECT coalesce(array_agg(m.{quote_ident(m.tenant_column)}), '{{}}')::{type_}[]\n"
+                f"FROM {qtable(m.table)} AS m\n"
+                f"WHERE m.{quote_ident(m.user_column)} = $1"
+            )
+            qfn = self.function(schema, fn, m.user.type, f"{type_}[]", "sql", body, src, b.roles)
+            expr = f"{quote_ident(b.column)} = ANY ((SELECT {qfn}({identity_expr(m.user)})))"
+        self.rls(b.table, src)
+        self.per_command(b.table, self.name(src, prefix, "tenant"), b.commands, b.roles, src, expr)
+        if b.index:
+            self.index(b.table, b.column, src)
+
+    def owner_only(self, b: OwnerOnly, src: str) -> None:
+        schema, tname = split_table(b.table)
+        prefix = b.name or tname
+        ident = identity_expr(b.owner)
+        if b.through is None:
+            expr = f"{quote_ident(b.column)} = (SELECT {ident})"
+        else:
+            th = b.through
+            fn = derived_name(prefix, "owned", split_table(th.table)[1], "ids")
+            body = (
+                f"SELECT coalesce(array_agg(p.{quote_ident(th.key)}), '{{}}')::{b.owner.type}[]\n"
+                f"FROM {qtable(th.table)} AS p\n"
+                f"WHERE p.{quote_ident(th.owner_column)} = $1"
+            )
+            qfn = self.function(
+                schema, fn, b.owner.type, f"{b.owner.type}[]", "sql", body, src, b.roles
+            )
+            expr = f"{quote_ident(b.column)} = ANY ((SELECT {qfn}({ident})))"
+        self.rls(b.table, src)
+        self.per_command(b.table, self.name(src, prefix, "owner"), b.commands, b.roles, src, expr)
+        if b.index:
+            self.index(b.table, b.column, src)
+
+    def rbac(self, b: Rbac, src: str) -> None:
+        schema, tname = split_table(b.table)
+        prefix = b.name or tname
+        p = b.permissions
+        fn = derived_name(prefix, "has_permission")
+        body = (
+            "SELECT EXISTS (\n"
+            f"    SELECT 1 FROM {qtable(p.table)} AS p\n"
+            f"    WHERE p.{quote_ident(p.role_column)}::text = "
+            f"{setting_expr(b.role_setting, 'text')}\n"
+            f"      AND p.{quote_ident(p.permission_column)}::text = $1)"
+        )
+        # Positional $1: a parameter named like a column would silently lose to the column.
+        qfn = self.function(schema, fn, "text", "boolean", "sql", body, src, b.roles)
+        self.rls(b.table, src)
+        for cmd in COMMANDS:
+            rules = b.rules.get(cmd)
+            if not rules:
+                continue
+            parts = []
+            for r in sorted(rules, key=lambda r: (r.permission, r.where is not None)):
+                has = f"(SELECT {qfn}({quote_literal(r.permission)}))"
+                parts.append(f"({has} AND {row_filter_sql(r.where)})" if r.where else has)
+            expr = "\n        OR ".join(parts)
+            name = self.name(src, prefix, "rbac", cmd.lower())
+            using = expr if cmd in ("SELECT", "UPDATE", "DELETE") else None
+            check = expr if cmd in ("INSERT", "UPDATE") else None
+            self.policy(b.table, name, cmd, b.roles, src, using, check)
+
+    def allow_all(self, b: AllowAll, src: str) -> None:
+        prefix = b.name or split_table(b.table)[1]
+        self.rls(b.table, src)
+        self.per_command(b.table, self.name(src, prefix, "all"), b.commands, b.roles, src, "true")
+
+    def role_hierarchy(self, b: RoleHierarchy, src: str) -> None:
+        for role, d in sorted(b.roles.items()):
+            attrs = "NOLOGIN" + ("" if d.inherit else " NOINHERIT")
+            self.add(
+                SqlObject(
+                    "role",
+                    f"role:{role}",
+                    f"CREATE ROLE {quote_ident(role)} {attrs};",
+                    f"DROP ROLE {quote_ident(role)};",
+                    src,
+                    replace=f"ALTER ROLE {quote_ident(role)} {attrs};",
+                )
+            )
+            for parent in sorted(d.member_of):
+                self.add(
+                    SqlObject(
+                        "membership",
+                        f"membership:{parent}>{role}",
+                        f"GRANT {quote_ident(parent)} TO {quote_ident(role)};",
+                        f"REVOKE {quote_ident(parent)} FROM {quote_ident(role)};",
+                        src,
+                    )
+                )
+        for g in b.grants:
+            target = (
+                f"TABLE {qtable(g.table)}" if g.table else f"SEQUENCE {qtable(g.sequence or '')}"
+            )
+            what = g.table or g.sequence
+            privs = sorted({p.upper() for p in g.privileges or []})
+            if privs:
+                plist = ", ".join(privs)
+                self.add(
+                    SqlObject(
+                        "grant",
+                        f"grant:{what}:{g.to}:{plist}",
+                        f"GRANT {plist} ON {target} TO {quote_ident(g.to)};",
+                        f"REVOKE {plist} ON {target} FROM {quote_ident(g.to)};",
+                        src,
+                    )
+                )
+            for priv, cols in sorted((g.columns or {}).items()):
+                clist = ", ".join(quote_ident(c) for c in sorted(cols))
+                self.add(
+                    SqlObject(
+                        "grant",
+                        f"grant:{what}:{g.to}:{priv.upper()}({','.join(sorted(cols))})",
+                        f"GRANT {priv.upper()} ({clist}) ON {target} TO {quote_ident(g.to)};",
+                        f"REVOKE {priv.upper()} ({clist}) ON {target} FROM {quote_ident(g.to)};",
+                        src,
+                    )
+                )
+        if b.admin is not None:
+            a = b.admin
+            for table in sorted(a.tables):
+                self.add(
+                    SqlObject(
+                        "grant",
+                        f"grant:{table}:{a.role}:ALL",
+                        f"GRANT ALL ON TABLE {qtable(table)} TO {quote_ident(a.role)};",
+                        f"REVOKE ALL ON TABLE {qtable(table)} FROM {quote_ident(a.role)};",
+                        src,
+                    )
+                )
+                self.rls(table, src)
+                tname = split_table(table)[1]
+                self.policy(
+                    table,
+                    self.name(src, tname, "admin", "all"),
+                    "ALL",
+                    [a.role],
+                    src,
+                    "true",
+                    "true",
+                )
+            for seq in sorted(a.sequences):
+                self.add(
+                    SqlObject(
+                        "grant",
+                        f"grant:{seq}:{a.role}:ALL",
+                        f"GRANT ALL ON SEQUENCE {qtable(seq)} TO {quote_ident(a.role)};",
+                        f"REVOKE ALL ON SEQUENCE {qtable(seq)} FROM {quote_ident(a.role)};",
+                        src,
+                    )
+                )
+
+    def shadow_roles(self, b: ShadowRoles, src: str) -> None:
+        schema, tname = split_table(b.users_table)
+        prefix = b.name or tname
+        pre = quote_literal(b.role_prefix)
+        col = quote_ident(b.id_column)
+        create_body = (
+            "DECLARE\n"
+            f"    role_name text := {pre} || NEW.{col};\n"
+            "BEGIN\n"
+            "    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN\n"
+            "        EXECUTE format('CREATE ROLE %I NOLOGIN', role_name);\n"
+            "    END IF;\n"
+            f"    EXECUTE format('GRANT %I TO %I', {quote_literal(b.group_role)}, role_name);\n"
+            f"    EXECUTE format('GRANT %I TO %I', role_name, {quote_literal(b.login_role)});\n"
+            "    RETURN NULL;\n"
+            "END"
+        )
+        create_fn = self.function(
+            schema,
+            derived_name(prefix, "create_role"),
+            "",
+            "trigger",
+            "plpgsql",
+            create_body,
+            src,
+            None,
+            volatility="VOLATILE",
+        )
+        t = qtable(b.users_table)
+        trig = derived_name(prefix, "create_role")
+        backfill = (
+            f"DO {TAG}\nDECLARE\n    r record;\nBEGIN\n"
+            f"    FOR r IN SELECT {col} AS id FROM {t} LOOP\n"
+            f"        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {pre} || r.id) THEN\n"
+            f"            EXECUTE format('CREATE ROLE %I NOLOGIN', {pre} || r.id);\n"
+            "        END IF;\n"
+            f"        EXECUTE format('GRANT %I TO %I', {quote_literal(b.group_role)}, {pre} || r.id);\n"
+            f"        EXECUTE format('GRANT %I TO %I', {pre} || r.id, {quote_literal(b.login_role)});\n"
+            f"    END LOOP;\nEND\n{TAG};"
+        )
+        self.add(
+            SqlObject(
+                "trigger",
+                f"trigger:{b.users_table}:{trig}",
+                f"CREATE TRIGGER {quote_ident(trig)} AFTER INSERT ON {t}\n"
+                f"    FOR EACH ROW EXECUTE FUNCTION {create_fn}();\n" + backfill,
+                f"DROP TRIGGER IF EXISTS {quote_ident(trig)} ON {t};",
+                src,
+            )
+        )
+        if b.drop_on_delete:
+            drop_body = (
+                "BEGIN\n"
+                f"    EXECUTE format('DROP ROLE IF EXISTS %I', {pre} || OLD.{col});\n"
+                "    RETURN NULL;\n"
+                "END"
+            )
+            drop_fn = self.function(
+                schema,
+                derived_name(prefix, "drop_role"),
+                "",
+                "trigger",
+                "plpgsql",
+                drop_body,
+                src,
+                None,
+                volatility="VOLATILE",
+            )
+            dtrig = derived_name(prefix, "drop_role")
+            self.add(
+                SqlObject(
+                    "trigger",
+                    f"trigger:{b.users_table}:{dtrig}",
+                    f"CREATE TRIGGER {quote_ident(dtrig)} AFTER DELETE ON {t}\n"
+                    f"    FOR EACH ROW EXECUTE FUNCTION {drop_fn}();",
+                    f"DROP TRIGGER IF EXISTS {quote_ident(dtrig)} ON {t};",
+                    src,
+                )
+            )
+
+    def custom(self, lb: LoadedBlock, b: Custom) -> None:
+        from rlskit.policies.custom import render_custom
+
+        create, drop = render_custom(lb.directory, b, self.set, lb.source)
+        self.add(SqlObject("custom", f"custom:{b.name}", create, drop, lb.source))
+
+    def render_block(self, lb: LoadedBlock) -> None:
+        b, src = lb.block, lb.source
+        try:
+            if isinstance(b, TenantIsolation):
+                self.tenant_isolation(b, src)
+            elif isinstance(b, OwnerOnly):
+                self.owner_only(b, src)
+            elif isinstance(b, Rbac):
+                self.rbac(b, src)
+            elif isinstance(b, AllowAll):
+                self.allow_all(b, src)
+            elif isinstance(b, RoleHierarchy):
+                self.role_hierarchy(b, src)
+            elif isinstance(b, ShadowRoles):
+                self.shadow_roles(b, src)
+            elif isinstance(b, Custom):
+                self.custom(lb, b)
+            else:  # pragma: no cover - every model is dispatched above
+                raise SpecError(f"{src}: no renderer for {type(b).__name__}.")
+        except IdentifierError as exc:
+            raise SpecError(f"{src}: {exc}") from None
+
+
+def render(policy_set: PolicySet) -> list[SqlObject]:
+    """All objects of a policy set, in dependency order."""
+    r = Renderer(policy_set)
+    for lb in policy_set.blocks:
+        r.render_block(lb)
+    return sorted(r.objects.values(), key=lambda o: o.order)
+
+
+def to_sql(objects: list[SqlObject]) -> str:
+    """The full CREATE script for ``objects`` (deterministic)."""
+    out = ["-- Rendered by rlskit from policies/*.yaml; do not edit by hand.\n"]
+    for o in objects:
+        out.append(f"-- {o.key}  ({o.source})\n{o.create}\n")
+    return "\n".join(out)
