@@ -149,9 +149,9 @@ class SqlStatementError(RlskitError):
             f"[SQLSTATE {f.sqlstate}]"
         )
         if f.detail:
-            msg += f" DETAIL: {f.detail}"
+            msg += f" DETAIL: {f.detail.rstrip('.')}"
         if f.pg_hint:
-            msg += f" HINT: {f.pg_hint}"
+            msg += f" HINT: {f.pg_hint.rstrip('.')}"
         msg += f". Statement: {stmt}"
         super().__init__(msg, rolled_back)
 

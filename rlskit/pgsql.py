@@ -85,6 +85,9 @@ def ends_with_semicolon(text: str) -> bool:
     return bool(tokens) and tokens[-1].name == "ASCII_59"
 
 
+FINGERPRINT_VERSION = "v1"
+
+
 def fingerprint(text: str) -> str:
     """SHA-256 over the token stream: whitespace and line endings do not count
     (not even inside comments), while string constants, identifiers and the
@@ -95,14 +98,15 @@ def fingerprint(text: str) -> str:
     except _parser.ParseError:
         # Unscannable text still gets a stable, whitespace-insensitive checksum.
         h.update(" ".join(text.split()).encode("utf-8"))
-        return h.hexdigest()
+        return f"{FINGERPRINT_VERSION}:{h.hexdigest()}"
     for t in tokens:
         tok = text[t.start : t.end + 1]
         if t.name.endswith("COMMENT"):
             tok = " ".join(tok.split())  # whitespace inside a comment is formatting
         h.update(tok.encode("utf-8"))
         h.update(b"\x1f")
-    return h.hexdigest()
+    # Versioned, so a future change of the algorithm can still verify old records.
+    return f"{FINGERPRINT_VERSION}:{h.hexdigest()}"
 
 
 def relations_of(statement: str) -> list[str]:

@@ -652,6 +652,8 @@ def verify_checksums(connection: Connection, config: Config, settings: Settings)
         if rev is None:
             continue
         sqlfile = rev.load(project, "up")
+        if sqlfile.checksum.split(":")[0] != checksum.split(":")[0]:
+            continue  # recorded by another checksum algorithm: cannot compare
         if sqlfile.checksum != checksum:
             raise ChecksumMismatch(revision, sqlfile.display, applied_at, applied_by)
 

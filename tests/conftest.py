@@ -26,6 +26,9 @@ from rlskit.cli import cli
 from rlskit.embedded import EmbeddedServer
 
 REPO = Path(__file__).resolve().parent.parent
+REVISIONS = sorted(p.name.split("_")[0] for p in (REPO / "migrations" / "versions").glob("*.py"))
+HEAD = REVISIONS[-1]
+PREV = REVISIONS[-2]
 
 # Tests choose their database explicitly; never pick one up from the caller.
 for _var in ("RLSKIT_DATABASE_URL", "DATABASE_URL", "RLSKIT_PROJECT"):

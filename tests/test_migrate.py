@@ -14,7 +14,7 @@ from rlskit.commands import RunOptions
 from rlskit.project import Project
 from rlskit.urls import sqlalchemy_url
 
-from .conftest import Database, alembic_process, rlskit, write_revision
+from .conftest import HEAD, PREV, REVISIONS, Database, alembic_process, rlskit, write_revision
 
 TRICKY_SQL = """-- comments with :name and %I and $$ in them
 /* a block comment; with a semicolon */
@@ -279,16 +279,16 @@ def test_plain_alembic_works_on_the_same_project(project: Path, database: Databa
     env = {"RLSKIT_DATABASE_URL": database.url}
     up = alembic_process("upgrade", "head", cwd=project, env=env)
     assert up.returncode == 0, up.stderr
-    assert "applied 0003" in up.stderr
+    assert f"applied {HEAD}" in up.stderr
     cur = alembic_process("current", cwd=project, env=env)
-    assert "0003" in cur.stdout
+    assert HEAD in cur.stdout
     down = alembic_process("downgrade", "-1", cwd=project, env=env)
     assert down.returncode == 0, down.stderr
-    assert database.version() == ["0002"]
+    assert database.version() == [PREV]
     # -x url= works too, and rlskit sees what alembic did.
     up = alembic_process("-x", f"url={database.url}", "upgrade", "head", cwd=project)
     assert up.returncode == 0, up.stderr
-    assert rlskit("current", project=project, url=database.url).output.strip() == "0003"
+    assert rlskit("current", project=project, url=database.url).output.strip() == HEAD
     # A failure under plain alembic is a one-paragraph message, not a traceback.
     write_revision(project, "0100", "SELECT 1/0;", "", message="boom")
     bad = alembic_process("upgrade", "head", cwd=project, env=env)
@@ -307,7 +307,7 @@ def test_connection_from_config_attributes(project: Path, database: Database) ->
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
-    assert database.version() == ["0003"]
+    assert database.version() == [HEAD]
     # The caller's transaction owns the work: roll it back and nothing stays.
     with engine.connect() as connection:
         trans = connection.begin()
@@ -315,12 +315,12 @@ def test_connection_from_config_attributes(project: Path, database: Database) ->
         command.downgrade(cfg, "base")
         assert connection.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 0
         trans.rollback()
-    assert database.version() == ["0003"]
+    assert database.version() == [HEAD]
     engine.dispose()
 
 
 def test_commands_api_without_click(project: Path, database: Database) -> None:
     proj = Project.find(project)
     result = commands.upgrade(proj, "head", RunOptions(url=database.url))
-    assert [e.data["revision"] for e in result.revisions] == ["0001", "0002", "0003"]
-    assert commands.current(proj, RunOptions(url=database.url)) == ("0003",)
+    assert [e.data["revision"] for e in result.revisions] == REVISIONS
+    assert commands.current(proj, RunOptions(url=database.url)) == (HEAD,)

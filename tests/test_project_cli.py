@@ -14,7 +14,7 @@ import pytest
 
 from rlskit.embedded import EmbeddedServer
 
-from .conftest import REPO, Database, alembic_process, rlskit, rlskit_process
+from .conftest import HEAD, REPO, REVISIONS, Database, alembic_process, rlskit, rlskit_process
 
 
 def test_init_scaffolds_a_project_and_new_creates_revisions(
@@ -77,7 +77,7 @@ def test_embedded_default_is_created_reused_and_managed(tmp_path: Path) -> None:
         env = {"RLSKIT_DATABASE_URL": "", "DATABASE_URL": ""}
         first = rlskit_process("upgrade", cwd=proj, env=env)
         assert first.returncode == 0, first.stderr
-        assert "(embedded)" in first.stdout and "OK: upgrade ran 3 revision(s)" in first.stdout
+        assert "(embedded)" in first.stdout and f"OK: upgrade ran {len(REVISIONS)} revision(s)" in first.stdout
         assert (proj / ".rlskit" / "pg" / "server.json").exists()
         again = rlskit_process("upgrade", cwd=proj, env=env)
         assert "Nothing to do" in again.stdout
@@ -94,7 +94,7 @@ def test_embedded_default_is_created_reused_and_managed(tmp_path: Path) -> None:
         assert rlskit_process("db", "status", cwd=proj).returncode == 1
         # Started again on demand by the next command, data kept.
         cur = rlskit_process("current", cwd=proj, env=env)
-        assert cur.stdout.strip() == "0003", cur.stderr
+        assert cur.stdout.strip() == HEAD, cur.stderr
     finally:
         EmbeddedServer(proj / ".rlskit" / "pg").destroy()
         shutil.rmtree(base, ignore_errors=True)

@@ -275,7 +275,10 @@ class Renderer:
                 f"WHERE m.{quote_ident(m.user_column)} = $1"
             )
             qfn = self.function(schema, fn, m.user.type, f"{type_}[]", "sql", body, src, b.roles)
-            expr = f"{quote_ident(b.column)} = ANY ((SELECT {qfn}({identity_expr(m.user)})))"
+            # The cast keeps "= ANY (array)" from being read as "= ANY (subquery)".
+            expr = (
+                f"{quote_ident(b.column)} = ANY ((SELECT {qfn}({identity_expr(m.user)}))::{type_}[])"
+            )
         self.rls(b.table, src)
         self.per_command(b.table, self.name(src, prefix, "tenant"), b.commands, b.roles, src, expr)
         if b.index:
@@ -298,7 +301,7 @@ class Renderer:
             qfn = self.function(
                 schema, fn, b.owner.type, f"{b.owner.type}[]", "sql", body, src, b.roles
             )
-            expr = f"{quote_ident(b.column)} = ANY ((SELECT {qfn}({ident})))"
+            expr = f"{quote_ident(b.column)} = ANY ((SELECT {qfn}({ident}))::{b.owner.type}[])"
         self.rls(b.table, src)
         self.per_command(b.table, self.name(src, prefix, "owner"), b.commands, b.roles, src, expr)
         if b.index:

@@ -5,7 +5,7 @@ SELECT n.nspname AS schema, p.proname AS name,
        l.lanname AS language, p.prosecdef AS security_definer,
        coalesce(p.proconfig, '{}') AS config, p.provolatile::text AS volatility,
        pg_get_userbyid(p.proowner) AS owner, p.prosrc AS source,
-       coalesce(p.proacl::text[], '{}') AS acl
+       ARRAY(SELECT x::text FROM unnest(coalesce(p.proacl, acldefault('f', p.proowner))) AS x ORDER BY 1) AS acl
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang

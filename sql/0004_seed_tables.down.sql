@@ -1,0 +1,11 @@
+DROP SCHEMA crm CASCADE;
+DROP ROLE application;
+DROP SCHEMA shop CASCADE;
+DROP SCHEMA sales CASCADE;
+DROP ROLE salespeople;
+DROP ROLE sales_app;
+DROP SCHEMA cms CASCADE;
+DROP ROLE mister_nobody;
+DROP SCHEMA django CASCADE;
+DROP ROLE django_users;
+DROP ROLE django;
