@@ -13,7 +13,15 @@ import pytest
 from rlskit.project import Settings
 from rlskit.runtime import advisory_key
 
-from .conftest import HEAD, REVISIONS, Database, alembic_process, rlskit, rlskit_process, write_revision
+from .conftest import (
+    HEAD,
+    REVISIONS,
+    Database,
+    alembic_process,
+    rlskit,
+    rlskit_process,
+    write_revision,
+)
 
 SLOW_REVISION = (
     "CREATE TABLE IF NOT EXISTS deploy_log (rev text, pid int);\n"

@@ -77,7 +77,10 @@ def test_embedded_default_is_created_reused_and_managed(tmp_path: Path) -> None:
         env = {"RLSKIT_DATABASE_URL": "", "DATABASE_URL": ""}
         first = rlskit_process("upgrade", cwd=proj, env=env)
         assert first.returncode == 0, first.stderr
-        assert "(embedded)" in first.stdout and f"OK: upgrade ran {len(REVISIONS)} revision(s)" in first.stdout
+        assert (
+            "(embedded)" in first.stdout
+            and f"OK: upgrade ran {len(REVISIONS)} revision(s)" in first.stdout
+        )
         assert (proj / ".rlskit" / "pg" / "server.json").exists()
         again = rlskit_process("upgrade", cwd=proj, env=env)
         assert "Nothing to do" in again.stdout

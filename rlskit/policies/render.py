@@ -276,9 +276,7 @@ class Renderer:
             )
             qfn = self.function(schema, fn, m.user.type, f"{type_}[]", "sql", body, src, b.roles)
             # The cast keeps "= ANY (array)" from being read as "= ANY (subquery)".
-            expr = (
-                f"{quote_ident(b.column)} = ANY ((SELECT {qfn}({identity_expr(m.user)}))::{type_}[])"
-            )
+            expr = f"{quote_ident(b.column)} = ANY ((SELECT {qfn}({identity_expr(m.user)}))::{type_}[])"
         self.rls(b.table, src)
         self.per_command(b.table, self.name(src, prefix, "tenant"), b.commands, b.roles, src, expr)
         if b.index:
