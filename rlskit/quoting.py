@@ -70,3 +70,12 @@ def quote_literal(value: str) -> str:
     if "\\" in body:
         return "E'" + body.replace("\\", "\\\\") + "'"
     return "'" + body + "'"
+
+
+def comment_text(text: str) -> str:
+    """Text safe inside a ``--`` comment: line breaks and control characters escaped,
+    so a hostile name in a comment cannot end it and start SQL."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )

@@ -33,7 +33,7 @@ from rlskit.errors import (
     StatementFailure,
 )
 from rlskit.project import Project, Settings, env_url, parse_duration, pg_duration
-from rlskit.quoting import quote_literal, quote_qualified
+from rlskit.quoting import comment_text, quote_literal, quote_qualified
 from rlskit.sqlfile import SqlFile
 from rlskit.urls import mask_url, sqlalchemy_url
 
@@ -287,7 +287,9 @@ def _apply(rev: SqlRevision, direction: str) -> None:
         if not sqlfile.transactional and not settings.per_revision:
             raise NonTransactionalRevision(rev.revision, sqlfile.display)
         out = ctx.impl.static_output
-        out(f"-- rlskit: revision {rev.revision} {direction}: {sqlfile.display}")
+        out(
+            f"-- rlskit: revision {comment_text(rev.revision)} {direction}: {comment_text(sqlfile.display)}"
+        )
         if sqlfile.transactional:
             out(lock_timeout_sql(settings) + ";")
             out(sqlfile.script)

@@ -154,6 +154,9 @@ REVOKE UPDATE ("password", "phone_number", "username") ON TABLE "shop"."account"
 -- drop grant:shop.account:normal_account:SELECT
 REVOKE SELECT ON TABLE "shop"."account" FROM "normal_account";
 
+-- drop grant:schema shop:normal_account:USAGE
+REVOKE USAGE ON SCHEMA "shop" FROM "normal_account";
+
 -- drop function:shop.product_of_own_store_owned_store_ids(integer)
 DROP FUNCTION IF EXISTS "shop"."product_of_own_store_owned_store_ids"(integer);
 

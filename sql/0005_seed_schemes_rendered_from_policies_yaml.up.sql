@@ -145,7 +145,7 @@ END
 $rlskit$;
 REVOKE ALL ON FUNCTION "sales"."salespeople_drop_role"() FROM PUBLIC;
 
--- create function:shop.product_of_own_store_owned_store_ids(integer) (policies/003_shop.yaml:60)
+-- create function:shop.product_of_own_store_owned_store_ids(integer) (policies/003_shop.yaml:61)
 CREATE OR REPLACE FUNCTION "shop"."product_of_own_store_owned_store_ids"(integer) RETURNS integer[]
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -156,6 +156,9 @@ WHERE p."owner_id" = $1
 $rlskit$;
 REVOKE ALL ON FUNCTION "shop"."product_of_own_store_owned_store_ids"(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION "shop"."product_of_own_store_owned_store_ids"(integer) TO "store_owner";
+
+-- create grant:schema shop:normal_account:USAGE (policies/003_shop.yaml:13)
+GRANT USAGE ON SCHEMA "shop" TO "normal_account";
 
 -- create grant:shop.account:normal_account:SELECT (policies/003_shop.yaml:13)
 GRANT SELECT ON TABLE "shop"."account" TO "normal_account";
@@ -293,12 +296,12 @@ CREATE POLICY "account_admin_all" ON "shop"."account"
     USING (true)
     WITH CHECK (true);
 
--- create policy:shop.account:account_owner_select (policies/003_shop.yaml:33)
+-- create policy:shop.account:account_owner_select (policies/003_shop.yaml:34)
 CREATE POLICY "account_owner_select" ON "shop"."account"
     AS PERMISSIVE FOR SELECT TO "normal_account"
     USING ("id" = (SELECT nullif(current_setting('auth.current_account_id', true), '')::integer));
 
--- create policy:shop.account:account_owner_update (policies/003_shop.yaml:33)
+-- create policy:shop.account:account_owner_update (policies/003_shop.yaml:34)
 CREATE POLICY "account_owner_update" ON "shop"."account"
     AS PERMISSIVE FOR UPDATE TO "normal_account"
     USING ("id" = (SELECT nullif(current_setting('auth.current_account_id', true), '')::integer))
@@ -310,22 +313,22 @@ CREATE POLICY "product_admin_all" ON "shop"."product"
     USING (true)
     WITH CHECK (true);
 
--- create policy:shop.product:product_catalog_all_select (policies/003_shop.yaml:54)
+-- create policy:shop.product:product_catalog_all_select (policies/003_shop.yaml:55)
 CREATE POLICY "product_catalog_all_select" ON "shop"."product"
     AS PERMISSIVE FOR SELECT TO "normal_account"
     USING (true);
 
--- create policy:shop.product:product_of_own_store_owner_delete (policies/003_shop.yaml:60)
+-- create policy:shop.product:product_of_own_store_owner_delete (policies/003_shop.yaml:61)
 CREATE POLICY "product_of_own_store_owner_delete" ON "shop"."product"
     AS PERMISSIVE FOR DELETE TO "store_owner"
     USING ("store_id" = ANY ((SELECT "shop"."product_of_own_store_owned_store_ids"(nullif(current_setting('auth.current_account_id', true), '')::integer))::integer[]));
 
--- create policy:shop.product:product_of_own_store_owner_insert (policies/003_shop.yaml:60)
+-- create policy:shop.product:product_of_own_store_owner_insert (policies/003_shop.yaml:61)
 CREATE POLICY "product_of_own_store_owner_insert" ON "shop"."product"
     AS PERMISSIVE FOR INSERT TO "store_owner"
     WITH CHECK ("store_id" = ANY ((SELECT "shop"."product_of_own_store_owned_store_ids"(nullif(current_setting('auth.current_account_id', true), '')::integer))::integer[]));
 
--- create policy:shop.product:product_of_own_store_owner_update (policies/003_shop.yaml:60)
+-- create policy:shop.product:product_of_own_store_owner_update (policies/003_shop.yaml:61)
 CREATE POLICY "product_of_own_store_owner_update" ON "shop"."product"
     AS PERMISSIVE FOR UPDATE TO "store_owner"
     USING ("store_id" = ANY ((SELECT "shop"."product_of_own_store_owned_store_ids"(nullif(current_setting('auth.current_account_id', true), '')::integer))::integer[]))
@@ -337,12 +340,12 @@ CREATE POLICY "store_admin_all" ON "shop"."store"
     USING (true)
     WITH CHECK (true);
 
--- create policy:shop.store:store_catalog_all_select (policies/003_shop.yaml:41)
+-- create policy:shop.store:store_catalog_all_select (policies/003_shop.yaml:42)
 CREATE POLICY "store_catalog_all_select" ON "shop"."store"
     AS PERMISSIVE FOR SELECT TO "normal_account"
     USING (true);
 
--- create policy:shop.store:store_owner_update (policies/003_shop.yaml:47)
+-- create policy:shop.store:store_owner_update (policies/003_shop.yaml:48)
 CREATE POLICY "store_owner_update" ON "shop"."store"
     AS PERMISSIVE FOR UPDATE TO "store_owner"
     USING ("owner_id" = (SELECT nullif(current_setting('auth.current_account_id', true), '')::integer))
@@ -396,10 +399,10 @@ CREATE INDEX IF NOT EXISTS "customers_organisation_id_rls_idx" ON "crm"."custome
 -- create index:sales.clients:salesperson_id (policies/002_sales.yaml:15)
 CREATE INDEX IF NOT EXISTS "clients_salesperson_id_rls_idx" ON "sales"."clients" ("salesperson_id");
 
--- create index:shop.product:store_id (policies/003_shop.yaml:60)
+-- create index:shop.product:store_id (policies/003_shop.yaml:61)
 CREATE INDEX IF NOT EXISTS "product_store_id_rls_idx" ON "shop"."product" ("store_id");
 
--- create index:shop.store:owner_id (policies/003_shop.yaml:47)
+-- create index:shop.store:owner_id (policies/003_shop.yaml:48)
 CREATE INDEX IF NOT EXISTS "store_owner_id_rls_idx" ON "shop"."store" ("owner_id");
 
 -- create custom:auth_user_superuser (policies/000_django.yaml:25)

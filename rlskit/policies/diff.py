@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rlskit.errors import SpecError
 from rlskit.policies.render import SqlObject
+from rlskit.quoting import comment_text as _c
 
 STATE_FILE = "rendered.json"
 STATE_VERSION = 1
@@ -71,25 +72,25 @@ def migration(old: dict[str, SqlObject], new: list[SqlObject]) -> tuple[str, str
         removed + [a for a, b in changed if not (a.replace and b.replace)], key=order, reverse=True
     )
     up_create = sorted(added + [b for a, b in changed], key=order)
-    up = [f"-- drop {o.key} ({o.source})\n{o.drop}" for o in up_drop]
+    up = [f"-- drop {_c(o.key)} ({_c(o.source)})\n{o.drop}" for o in up_drop]
     for o in up_create:
         prev = old.get(o.key)
         if prev is not None and prev.replace and o.replace:
-            up.append(f"-- replace {o.key} ({o.source})\n{o.replace}")
+            up.append(f"-- replace {_c(o.key)} ({_c(o.source)})\n{o.replace}")
         else:
-            up.append(f"-- create {o.key} ({o.source})\n{o.create}")
+            up.append(f"-- create {_c(o.key)} ({_c(o.source)})\n{o.create}")
 
     down_drop = sorted(
         added + [b for a, b in changed if not (a.replace and b.replace)], key=order, reverse=True
     )
     down_create = sorted(removed + [a for a, b in changed], key=order)
-    down = [f"-- drop {o.key}\n{o.drop}" for o in down_drop]
+    down = [f"-- drop {_c(o.key)}\n{o.drop}" for o in down_drop]
     for o in down_create:
         nxt = new_by_key.get(o.key)
         if nxt is not None and nxt.replace and o.replace:
-            down.append(f"-- restore {o.key}\n{o.replace}")
+            down.append(f"-- restore {_c(o.key)}\n{o.replace}")
         else:
-            down.append(f"-- restore {o.key}\n{o.create}")
+            down.append(f"-- restore {_c(o.key)}\n{o.create}")
 
     summary = (
         [f"+ {o.key}" for o in sorted(added, key=order)]

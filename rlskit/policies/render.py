@@ -29,7 +29,7 @@ from rlskit.policies.spec import (
     TenantIsolation,
     split_table,
 )
-from rlskit.quoting import MAX_IDENTIFIER_BYTES, quote_ident, quote_literal
+from rlskit.quoting import MAX_IDENTIFIER_BYTES, comment_text, quote_ident, quote_literal
 
 KIND_ORDER = (
     "role",
@@ -363,10 +363,12 @@ class Renderer:
                     )
                 )
         for g in b.grants:
-            target = (
-                f"TABLE {qtable(g.table)}" if g.table else f"SEQUENCE {qtable(g.sequence or '')}"
-            )
-            what = g.table or g.sequence
+            if g.schema_ is not None:
+                target, what = f"SCHEMA {quote_ident(g.schema_)}", f"schema {g.schema_}"
+            elif g.table is not None:
+                target, what = f"TABLE {qtable(g.table)}", g.table
+            else:
+                target, what = f"SEQUENCE {qtable(g.sequence or '')}", g.sequence or ''
             privs = sorted({p.upper() for p in g.privileges or []})
             if privs:
                 plist = ", ".join(privs)
@@ -545,5 +547,5 @@ def to_sql(objects: list[SqlObject]) -> str:
     """The full CREATE script for ``objects`` (deterministic)."""
     out = ["-- Rendered by rlskit from policies/*.yaml; do not edit by hand.\n"]
     for o in objects:
-        out.append(f"-- {o.key}  ({o.source})\n{o.create}\n")
+        out.append(f"-- {comment_text(o.key)}  ({comment_text(o.source)})\n{o.create}\n")
     return "\n".join(out)

@@ -39,6 +39,7 @@ COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 SETTING_TYPES = ("bigint", "integer", "text", "uuid", "boolean", "numeric")
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
+SCHEMA_PRIVILEGES = ("USAGE", "CREATE")
 _SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
@@ -237,9 +238,10 @@ class RoleDef(Model):
 
 
 class Grant(Model):
-    """Table, column or sequence privileges for one role."""
+    """Schema, table, column or sequence privileges for one role."""
 
     to: RoleName
+    schema_: Ident | None = Field(default=None, alias="schema")
     table: TableName | None = None
     sequence: TableName | None = None
     privileges: list[str] | None = None
@@ -247,15 +249,21 @@ class Grant(Model):
 
     @model_validator(mode="after")
     def _check(self) -> Grant:
-        if (self.table is None) == (self.sequence is None):
-            raise ValueError("give exactly one of 'table' or 'sequence'")
-        allowed = TABLE_PRIVILEGES if self.table else SEQUENCE_PRIVILEGES
+        targets = [t for t in (self.schema_, self.table, self.sequence) if t is not None]
+        if len(targets) != 1:
+            raise ValueError("give exactly one of 'schema', 'table' or 'sequence'")
+        if self.schema_ is not None:
+            allowed: tuple[str, ...] = SCHEMA_PRIVILEGES
+        elif self.table is not None:
+            allowed = TABLE_PRIVILEGES
+        else:
+            allowed = SEQUENCE_PRIVILEGES
         privs = [p.upper() for p in (self.privileges or [])]
         for p in privs + [p.upper() for p in (self.columns or {})]:
             if p not in (*allowed, "ALL"):
                 raise ValueError(f"unknown privilege {p!r}; expected one of {', '.join(allowed)}")
-        if self.sequence and self.columns:
-            raise ValueError("sequences have no column privileges")
+        if (self.sequence or self.schema_) and self.columns:
+            raise ValueError("only tables have column privileges")
         for p in self.columns or {}:
             if p.upper() not in ("SELECT", "INSERT", "UPDATE", "REFERENCES"):
                 raise ValueError(f"{p} cannot be granted on columns")
@@ -361,7 +369,9 @@ def _raise(located: Located, path: tuple[Any, ...], msg: str, hint: str | None =
 
 
 def _validation_error(located: Located, base: tuple[Any, ...], exc: ValidationError) -> None:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # A typo gives "unknown key" and "missing key": the first says more.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
     path = (*base, *loc)
     kind = err["type"]
