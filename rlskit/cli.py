@@ -380,6 +380,50 @@ def repair(ctx: Ctx, yes: bool) -> None:
     click.echo(f"{len(changed)} file(s) accepted.")
 
 
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option(
+    "--db/--no-db",
+    "with_db",
+    default=True,
+    help="Also apply the migrations to a scratch database and check its catalog "
+    "(default). --no-db: SQL files only, no server needed.",
+)
+@click.option("--explain", "explain", metavar="RLSnnn", help="Show what a rule checks and the fix.")
+@click.option("--list", "list_rules", is_flag=True, help="List the rules.")
+@pass_ctx
+def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: bool) -> None:
+    """Check sql/ files (and the applied catalog) for RLS mistakes."""
+    from rlskit.lint.rules import ALL_RULES, RULES_BY_ID
+
+    if explain:
+        rule = RULES_BY_ID.get(explain.upper())
+        if rule is None:
+            raise click.UsageError(f"unknown rule {explain}; `rlskit lint --list` lists them")
+        click.echo(f"{rule.id} {rule.name} ({rule.severity})\n\n{rule.doc}")
+        return
+    if list_rules:
+        for r in ALL_RULES:
+            click.echo(
+                f"{r.id}  {r.severity:<7}  {r.name}: {r.doc.splitlines()[0].split(': ', 1)[-1]}"
+            )
+        return
+    from rlskit import commands
+    from rlskit.lint import output
+
+    project = ctx.project()
+    report = commands.lint(project, _opts(ctx, project, quiet=True), with_database=with_db)
+    if fmt == "json":
+        click.echo(output.as_json(report.findings))
+    elif fmt == "github":
+        if report.findings:
+            click.echo(output.github(report.findings))
+    else:
+        click.echo(output.text(report.findings, click.style))
+    if report.errors:
+        sys.exit(1)
+
+
 # -- the embedded server -------------------------------------------------------
 @cli.group()
 def db() -> None:

@@ -496,3 +496,70 @@ def new_from_policies(
     rev = new(project, message, rev_id, up_sql=up, down_sql=down)
     (project.policies_dir / STATE_FILE).write_text(state)
     return rev, summary
+
+
+# -- lint ----------------------------------------------------------------------
+@dataclass
+class LintReport:
+    """Findings, and where the time went."""
+
+    findings: list[Any]
+    static_seconds: float = 0.0
+    build_seconds: float = 0.0  # scratch database + migrations
+    catalog_seconds: float = 0.0  # catalog queries + rules
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+
+def lint_sources(project: Project) -> list[tuple[str, str]]:
+    """The project's up files in revision order, plus policy changes not yet in a revision."""
+    from rlskit.sqlfile import normalise
+
+    out: list[tuple[str, str]] = []
+    for info in history(project):
+        if info.up and (project.root / info.up).is_file():
+            out.append((info.up, normalise((project.root / info.up).read_text(encoding="utf-8"))))
+    if project.policies_dir.is_dir():
+        up, _, summary, _ = policy_changes(project)
+        if summary:
+            out.append(("policies/*.yaml (not yet in a revision)", up))
+    return out
+
+
+def lint(
+    project: Project, opts: RunOptions | None = None, with_database: bool = True
+) -> LintReport:
+    """Static rules on the SQL files; with a database, catalog rules on the applied result."""
+    import time
+
+    from rlskit.lint import build_static, merge, run_rules
+    from rlskit.lint.core import LintConfig
+
+    opts = opts or RunOptions()
+    settings = opts.settings or project.settings
+    config = LintConfig.from_ini(project.ini, settings.lock_timeout)
+    t0 = time.perf_counter()
+    model, sup = build_static(lint_sources(project))
+    static = [f for f in run_rules(model, config) if not sup.suppressed(f)]
+    report = LintReport(static, static_seconds=time.perf_counter() - t0)
+    if not with_database:
+        report.findings = merge(static, [])
+        return report
+    import psycopg
+
+    from rlskit.lint import catalog as lint_catalog
+    from rlskit.scratch import scratch_database
+
+    t1 = time.perf_counter()
+    with scratch_database(project, opts.url) as url:
+        upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+        t2 = time.perf_counter()
+        with psycopg.connect(url) as conn:
+            cmodel = lint_catalog.build(conn)
+        found = run_rules(cmodel, config)
+        report.catalog_seconds = time.perf_counter() - t2
+        report.build_seconds = t2 - t1
+    report.findings = merge(static, found)
+    return report

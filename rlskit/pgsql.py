@@ -22,6 +22,9 @@ class Statement:
     line: int  # 1-based line of its first character
 
 
+COMMENT_TOKENS = ("SQL_COMMENT", "C_COMMENT")
+
+
 class SplitError(Exception):
     """The text cannot be split into statements."""
 
@@ -64,7 +67,7 @@ def _split_by_tokens(text: str) -> list[slice]:
     start: int | None = None
     end = 0
     for t in tokens:
-        if t.name.endswith("COMMENT"):
+        if t.name in COMMENT_TOKENS:
             continue
         if t.name == "ASCII_59":
             if start is not None:
@@ -81,7 +84,7 @@ def _split_by_tokens(text: str) -> list[slice]:
 
 def ends_with_semicolon(text: str) -> bool:
     """True when the last token that is not a comment is ``;``."""
-    tokens = [t for t in _parser.scan(text) if not t.name.endswith("COMMENT")]
+    tokens = [t for t in _parser.scan(text) if t.name not in COMMENT_TOKENS]
     return bool(tokens) and tokens[-1].name == "ASCII_59"
 
 
@@ -101,7 +104,7 @@ def fingerprint(text: str) -> str:
         return f"{FINGERPRINT_VERSION}:{h.hexdigest()}"
     for t in tokens:
         tok = text[t.start : t.end + 1]
-        if t.name.endswith("COMMENT"):
+        if t.name in COMMENT_TOKENS:
             tok = " ".join(tok.split())  # whitespace inside a comment is formatting
         h.update(tok.encode("utf-8"))
         h.update(b"\x1f")
@@ -135,3 +138,41 @@ def parse(text: str) -> Any:
 
 
 ParseError = _parser.ParseError
+
+
+def parse_json(text: str) -> list[dict[str, Any]]:
+    """Parse SQL into plain dicts (the JSON form of PostgreSQL's parse tree).
+
+    Each item has ``stmt`` (one key: the node type), ``stmt_location`` and
+    ``stmt_len``. Lint rules work on these dicts, so only this module knows pglast.
+    """
+    import json
+
+    data = json.loads(_parser.parse_sql_json(text))
+    stmts: list[dict[str, Any]] = data.get("stmts", [])
+    return stmts
+
+
+def parse_expression(text: str) -> dict[str, Any] | None:
+    """Parse one SQL expression (e.g. a policy's ``pg_get_expr`` text) into dicts."""
+    try:
+        stmts = parse_json(f"SELECT {text}")
+    except _parser.ParseError:
+        return None
+    target = stmts[0]["stmt"]["SelectStmt"]["targetList"][0]["ResTarget"]["val"]
+    assert isinstance(target, dict)
+    return target
+
+
+def parse_plpgsql(create_function_sql: str) -> dict[str, Any] | None:
+    """Parse a ``CREATE FUNCTION ... LANGUAGE plpgsql`` (or ``DO``) body into dicts."""
+    import json
+
+    try:
+        data = json.loads(_parser.parse_plpgsql_json(create_function_sql))
+    except (_parser.ParseError, ValueError):
+        return None
+    if not data:
+        return None
+    fn = data[0].get("PLpgSQL_function")
+    return fn if isinstance(fn, dict) else None

@@ -21,6 +21,8 @@ COMMENT ON TABLE app.customers IS 'Tenant rows; a setting like ''app.tenant_id''
 
 ALTER TABLE app.customers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE app.customers FORCE ROW LEVEL SECURITY;
+ALTER TABLE app.organisations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE app.organisations FORCE ROW LEVEL SECURITY;
 
 -- Column grants: users see and edit contact data; notes are for admins only.
 GRANT SELECT (id, name) ON app.organisations TO app_user;
@@ -33,4 +35,12 @@ GRANT SELECT, INSERT, UPDATE ON app.organisations TO app_admin;
 CREATE POLICY customers_tenant_isolation ON app.customers
     FOR ALL TO app_user, app_admin
     USING (organisation_id = (SELECT nullif(current_setting('app.tenant_id', true), '')::bigint))
-    WITH CHECK (organisation_id = (SELECT nullif(current_setting('app.tenant_id', true), '')::bigint))
+    WITH CHECK (organisation_id = (SELECT nullif(current_setting('app.tenant_id', true), '')::bigint));
+
+-- A tenant sees its own organisation only; admins manage all of them.
+CREATE POLICY organisations_tenant_select ON app.organisations
+    FOR SELECT TO app_user
+    USING (id = (SELECT nullif(current_setting('app.tenant_id', true), '')::bigint));
+CREATE POLICY organisations_admin_all ON app.organisations
+    FOR ALL TO app_admin
+    USING (true) WITH CHECK (true)

@@ -110,10 +110,10 @@ DROP POLICY IF EXISTS "articles_rbac_insert" ON "cms"."articles";
 DROP POLICY IF EXISTS "articles_rbac_delete" ON "cms"."articles";
 
 -- drop grant:shop.store_id_seq:super_admin:ALL
-REVOKE ALL ON SEQUENCE "shop"."store_id_seq" FROM "super_admin";
+REVOKE USAGE, SELECT, UPDATE ON SEQUENCE "shop"."store_id_seq" FROM "super_admin";
 
 -- drop grant:shop.store:super_admin:ALL
-REVOKE ALL ON TABLE "shop"."store" FROM "super_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE "shop"."store" FROM "super_admin";
 
 -- drop grant:shop.store:store_owner:UPDATE(description,name)
 REVOKE UPDATE ("description", "name") ON TABLE "shop"."store" FROM "store_owner";
@@ -125,13 +125,13 @@ REVOKE SELECT ("owner_id", "rank") ON TABLE "shop"."store" FROM "store_owner";
 REVOKE SELECT ("description", "id", "name") ON TABLE "shop"."store" FROM "normal_account";
 
 -- drop grant:shop.product_id_seq:super_admin:ALL
-REVOKE ALL ON SEQUENCE "shop"."product_id_seq" FROM "super_admin";
+REVOKE USAGE, SELECT, UPDATE ON SEQUENCE "shop"."product_id_seq" FROM "super_admin";
 
 -- drop grant:shop.product_id_seq:store_owner:SELECT, USAGE
 REVOKE SELECT, USAGE ON SEQUENCE "shop"."product_id_seq" FROM "store_owner";
 
 -- drop grant:shop.product:super_admin:ALL
-REVOKE ALL ON TABLE "shop"."product" FROM "super_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE "shop"."product" FROM "super_admin";
 
 -- drop grant:shop.product:store_owner:UPDATE(description,name,stock)
 REVOKE UPDATE ("description", "name", "stock") ON TABLE "shop"."product" FROM "store_owner";
@@ -143,10 +143,10 @@ REVOKE DELETE, INSERT ON TABLE "shop"."product" FROM "store_owner";
 REVOKE SELECT ON TABLE "shop"."product" FROM "normal_account";
 
 -- drop grant:shop.account_id_seq:super_admin:ALL
-REVOKE ALL ON SEQUENCE "shop"."account_id_seq" FROM "super_admin";
+REVOKE USAGE, SELECT, UPDATE ON SEQUENCE "shop"."account_id_seq" FROM "super_admin";
 
 -- drop grant:shop.account:super_admin:ALL
-REVOKE ALL ON TABLE "shop"."account" FROM "super_admin";
+REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLE "shop"."account" FROM "super_admin";
 
 -- drop grant:shop.account:normal_account:UPDATE(password,phone_number,username)
 REVOKE UPDATE ("password", "phone_number", "username") ON TABLE "shop"."account" FROM "normal_account";

@@ -167,10 +167,10 @@ GRANT SELECT ON TABLE "shop"."account" TO "normal_account";
 GRANT UPDATE ("password", "phone_number", "username") ON TABLE "shop"."account" TO "normal_account";
 
 -- create grant:shop.account:super_admin:ALL (policies/003_shop.yaml:13)
-GRANT ALL ON TABLE "shop"."account" TO "super_admin";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "shop"."account" TO "super_admin";
 
 -- create grant:shop.account_id_seq:super_admin:ALL (policies/003_shop.yaml:13)
-GRANT ALL ON SEQUENCE "shop"."account_id_seq" TO "super_admin";
+GRANT USAGE, SELECT, UPDATE ON SEQUENCE "shop"."account_id_seq" TO "super_admin";
 
 -- create grant:shop.product:normal_account:SELECT (policies/003_shop.yaml:13)
 GRANT SELECT ON TABLE "shop"."product" TO "normal_account";
@@ -182,13 +182,13 @@ GRANT DELETE, INSERT ON TABLE "shop"."product" TO "store_owner";
 GRANT UPDATE ("description", "name", "stock") ON TABLE "shop"."product" TO "store_owner";
 
 -- create grant:shop.product:super_admin:ALL (policies/003_shop.yaml:13)
-GRANT ALL ON TABLE "shop"."product" TO "super_admin";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "shop"."product" TO "super_admin";
 
 -- create grant:shop.product_id_seq:store_owner:SELECT, USAGE (policies/003_shop.yaml:13)
 GRANT SELECT, USAGE ON SEQUENCE "shop"."product_id_seq" TO "store_owner";
 
 -- create grant:shop.product_id_seq:super_admin:ALL (policies/003_shop.yaml:13)
-GRANT ALL ON SEQUENCE "shop"."product_id_seq" TO "super_admin";
+GRANT USAGE, SELECT, UPDATE ON SEQUENCE "shop"."product_id_seq" TO "super_admin";
 
 -- create grant:shop.store:normal_account:SELECT(description,id,name) (policies/003_shop.yaml:13)
 GRANT SELECT ("description", "id", "name") ON TABLE "shop"."store" TO "normal_account";
@@ -200,10 +200,10 @@ GRANT SELECT ("owner_id", "rank") ON TABLE "shop"."store" TO "store_owner";
 GRANT UPDATE ("description", "name") ON TABLE "shop"."store" TO "store_owner";
 
 -- create grant:shop.store:super_admin:ALL (policies/003_shop.yaml:13)
-GRANT ALL ON TABLE "shop"."store" TO "super_admin";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "shop"."store" TO "super_admin";
 
 -- create grant:shop.store_id_seq:super_admin:ALL (policies/003_shop.yaml:13)
-GRANT ALL ON SEQUENCE "shop"."store_id_seq" TO "super_admin";
+GRANT USAGE, SELECT, UPDATE ON SEQUENCE "shop"."store_id_seq" TO "super_admin";
 
 -- create policy:cms.articles:articles_rbac_delete (policies/001_cms.yaml:15)
 CREATE POLICY "articles_rbac_delete" ON "cms"."articles"

@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-23 08:17:52.909902
+Create Date: 2026-11-23 08:24:40.293469
 
 The SQL lives in sql/0005_seed_schemes_rendered_from_policies_yaml.up.sql and sql/0005_seed_schemes_rendered_from_policies_yaml.down.sql.
 """

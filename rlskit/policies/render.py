@@ -44,6 +44,9 @@ KIND_ORDER = (
 )
 SEARCH_PATH = "SET search_path = pg_catalog, pg_temp"
 TAG = "$rlskit$"
+# An admin gets every row, but not TRUNCATE/TRIGGER/REFERENCES, which RLS does not govern.
+ADMIN_TABLE = "SELECT, INSERT, UPDATE, DELETE"
+ADMIN_SEQUENCE = "USAGE, SELECT, UPDATE"
 
 
 @dataclass(frozen=True)
@@ -368,7 +371,7 @@ class Renderer:
             elif g.table is not None:
                 target, what = f"TABLE {qtable(g.table)}", g.table
             else:
-                target, what = f"SEQUENCE {qtable(g.sequence or '')}", g.sequence or ''
+                target, what = f"SEQUENCE {qtable(g.sequence or '')}", g.sequence or ""
             privs = sorted({p.upper() for p in g.privileges or []})
             if privs:
                 plist = ", ".join(privs)
@@ -399,8 +402,8 @@ class Renderer:
                     SqlObject(
                         "grant",
                         f"grant:{table}:{a.role}:ALL",
-                        f"GRANT ALL ON TABLE {qtable(table)} TO {quote_ident(a.role)};",
-                        f"REVOKE ALL ON TABLE {qtable(table)} FROM {quote_ident(a.role)};",
+                        f"GRANT {ADMIN_TABLE} ON TABLE {qtable(table)} TO {quote_ident(a.role)};",
+                        f"REVOKE {ADMIN_TABLE} ON TABLE {qtable(table)} FROM {quote_ident(a.role)};",
                         src,
                     )
                 )
@@ -420,8 +423,8 @@ class Renderer:
                     SqlObject(
                         "grant",
                         f"grant:{seq}:{a.role}:ALL",
-                        f"GRANT ALL ON SEQUENCE {qtable(seq)} TO {quote_ident(a.role)};",
-                        f"REVOKE ALL ON SEQUENCE {qtable(seq)} FROM {quote_ident(a.role)};",
+                        f"GRANT {ADMIN_SEQUENCE} ON SEQUENCE {qtable(seq)} TO {quote_ident(a.role)};",
+                        f"REVOKE {ADMIN_SEQUENCE} ON SEQUENCE {qtable(seq)} FROM {quote_ident(a.role)};",
                         src,
                     )
                 )

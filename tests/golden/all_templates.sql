@@ -108,7 +108,7 @@ GRANT EXECUTE ON FUNCTION "shop"."product_owner_owned_store_ids"(bigint) TO "sto
 GRANT SELECT ("description", "id", "name") ON TABLE "shop"."store" TO "normal_account";
 
 -- grant:shop.store:super_admin:ALL  (golden/all_templates.yaml:29)
-GRANT ALL ON TABLE "shop"."store" TO "super_admin";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "shop"."store" TO "super_admin";
 
 -- grant:shop.store_id_seq:store_owner:SELECT, USAGE  (golden/all_templates.yaml:29)
 GRANT SELECT, USAGE ON SEQUENCE "shop"."store_id_seq" TO "store_owner";

@@ -1,0 +1,14 @@
+-- Tables with RLS flags, owner and column names (for lint).
+SELECT n.nspname || '.' || c.relname AS name,
+       c.relrowsecurity AS rls_enabled,
+       c.relforcerowsecurity AS rls_forced,
+       pg_get_userbyid(c.relowner) AS owner,
+       ARRAY(SELECT a.attname::text FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+             ORDER BY a.attnum) AS columns
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+  AND c.relname NOT IN ('alembic_version', 'rlskit_applied_files')
+ORDER BY 1

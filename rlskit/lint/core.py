@@ -1,0 +1,139 @@
+"""Findings, rules and the lint configuration. Pure: no database access."""
+
+from __future__ import annotations
+
+import configparser
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlskit.lint.model import Loc, Model, Node, walk
+
+SEVERITIES = ("error", "warning")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a rule found."""
+
+    rule: str
+    severity: str
+    message: str
+    loc: Loc
+    key: str  # the object it is about, to merge static and catalog findings
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "file": self.loc.file,
+            "line": self.loc.line,
+            "object": self.loc.obj,
+            "key": self.key,
+        }
+
+
+@dataclass
+class LintConfig:
+    """``[rlskit.lint]`` in alembic.ini."""
+
+    ignore: set[str] = field(default_factory=set)
+    admin_roles: set[str] = field(default_factory=set)
+    trusted_settings: set[str] = field(default_factory=set)
+    public_tables: set[str] = field(default_factory=set)
+    lock_timeout: float = 5.0  # the project's per-revision lock_timeout (0: none)
+
+    @classmethod
+    def from_ini(cls, ini: Path | None, lock_timeout: float = 5.0) -> LintConfig:
+        cfg = cls(lock_timeout=lock_timeout)
+        if ini is None or not ini.is_file():
+            return cfg
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(ini)
+        if not parser.has_section("rlskit.lint"):
+            return cfg
+
+        def items(key: str) -> set[str]:
+            raw = parser.get("rlskit.lint", key, fallback="")
+            return {x for x in re.split(r"[\s,]+", raw) if x}
+
+        cfg.ignore = {x.upper() for x in items("ignore")}
+        cfg.admin_roles = items("admin_roles")
+        cfg.trusted_settings = items("trusted_settings")
+        cfg.public_tables = items("public_tables")
+        return cfg
+
+
+Check = Callable[[Model, LintConfig], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A lint rule: id, short name, severity, its check and its documentation."""
+
+    id: str
+    name: str
+    severity: str
+    check: Check
+    doc: str
+
+    def finding(self, message: str, loc: Loc, key: str) -> Finding:
+        return Finding(self.id, self.severity, message, loc, key)
+
+
+def make_rule(id_: str, name: str, severity: str, doc: str | None) -> Callable[[Check], Rule]:
+    """Decorator: ``RULE = make_rule("RLS001", "name", "error", __doc__)(check)``."""
+    assert severity in SEVERITIES
+
+    def wrap(fn: Check) -> Rule:
+        return Rule(id_, name, severity, fn, (doc or "").strip())
+
+    return wrap
+
+
+def with_parents(
+    node: Any, parents: tuple[str, ...] = ()
+) -> Iterator[tuple[str, Node, tuple[str, ...]]]:
+    """Like ``walk`` but with the node types above each node."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(v, dict) and k[:1].isupper():
+                yield k, v, parents
+                yield from with_parents(v, (*parents, k))
+            else:
+                yield from with_parents(v, parents)
+    elif isinstance(node, list):
+        for item in node:
+            yield from with_parents(item, parents)
+
+
+def policy_exprs(model: Model) -> Iterator[tuple[Any, str, Node]]:
+    """Each policy with each of its expressions (``USING`` / ``WITH CHECK``)."""
+    for p in model.policies.values():
+        for label, expr in (("USING", p.using), ("WITH CHECK", p.check)):
+            if expr is not None:
+                yield p, label, expr
+
+
+def setting_reads(expr: Any) -> list[tuple[str | None, int]]:
+    """``current_setting`` calls: (setting name or None, number of arguments / missing_ok)."""
+    out: list[tuple[str | None, int]] = []
+    for t, n in walk(expr):
+        if (
+            t == "FuncCall"
+            and n.get("funcname")
+            and n["funcname"][-1].get("String", {}).get("sval") == "current_setting"
+        ):
+            args = n.get("args", [])
+            name = None
+            if args and "A_Const" in args[0] and "sval" in args[0]["A_Const"]:
+                name = args[0]["A_Const"]["sval"]["sval"]
+            missing_ok = 0
+            if len(args) > 1:
+                c = args[1].get("A_Const", {})
+                missing_ok = 1 if c.get("boolval", {}).get("boolval") else 0
+            out.append((name, missing_ok))
+    return out

@@ -1,0 +1,551 @@
+"""What lint rules look at: tables, policies, grants, roles and functions.
+
+The same :class:`Model` is built two ways: statically from a project's SQL files
+(:func:`from_files`, no database) and from an applied database's catalog
+(``rlskit.lint.catalog``). Expressions are PostgreSQL parse trees as plain
+dicts (``rlskit.pgsql.parse_json``), so rules never import the parser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlskit import pgsql
+
+Node = dict[str, Any]
+COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where something is: a file and line, or a catalog object."""
+
+    file: str | None
+    line: int | None
+    obj: str
+
+    def __str__(self) -> str:
+        if self.file:
+            return f"{self.file}:{self.line}"
+        return self.obj
+
+
+@dataclass
+class Table:
+    name: str  # schema.table
+    columns: set[str] = field(default_factory=set)
+    rls_enabled: bool = False
+    rls_forced: bool = False
+    owner: str | None = None
+    loc: Loc | None = None
+    rls_loc: Loc | None = None
+    serials: set[str] = field(default_factory=set)  # sequences behind serial columns
+    column_order: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Policy:
+    table: str
+    name: str
+    command: str  # ALL, SELECT, INSERT, UPDATE, DELETE
+    permissive: bool
+    roles: list[str]  # "PUBLIC" when no TO clause
+    using: Node | None
+    check: Node | None
+    loc: Loc
+
+    @property
+    def key(self) -> str:
+        return f"policy:{self.table}:{self.name}"
+
+    def applies_to(self, command: str) -> bool:
+        return self.command in ("ALL", command)
+
+
+@dataclass
+class Grant:
+    kind: str  # table, sequence, schema, function
+    target: str
+    privileges: set[str]
+    grantee: str
+    columns: tuple[str, ...] = ()
+    loc: Loc | None = None
+
+
+@dataclass
+class Role:
+    name: str
+    superuser: bool = False
+    bypassrls: bool = False
+    login: bool = False
+    password_in_sql: bool = False
+    loc: Loc | None = None
+
+
+@dataclass
+class Function:
+    name: str  # schema.name
+    language: str
+    security_definer: bool
+    search_path: str | None
+    returns_trigger: bool
+    body: str
+    params: list[str]
+    plpgsql: Node | None
+    public_execute: bool  # PUBLIC may execute it (the default until revoked)
+    inlinable: bool
+    loc: Loc
+
+
+@dataclass
+class Model:
+    """Everything rules need; ``source`` is "static" or "catalog"."""
+
+    source: str
+    tables: dict[str, Table] = field(default_factory=dict)
+    policies: dict[str, Policy] = field(default_factory=dict)
+    grants: list[Grant] = field(default_factory=list)
+    roles: dict[str, Role] = field(default_factory=dict)
+    memberships: set[tuple[str, str]] = field(default_factory=set)  # (role, member)
+    functions: dict[str, Function] = field(default_factory=dict)
+    inserted: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    lock_timeout_off: list[Loc] = field(default_factory=list)
+    dynamic_sql: list[tuple[str, str, Loc]] = field(default_factory=list)  # (where, query, loc)
+    parse_errors: list[tuple[Loc, str]] = field(default_factory=list)
+
+    def table(self, name: str) -> Table:
+        if name not in self.tables:
+            self.tables[name] = Table(name)
+        return self.tables[name]
+
+    def roles_of(self, member: str) -> set[str]:
+        """``member`` and every role it is (transitively) a member of."""
+        out = {member}
+        todo = [member]
+        while todo:
+            m = todo.pop()
+            for role, mem in self.memberships:
+                if mem == m and role not in out:
+                    out.add(role)
+                    todo.append(role)
+        return out
+
+    def table_grants(self, table: str) -> list[Grant]:
+        return [g for g in self.grants if g.kind == "table" and g.target == table]
+
+    def function(self, name: str) -> Function | None:
+        if name in self.functions:
+            return self.functions[name]
+        short = name.rsplit(".", 1)[-1]
+        for f in self.functions.values():
+            if f.name.rsplit(".", 1)[-1] == short:
+                return f
+        return None
+
+
+# -- expression helpers (parse trees as dicts) --------------------------------------
+def walk(node: Any) -> Iterator[tuple[str, Node]]:
+    """Every ``(node_type, fields)`` pair below ``node``, depth first."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(v, dict) and k[:1].isupper():
+                yield k, v
+            yield from walk(v)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def names(parts: list[Node]) -> list[str]:
+    """``[{'String': {'sval': 'a'}}, ...]`` -> ``['a', ...]``."""
+    return [p["String"]["sval"] for p in parts if "String" in p]
+
+
+def func_name(call: Node) -> str:
+    return ".".join(names(call.get("funcname", [])))
+
+
+def calls(expr: Any) -> list[Node]:
+    """Function calls in an expression."""
+    return [n for t, n in walk(expr) if t == "FuncCall"]
+
+
+def is_true(expr: Node | None) -> bool:
+    if not expr or "A_Const" not in expr:
+        return False
+    c = expr["A_Const"]
+    return bool(c.get("boolval", {}).get("boolval")) if "boolval" in c else False
+
+
+def column_refs(expr: Any) -> list[list[str]]:
+    return [names(n.get("fields", [])) for t, n in walk(expr) if t == "ColumnRef"]
+
+
+def caller_dependent(expr: Any) -> bool:
+    """Does the expression depend on who runs it (user, role, setting, or a function)?"""
+    for t, n in walk(expr):
+        if t == "SQLValueFunction" and n.get("op") in (
+            "SVFOP_CURRENT_USER",
+            "SVFOP_SESSION_USER",
+            "SVFOP_CURRENT_ROLE",
+            "SVFOP_USER",
+        ):
+            return True
+        if t == "FuncCall":
+            return True  # current_setting, a helper, pg_has_role...
+        if t == "SubLink":
+            return True
+    return False
+
+
+def string_consts(expr: Any) -> list[str]:
+    return [n["sval"]["sval"] for t, n in walk(expr) if t == "A_Const" and "sval" in n]
+
+
+# -- static builder ----------------------------------------------------------------
+def _rangevar(rv: Node) -> str:
+    return f"{rv.get('schemaname') or 'public'}.{rv['relname']}"
+
+
+def _role(spec: Node) -> str:
+    rs = spec.get("RoleSpec", spec)
+    kind = rs.get("roletype")
+    if kind == "ROLESPEC_PUBLIC":
+        return "PUBLIC"
+    if kind == "ROLESPEC_CSTRING":
+        return str(rs["rolename"])
+    return kind.removeprefix("ROLESPEC_").lower() if kind else "?"
+
+
+def _qualified(parts: list[str]) -> str:
+    return ".".join(parts) if len(parts) > 1 else f"public.{parts[0]}"
+
+
+class StaticBuilder:
+    """Replays SQL files statement by statement into a :class:`Model`."""
+
+    def __init__(self) -> None:
+        self.model = Model("static")
+
+    def add_text(self, text: str, display: str) -> None:
+        """Add one file's text (already normalised)."""
+        try:
+            statements = pgsql.split(text)
+        except pgsql.SplitError as exc:
+            self.model.parse_errors.append((Loc(display, 1, display), str(exc)))
+            return
+        for st in statements:
+            loc = Loc(display, st.line, display)
+            try:
+                parsed = pgsql.parse_json(st.text)
+            except pgsql.ParseError as exc:
+                self.model.parse_errors.append((loc, str(exc)))
+                continue
+            for item in parsed:
+                node_type, node = next(iter(item["stmt"].items()))
+                handler = getattr(self, f"on_{node_type}", None)
+                if handler is not None:
+                    handler(node, loc, st.text)
+
+    # -- handlers -------------------------------------------------------------------
+    def on_CreateStmt(self, n: Node, loc: Loc, text: str) -> None:
+        t = self.model.table(_rangevar(n["relation"]))
+        t.loc = loc
+        for elt in n.get("tableElts", []):
+            if "ColumnDef" in elt:
+                col = elt["ColumnDef"]
+                t.columns.add(col["colname"])
+                t.column_order.append(col["colname"])
+                typ = names(col.get("typeName", {}).get("names", []))
+                if typ and typ[-1] in (
+                    "serial",
+                    "bigserial",
+                    "smallserial",
+                    "serial4",
+                    "serial8",
+                    "serial2",
+                ):
+                    schema, table = t.name.split(".", 1)
+                    t.serials.add(f"{schema}.{table}_{col['colname']}_seq")
+
+    def on_AlterTableStmt(self, n: Node, loc: Loc, text: str) -> None:
+        t = self.model.table(_rangevar(n["relation"]))
+        for cmd in n.get("cmds", []):
+            c = cmd.get("AlterTableCmd", {})
+            sub = c.get("subtype")
+            if sub == "AT_EnableRowSecurity":
+                t.rls_enabled, t.rls_loc = True, loc
+            elif sub == "AT_DisableRowSecurity":
+                t.rls_enabled = False
+            elif sub == "AT_ForceRowSecurity":
+                t.rls_forced = True
+            elif sub == "AT_NoForceRowSecurity":
+                t.rls_forced = False
+            elif sub == "AT_ChangeOwner":
+                t.owner = _role(c["newowner"])
+            elif sub == "AT_AddColumn":
+                t.columns.add(c["def"]["ColumnDef"]["colname"])
+
+    def on_CreatePolicyStmt(self, n: Node, loc: Loc, text: str) -> None:
+        table = _rangevar(n["table"])
+        self.model.table(table)
+        roles = [_role(r) for r in n.get("roles", [])] or ["PUBLIC"]
+        p = Policy(
+            table,
+            n["policy_name"],
+            n.get("cmd_name", "all").upper(),
+            bool(n.get("permissive", False)),
+            roles,
+            n.get("qual"),
+            n.get("with_check"),
+            loc,
+        )
+        self.model.policies[p.key] = p
+
+    def on_AlterPolicyStmt(self, n: Node, loc: Loc, text: str) -> None:
+        key = f"policy:{_rangevar(n['table'])}:{n['policy_name']}"
+        p = self.model.policies.get(key)
+        if p is None:
+            return
+        if n.get("roles"):
+            p.roles = [_role(r) for r in n["roles"]]
+        if n.get("qual") is not None:
+            p.using = n["qual"]
+        if n.get("with_check") is not None:
+            p.check = n["with_check"]
+
+    def on_DropStmt(self, n: Node, loc: Loc, text: str) -> None:
+        kind = n.get("removeType")
+        for obj in n.get("objects", []):
+            if kind == "OBJECT_POLICY" and "List" in obj:
+                parts = names(obj["List"]["items"])
+                table, policy = _qualified(parts[:-1]), parts[-1]
+                self.model.policies.pop(f"policy:{table}:{policy}", None)
+            elif kind == "OBJECT_TABLE" and "List" in obj:
+                table = _qualified(names(obj["List"]["items"]))
+                self.model.tables.pop(table, None)
+                for k in [k for k, p in self.model.policies.items() if p.table == table]:
+                    del self.model.policies[k]
+            elif kind == "OBJECT_FUNCTION" and "ObjectWithArgs" in obj:
+                fname = _qualified(names(obj["ObjectWithArgs"]["objname"]))
+                self.model.functions.pop(fname, None)
+
+    def on_GrantStmt(self, n: Node, loc: Loc, text: str) -> None:
+        objtype = n.get("objtype", "")
+        kind = {
+            "OBJECT_TABLE": "table",
+            "OBJECT_SEQUENCE": "sequence",
+            "OBJECT_SCHEMA": "schema",
+            "OBJECT_FUNCTION": "function",
+        }.get(objtype)
+        if kind is None:
+            return
+        grantees = [_role(g) for g in n.get("grantees", [])]
+        privs: list[tuple[str, tuple[str, ...]]] = []
+        for p in n.get("privileges", []) or []:
+            ap = p["AccessPriv"]
+            privs.append((ap["priv_name"].upper(), tuple(names(ap.get("cols", [])))))
+        if not privs:
+            privs = [("ALL", ())]
+        targets: list[str] = []
+        if n.get("targtype") == "ACL_TARGET_ALL_IN_SCHEMA":
+            schemas = names(n.get("objects", []))
+            targets = [f"{s}.*" for s in schemas]
+            if kind == "table":
+                targets += [t for t in self.model.tables if t.split(".")[0] in schemas]
+        else:
+            for obj in n.get("objects", []):
+                if "RangeVar" in obj:
+                    targets.append(_rangevar(obj["RangeVar"]))
+                elif "String" in obj:
+                    targets.append(obj["String"]["sval"])
+                elif "ObjectWithArgs" in obj:
+                    targets.append(_qualified(names(obj["ObjectWithArgs"]["objname"])))
+        for target in targets:
+            for grantee in grantees:
+                for priv, cols in privs:
+                    self._grant(kind, target, priv, cols, grantee, loc, bool(n.get("is_grant")))
+
+    def _grant(
+        self,
+        kind: str,
+        target: str,
+        priv: str,
+        cols: tuple[str, ...],
+        grantee: str,
+        loc: Loc,
+        is_grant: bool,
+    ) -> None:
+        expanded = {
+            "table": {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"},
+            "sequence": {"USAGE", "SELECT", "UPDATE"},
+            "schema": {"USAGE", "CREATE"},
+            "function": {"EXECUTE"},
+        }[kind]
+        privileges = expanded if priv in ("ALL", "ALL PRIVILEGES") else {priv}
+        if is_grant:
+            self.model.grants.append(Grant(kind, target, set(privileges), grantee, cols, loc))
+            if kind == "function" and grantee == "PUBLIC":
+                f = self.model.function(target)
+                if f is not None:
+                    f.public_execute = True
+            return
+        for g in self.model.grants:
+            if g.kind == kind and g.target == target and g.grantee == grantee and g.columns == cols:
+                g.privileges -= privileges
+        self.model.grants = [g for g in self.model.grants if g.privileges]
+        if kind == "function" and grantee == "PUBLIC":
+            f = self.model.function(target)
+            if f is not None:
+                f.public_execute = False
+
+    def on_CreateRoleStmt(self, n: Node, loc: Loc, text: str) -> None:
+        r = Role(n["role"], loc=loc, login=n.get("stmt_type") == "ROLESTMT_USER")
+        self._role_options(r, n.get("options", []))
+        self.model.roles[r.name] = r
+
+    def on_AlterRoleStmt(self, n: Node, loc: Loc, text: str) -> None:
+        name = _role(n["role"])
+        r = self.model.roles.setdefault(name, Role(name, loc=loc))
+        self._role_options(r, n.get("options", []))
+
+    def _role_options(self, r: Role, options: list[Node]) -> None:
+        for o in options:
+            d = o["DefElem"]
+            val = d.get("arg", {}).get("Boolean", {}).get("boolval", True)
+            name = d["defname"]
+            if name == "superuser":
+                r.superuser = bool(val)
+            elif name == "bypassrls":
+                r.bypassrls = bool(val)
+            elif name == "canlogin":
+                r.login = bool(val)
+            elif name == "password" and d.get("arg"):
+                r.password_in_sql = True
+            elif name == "addroleto":
+                for parent in d.get("arg", {}).get("List", {}).get("items", []):
+                    self.model.memberships.add((_role(parent), r.name))
+
+    def on_GrantRoleStmt(self, n: Node, loc: Loc, text: str) -> None:
+        for granted in n.get("granted_roles", []):
+            role = granted["AccessPriv"]["priv_name"]
+            for member in n.get("grantee_roles", []):
+                pair = (role, _role(member))
+                if n.get("is_grant"):
+                    self.model.memberships.add(pair)
+                else:
+                    self.model.memberships.discard(pair)
+
+    def on_CreateFunctionStmt(self, n: Node, loc: Loc, text: str) -> None:
+        name = _qualified(names(n["funcname"]))
+        opts = {o["DefElem"]["defname"]: o["DefElem"].get("arg") for o in n.get("options", [])}
+        language = (opts.get("language") or {}).get("String", {}).get("sval", "sql")
+        secdef = bool((opts.get("security") or {}).get("Boolean", {}).get("boolval", False))
+        volatility = (opts.get("volatility") or {}).get("String", {}).get("sval", "volatile")
+        search_path = None
+        for o in n.get("options", []):
+            d = o["DefElem"]
+            if d["defname"] == "set":
+                vs = d["arg"]["VariableSetStmt"]
+                if vs.get("name") == "search_path":
+                    search_path = (
+                        ", ".join(
+                            str(a.get("A_Const", {}).get("sval", {}).get("sval", "?"))
+                            for a in vs.get("args", [])
+                        )
+                        or "(from current)"
+                    )
+        body_parts = (opts.get("as") or {}).get("List", {}).get("items", [])
+        body = body_parts[0]["String"]["sval"] if body_parts else ""
+        rettype = names(n.get("returnType", {}).get("names", []))
+        params = [p["FunctionParameter"].get("name", "") for p in n.get("parameters", [])]
+        plpgsql = pgsql.parse_plpgsql(text) if language == "plpgsql" else None
+        f = Function(
+            name=name,
+            language=language,
+            security_definer=secdef,
+            search_path=search_path,
+            returns_trigger=bool(rettype) and rettype[-1] in ("trigger", "event_trigger"),
+            body=body,
+            params=[p for p in params if p],
+            plpgsql=plpgsql,
+            public_execute=True,
+            inlinable=language == "sql" and not secdef and volatility != "volatile",
+            loc=loc,
+        )
+        self.model.functions[name] = f
+        if plpgsql:
+            self._dynamic(plpgsql, f"function {name}", loc)
+
+    def on_DoStmt(self, n: Node, loc: Loc, text: str) -> None:
+        tree = pgsql.parse_plpgsql(text)
+        if tree:
+            self._dynamic(tree, "DO block", loc)
+
+    def _dynamic(self, tree: Node, where: str, loc: Loc) -> None:
+        for t, node in walk(tree):
+            if t == "PLpgSQL_stmt_dynexecute":
+                q = node.get("query", {}).get("PLpgSQL_expr", {}).get("query", "")
+                line = (loc.line or 1) + max(int(node.get("lineno", 1)) - 1, 0)
+                self.model.dynamic_sql.append((where, q, Loc(loc.file, line, loc.obj)))
+
+    def on_InsertStmt(self, n: Node, loc: Loc, text: str) -> None:
+        table = _rangevar(n["relation"])
+        cols = [c["ResTarget"]["name"] for c in n.get("cols", [])]
+        if not cols and table in self.model.tables:
+            cols = self.model.tables[table].column_order
+        select = n.get("selectStmt", {}).get("SelectStmt", {})
+        for row in select.get("valuesLists", []) or []:
+            items = row.get("List", {}).get("items", [])
+            for col, item in zip(cols, items, strict=False):
+                if "A_Const" in item and "sval" in item["A_Const"]:
+                    self.model.inserted.setdefault((table, col), set()).add(
+                        item["A_Const"]["sval"]["sval"]
+                    )
+
+    def on_VariableSetStmt(self, n: Node, loc: Loc, text: str) -> None:
+        if n.get("name") == "lock_timeout":
+            args = n.get("args", [])
+            val = args[0].get("A_Const", {}) if args else {}
+            zero = (
+                val.get("ival", {}).get("ival", 0) == 0
+                if "ival" in val
+                else str(val.get("sval", {}).get("sval", "")).strip() in ("0", "")
+            )
+            if n.get("kind") in ("VAR_RESET", "VAR_SET_DEFAULT") or zero:
+                self.model.lock_timeout_off.append(loc)
+
+
+def function_trees(f: Function) -> list[Any]:
+    """Parse trees of a function's SQL: the body of a SQL function, or each
+    statement and expression inside a plpgsql body."""
+    out: list[Any] = []
+    if f.language == "sql":
+        with contextlib.suppress(pgsql.ParseError):
+            out.extend(s["stmt"] for s in pgsql.parse_json(f.body))
+    elif f.plpgsql is not None:
+        for t, n in walk(f.plpgsql):
+            if t == "PLpgSQL_expr":
+                q = str(n.get("query", ""))
+                try:
+                    if n.get("parseMode", 0) == 0:
+                        out.extend(s["stmt"] for s in pgsql.parse_json(q))
+                    else:
+                        expr = pgsql.parse_expression(q)
+                        if expr is not None:
+                            out.append(expr)
+                except pgsql.ParseError:
+                    continue
+    return out
+
+
+def tables_read(tree: Any) -> set[str]:
+    """Tables named in FROM clauses below ``tree``."""
+    return {
+        f"{n.get('schemaname') or 'public'}.{n['relname']}"
+        for t, n in walk(tree)
+        if t == "RangeVar" and "relname" in n
+    }

@@ -1,0 +1,59 @@
+"""Scratch databases: a throw-away database with the migrations applied.
+
+Roles are cluster-wide, so by default the scratch database lives on a cluster
+of its own (``<project>/.rlskit/scratch``) where nothing else creates them.
+Every role the migrations created is dropped again afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+from rlskit.errors import DatabaseUnavailable, RlskitError
+from rlskit.project import Project
+from rlskit.urls import libpq_url, mask_url
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(libpq_url(url))
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+@contextlib.contextmanager
+def scratch_database(project: Project, server_url: str | None = None) -> Iterator[str]:
+    """Yield the URL of a new, empty database; drop it (and new roles) afterwards."""
+    import psycopg
+
+    if server_url is None:
+        from rlskit.embedded import EmbeddedServer
+
+        server = EmbeddedServer(project.root / ".rlskit" / "scratch", fast=True)
+        server.start()
+        server_url = server.url("postgres")
+    admin_url = _with_database(server_url, "postgres")
+    name = "rlskit_scratch_" + uuid.uuid4().hex[:10]
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(mask_url(admin_url), " ".join(str(exc).split())) from None
+    with admin:
+        before = {r[0] for r in admin.execute("SELECT rolname FROM pg_roles").fetchall()}
+        try:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.Error as exc:
+            raise RlskitError(
+                f"Cannot create a scratch database on {mask_url(admin_url)}: "
+                f"{' '.join(str(exc).split())}.",
+                "The scratch server needs a role with CREATEDB.",
+            ) from None
+        try:
+            yield _with_database(server_url, name)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            after = {r[0] for r in admin.execute("SELECT rolname FROM pg_roles").fetchall()}
+            for role in sorted(after - before):
+                with contextlib.suppress(psycopg.Error):
+                    admin.execute(f'DROP ROLE "{role.replace(chr(34), chr(34) * 2)}"')

@@ -1,0 +1,2 @@
+-- RLS000: must report RLS000
+SELECT FROM WHERE;

@@ -1,0 +1,8 @@
+-- RLS008: must report RLS008
+CREATE TABLE t (id int PRIMARY KEY, owner_id int, tenant_id int);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+ALTER TABLE t FORCE ROW LEVEL SECURITY;
+CREATE ROLE app NOLOGIN;
+ALTER ROLE app BYPASSRLS;
+GRANT SELECT ON t TO app;
+CREATE POLICY t_sel ON t FOR SELECT TO app USING (owner_id = (SELECT nullif(current_setting('app.user_id', true), '')::int));

@@ -1,0 +1,3 @@
+-- RLS015: must report RLS015
+CREATE TABLE t (id int);
+GRANT SELECT ON t TO PUBLIC;

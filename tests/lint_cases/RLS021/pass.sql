@@ -1,0 +1,8 @@
+-- RLS021: the fixed version, no RLS021
+CREATE TABLE t (id int PRIMARY KEY, owner_id int, tenant_id int);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+ALTER TABLE t FORCE ROW LEVEL SECURITY;
+CREATE ROLE app NOLOGIN;
+GRANT SELECT ON t TO app;
+CREATE POLICY t_sel ON t AS RESTRICTIVE FOR SELECT TO app USING (owner_id = (SELECT nullif(current_setting('app.user_id', true), '')::int));
+CREATE POLICY t_any ON t FOR SELECT TO app USING (tenant_id = (SELECT nullif(current_setting('app.tenant', true), '')::int));

@@ -1,0 +1,2 @@
+-- RLS025: the fixed version, no RLS025
+CREATE ROLE web NOLOGIN;

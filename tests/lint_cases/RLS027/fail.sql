@@ -1,0 +1,4 @@
+-- RLS027: must report RLS027
+CREATE TABLE c (id serial PRIMARY KEY, name text);
+CREATE ROLE app NOLOGIN;
+GRANT SELECT, INSERT ON c TO app;
