@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlskit.errors import ProjectError, RevisionError, RlskitError
+from rlskit.errors import ProjectError, RevisionError, RlskitError, SqlStatementError
 from rlskit.project import INI_NAME, Project, Settings
 from rlskit.runtime import (
     ATTR_ACTION,
@@ -554,7 +554,18 @@ def lint(
 
     t1 = time.perf_counter()
     with scratch_database(project, opts.url) as url:
-        upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+        try:
+            upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+        except SqlStatementError as exc:
+            if exc.sqlstate != "42710" or opts.url is None:
+                raise
+            raise RlskitError(
+                f"The migrations cannot be applied to a scratch database on that server: "
+                f"{exc.failure.pg_message} ({exc.failure.path}:{exc.failure.line}). Roles are "
+                "shared by every database of a server, so the scratch database needs a server "
+                "where the project's roles do not exist yet.",
+                "Leave out --url to use rlskit's own scratch server, or use --no-db.",
+            ) from None
         t2 = time.perf_counter()
         with psycopg.connect(url) as conn:
             cmodel = lint_catalog.build(conn)

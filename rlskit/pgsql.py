@@ -49,11 +49,14 @@ def split(text: str) -> list[Statement]:
     except _parser.ParseError:
         slices = _split_by_tokens(text)
     out = []
+    line, pos = 1, 0
     for s in slices:
         start = s.start or 0
         stmt = text[s]
         if stmt.strip():
-            out.append(Statement(stmt, start, _line_of(text, start)))
+            line += text.count("\n", pos, start)  # incremental: linear in the file size
+            pos = start
+            out.append(Statement(stmt, start, line))
     return out
 
 
@@ -102,12 +105,13 @@ def fingerprint(text: str) -> str:
         # Unscannable text still gets a stable, whitespace-insensitive checksum.
         h.update(" ".join(text.split()).encode("utf-8"))
         return f"{FINGERPRINT_VERSION}:{h.hexdigest()}"
+    parts = []
     for t in tokens:
         tok = text[t.start : t.end + 1]
         if t.name in COMMENT_TOKENS:
             tok = " ".join(tok.split())  # whitespace inside a comment is formatting
-        h.update(tok.encode("utf-8"))
-        h.update(b"\x1f")
+        parts.append(tok)
+    h.update("".join(p + "\x1f" for p in parts).encode("utf-8"))
     # Versioned, so a future change of the algorithm can still verify old records.
     return f"{FINGERPRINT_VERSION}:{h.hexdigest()}"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rlskit import pgsql
 from rlskit.lint.core import Finding, LintConfig, Rule
-from rlskit.lint.model import Model, StaticBuilder
+from rlskit.lint.model import Model, StaticBuilder, forget_walks
 from rlskit.lint.rules import ALL_RULES, RULES_BY_ID
 
 IGNORE = re.compile(r"--\s*rlskit:\s*ignore\s+((?:RLS\d{3}[\s,]*)+)", re.IGNORECASE)
@@ -38,6 +38,8 @@ class Suppressions:
     ranges: list[tuple[str, int, int, set[str]]] = field(default_factory=list)
 
     def add_file(self, display: str, text: str) -> None:
+        if "rlskit:" not in text:
+            return  # no markers: skip the second split
         try:
             statements = pgsql.split(text)
         except pgsql.SplitError:
@@ -53,7 +55,7 @@ class Suppressions:
             }
             if ids:
                 last = st.line + st.text.count("\n")
-                first = text.count("\n", 0, prev_end) + 1
+                first = st.line - text.count("\n", prev_end, st.offset)
                 self.ranges.append((display, first, last, ids))
             prev_end = end
 
@@ -77,6 +79,7 @@ def run_rules(model: Model, config: LintConfig, rules: Iterable[Rule] = ALL_RULE
             if (f.rule, f.key) not in seen:
                 seen.add((f.rule, f.key))
                 out.append(f)
+    forget_walks()
     return out
 
 

@@ -9,7 +9,6 @@ dicts (``rlskit.pgsql.parse_json``), so rules never import the parser.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +114,8 @@ class Model:
     lock_timeout_off: list[Loc] = field(default_factory=list)
     dynamic_sql: list[tuple[str, str, Loc]] = field(default_factory=list)  # (where, query, loc)
     parse_errors: list[tuple[Loc, str]] = field(default_factory=list)
+    _grants_by_table: dict[str, list[Grant]] | None = field(default=None, repr=False)
+    _grants_seen: int = field(default=-1, repr=False)
 
     def table(self, name: str) -> Table:
         if name not in self.tables:
@@ -134,7 +135,13 @@ class Model:
         return out
 
     def table_grants(self, table: str) -> list[Grant]:
-        return [g for g in self.grants if g.kind == "table" and g.target == table]
+        if self._grants_by_table is None or self._grants_seen != len(self.grants):
+            index: dict[str, list[Grant]] = {}
+            for g in self.grants:
+                if g.kind == "table":
+                    index.setdefault(g.target, []).append(g)
+            self._grants_by_table, self._grants_seen = index, len(self.grants)
+        return self._grants_by_table.get(table, [])
 
     def function(self, name: str) -> Function | None:
         if name in self.functions:
@@ -147,16 +154,38 @@ class Model:
 
 
 # -- expression helpers (parse trees as dicts) --------------------------------------
-def walk(node: Any) -> Iterator[tuple[str, Node]]:
-    """Every ``(node_type, fields)`` pair below ``node``, depth first."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if isinstance(v, dict) and k[:1].isupper():
-                yield k, v
-            yield from walk(v)
-    elif isinstance(node, list):
-        for item in node:
-            yield from walk(item)
+_WALKED: dict[int, tuple[Any, list[tuple[str, Node]]]] = {}
+
+
+def walk(node: Any) -> list[tuple[str, Node]]:
+    """Every ``(node_type, fields)`` pair below ``node`` (memoised per tree: rules
+    walk the same policy expressions many times)."""
+    key = id(node)
+    hit = _WALKED.get(key)
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    out: list[tuple[str, Node]] = []
+    stack: list[Any] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, dict):
+            for k, v in n.items():
+                if isinstance(v, dict):
+                    if k[:1].isupper():
+                        out.append((k, v))
+                    stack.append(v)
+                elif isinstance(v, list):
+                    stack.append(v)
+        elif isinstance(n, list):
+            stack.extend(reversed(n))
+    if isinstance(node, dict | list):
+        _WALKED[key] = (node, out)
+    return out
+
+
+def forget_walks() -> None:
+    """Drop the memo (after a lint run)."""
+    _WALKED.clear()
 
 
 def names(parts: list[Node]) -> list[str]:
@@ -236,6 +265,18 @@ class StaticBuilder:
             statements = pgsql.split(text)
         except pgsql.SplitError as exc:
             self.model.parse_errors.append((Loc(display, 1, display), str(exc)))
+            return
+        # Fast path: one parse of the whole file; per statement only if it fails.
+        try:
+            whole = pgsql.parse_json(text)
+        except pgsql.ParseError:
+            whole = None
+        if whole is not None and len(whole) == len(statements):
+            for st, item in zip(statements, whole, strict=True):
+                node_type, node = next(iter(item["stmt"].items()))
+                handler = getattr(self, f"on_{node_type}", None)
+                if handler is not None:
+                    handler(node, Loc(display, st.line, display), st.text)
             return
         for st in statements:
             loc = Loc(display, st.line, display)

