@@ -55,10 +55,15 @@ class Bench:
 
     def fresh_db(self, name: str) -> str:
         with self.admin() as c:
-            roles = [r[0] for r in c.execute(
-                "SELECT rolname FROM pg_roles WHERE rolname LIKE 'g\\_%'").fetchall()]
+            roles = [
+                r[0]
+                for r in c.execute(
+                    "SELECT rolname FROM pg_roles WHERE rolname LIKE 'g\\_%'"
+                ).fetchall()
+            ]
             for (db,) in c.execute(
-                    "SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'").fetchall():
+                "SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'"
+            ).fetchall():
                 c.execute(f'DROP DATABASE "{db}" WITH (FORCE)')
             for r in roles:
                 c.execute(f'DROP ROLE IF EXISTS "{r}"')
@@ -69,8 +74,10 @@ class Bench:
         row = Row(*args, **kw)  # type: ignore[arg-type]
         self.rows.append(row)
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
-        print(f"  {row.what:<58} {row.value:>10} vs {row.floor:>10} {ratio:>8} {row.target}",
-              flush=True)
+        print(
+            f"  {row.what:<58} {row.value:>10} vs {row.floor:>10} {ratio:>8} {row.target}",
+            flush=True,
+        )
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -89,8 +96,9 @@ def ms(seconds: float) -> str:
 
 def run(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> float:
     t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})},
-                       check=False)
+    p = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+    )
     elapsed = time.perf_counter() - t
     if p.returncode not in ok:
         raise SystemExit(f"{cmd[0]} failed: {p.stderr[-800:]}")
@@ -123,8 +131,15 @@ def bench_upgrade(b: Bench, tables: int = 250) -> None:
     f = median_of(3, floor)
     c = median_of(3, cli)
     a = median_of(3, api)
-    b.add("upgrade", "rlskit upgrade (CLI process, from empty)", ms(c), ms(f), c / f, "<= 1.3x",
-          "includes Python start-up and imports")
+    b.add(
+        "upgrade",
+        "rlskit upgrade (CLI process, from empty)",
+        ms(c),
+        ms(f),
+        c / f,
+        "<= 1.3x",
+        "includes Python start-up and imports",
+    )
     b.add("upgrade", "commands.upgrade (in-process, from empty)", ms(a), ms(f), a / f, "<= 1.3x")
 
 
@@ -138,14 +153,20 @@ def bench_noop(b: Bench) -> None:
     f = median_of(7, lambda: run([psql, "-X", "-q", "-c", "select 1", url]))
     c = median_of(7, lambda: run([RLSKIT, "-p", str(proj), "--url", url, "upgrade"]))
     project = Project.find(proj)
-    a = median_of(7, lambda: timed(lambda: commands.upgrade(project, "head",
-                                                            RunOptions(url=url))))
+    a = median_of(7, lambda: timed(lambda: commands.upgrade(project, "head", RunOptions(url=url))))
     h = median_of(7, lambda: run([RLSKIT, "--help"]))
     b.add("noop", "rlskit upgrade, nothing pending (CLI process)", ms(c), ms(f), c / f)
     b.add("noop", "commands.upgrade, nothing pending (in-process)", ms(a), ms(f), a / f)
     imp = median_of(5, lambda: run([sys.executable, "-c", "import alembic.command"]))
-    b.add("noop", "rlskit --help (start-up)", ms(h), ms(imp), h / imp, "",
-          "floor: python -c 'import alembic.command'")
+    b.add(
+        "noop",
+        "rlskit --help (start-up)",
+        ms(h),
+        ms(imp),
+        h / imp,
+        "",
+        "floor: python -c 'import alembic.command'",
+    )
 
 
 # -- 5. growth -------------------------------------------------------------------
@@ -155,6 +176,7 @@ def bench_growth(b: Bench) -> None:
     for tables in (25, 250, 1250):
         proj = make_project(b.base / f"grow{tables}", tables)
         up_file = next((proj / "sql").glob("*.up.sql"))
+
         def floor(up_file: Path = up_file) -> float:
             url = b.fresh_db("bench_g")
             return run([psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file), url])
@@ -167,8 +189,15 @@ def bench_growth(b: Bench) -> None:
             return timed(lambda: commands.upgrade(project, "head", RunOptions(url=url)))
 
         a = median_of(3, api)
-        b.add("growth", f"commands.upgrade, {tables * 4} policies", ms(a), ms(f), a / f, "linear",
-              f"{a / (tables * 4) * 1e6:.0f} us per policy")
+        b.add(
+            "growth",
+            f"commands.upgrade, {tables * 4} policies",
+            ms(a),
+            ms(f),
+            a / f,
+            "linear",
+            f"{a / (tables * 4) * 1e6:.0f} us per policy",
+        )
 
 
 # -- 4. lint ---------------------------------------------------------------------
@@ -197,8 +226,15 @@ def bench_lint(b: Bench, tables: int = 250) -> None:
                 t = time.perf_counter()
                 from rlskit.catalog import query_text
 
-                for name in ("lint_tables", "policies", "table_privileges", "column_privileges",
-                             "roles", "memberships", "lint_functions"):
+                for name in (
+                    "lint_tables",
+                    "policies",
+                    "table_privileges",
+                    "column_privileges",
+                    "roles",
+                    "memberships",
+                    "lint_functions",
+                ):
                     cur.execute(query_text(name))
                     cur.fetchall()
                 pg = time.perf_counter() - t
@@ -207,8 +243,15 @@ def bench_lint(b: Bench, tables: int = 250) -> None:
     from rlskit.embedded import EmbeddedServer as _ES
 
     _ES(proj / ".rlskit" / "scratch").destroy()
-    b.add("lint", "rlskit lint (CLI: static + scratch build + catalog)", ms(cli), "2000 ms",
-          cli / 2.0, "< 2 s", "ratio against the 2 s target; includes Python start-up")
+    b.add(
+        "lint",
+        "rlskit lint (CLI: static + scratch build + catalog)",
+        ms(cli),
+        "2000 ms",
+        cli / 2.0,
+        "< 2 s",
+        "ratio against the 2 s target; includes Python start-up",
+    )
     b.add("lint", "  commands.lint in-process", ms(total), "2000 ms", total / 2.0, "< 2 s")
     b.add("lint", "  static rules on the SQL files (Python)", ms(static), "", None)
     b.add("lint", "  applying migrations to the scratch DB (mostly Postgres)", ms(build), "", None)
@@ -225,8 +268,13 @@ def bench_templates(b: Bench) -> None:
     run_templates(b)
 
 
-SECTIONS = {"upgrade": bench_upgrade, "noop": bench_noop, "growth": bench_growth,
-            "lint": bench_lint, "templates": bench_templates}
+SECTIONS = {
+    "upgrade": bench_upgrade,
+    "noop": bench_noop,
+    "growth": bench_growth,
+    "lint": bench_lint,
+    "templates": bench_templates,
+}
 
 
 def write_results(b: Bench, started: float) -> None:
@@ -251,7 +299,9 @@ def write_results(b: Bench, started: float) -> None:
     ]
     for r in b.rows:
         ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
-        lines.append(f"| {r.section} | {r.what} | {r.value} | {r.floor} | {ratio} | {r.target} | {r.note} |")
+        lines.append(
+            f"| {r.section} | {r.what} | {r.value} | {r.floor} | {ratio} | {r.target} | {r.note} |"
+        )
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {HERE / 'RESULTS.md'}")
 

@@ -42,8 +42,11 @@ def schema_sql(tables: int, prefix: str = "g") -> tuple[str, str]:
             f"CREATE POLICY t{i:04d}_admin ON {t} FOR ALL TO {prefix}_admin "
             "USING (true) WITH CHECK (true);",
         ]
-    down += [f"DROP SCHEMA {prefix} CASCADE;", f"DROP ROLE {prefix}_admin;",
-             f"DROP ROLE {prefix}_app;"]
+    down += [
+        f"DROP SCHEMA {prefix} CASCADE;",
+        f"DROP ROLE {prefix}_admin;",
+        f"DROP ROLE {prefix}_app;",
+    ]
     return "\n".join(up) + "\n", "\n".join(down) + "\n"
 
 
@@ -53,9 +56,11 @@ def make_project(directory: Path, tables: int) -> Path:
         shutil.rmtree(directory)
     commands.init(directory)
     ini = directory / "alembic.ini"
-    ini.write_text(ini.read_text().replace(
-        "[loggers]",
-        "[rlskit.lint]\ntrusted_settings = app.tenant_id\n\n[loggers]", 1))
+    ini.write_text(
+        ini.read_text().replace(
+            "[loggers]", "[rlskit.lint]\ntrusted_settings = app.tenant_id\n\n[loggers]", 1
+        )
+    )
     from rlskit.project import Project
 
     up, down = schema_sql(tables)

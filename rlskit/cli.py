@@ -424,6 +424,90 @@ def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: boo
         sys.exit(1)
 
 
+@cli.command()
+@click.option(
+    "--scratch-url",
+    help="Server for the scratch database (default: rlskit's own "
+    "scratch server in .rlskit/scratch). Must not hold the project's roles.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_ctx
+def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
+    """Compare the live database with what its migrations produce; exit 1 on drift."""
+    from rlskit import commands
+
+    project = ctx.project()
+    report = commands.drift(project, _opts(ctx, project, quiet=True), scratch_url)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps([d.__dict__ for d in report.differences], indent=2))
+    elif not report.differences:
+        rev = ", ".join(report.revision) or "base"
+        click.echo(f"No drift: the database matches its migrations at revision {rev}.")
+    else:
+        for d in report.differences:
+            click.secho(d.line(), fg="yellow")
+        click.echo("\n-- SQL that restores what the migrations expect (review before running):")
+        for d in report.differences:
+            click.echo(d.restore)
+        click.echo(f"\n{len(report.differences)} difference(s).")
+    if report.differences:
+        sys.exit(1)
+
+
+@cli.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_ctx
+def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
+    """Run access-matrix tests (tests/rls/*.yaml) on a freshly migrated database.
+
+    With --url the fresh database is created on that server (it must not hold
+    the project's roles yet); by default rlskit's own scratch server is used.
+    """
+    import time
+
+    from rlskit import commands
+
+    project = ctx.project()
+    started = time.perf_counter()
+    report = commands.test(project, list(paths) or None, _opts(ctx, project, quiet=True))
+    seconds = time.perf_counter() - started
+    if fmt == "json":
+        import json
+
+        click.echo(
+            json.dumps(
+                {
+                    "passed": report.passed,
+                    "failed": len(report.failed),
+                    "refused": report.refused,
+                    "results": [r.__dict__ for r in report.results],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for r in report.refused:
+            click.secho(f"REFUSED {r}", fg="red")
+        for r in report.failed:
+            click.secho(
+                f"FAILED {r.file}::{r.case} [{r.actor}] expected {r.expected}, "
+                f"got {r.got}" + (f" ({r.detail})" if r.detail else ""),
+                fg="red",
+            )
+            if r.probe:
+                click.echo(f"    probe: {' '.join(r.probe.split())}")
+        click.echo(
+            f"{report.passed} passed, {len(report.failed)} failed"
+            + (f", {len(report.refused)} refused" if report.refused else "")
+            + f" in {seconds:.2f}s"
+        )
+    if report.failed or report.refused:
+        sys.exit(1)
+
+
 # -- the embedded server -------------------------------------------------------
 @cli.group()
 def db() -> None:

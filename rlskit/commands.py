@@ -574,3 +574,104 @@ def lint(
         report.build_seconds = t2 - t1
     report.findings = merge(static, found)
     return report
+
+
+# -- drift -----------------------------------------------------------------------
+@dataclass
+class DriftReport:
+    """Differences between the live database and its migrations."""
+
+    revision: tuple[str, ...]
+    differences: list[Any]
+    build_seconds: float
+    compare_seconds: float
+
+
+def drift(
+    project: Project, opts: RunOptions | None = None, scratch_url: str | None = None
+) -> DriftReport:
+    """Build the live database's current revision in a scratch database and compare."""
+    import time
+
+    import psycopg
+
+    from rlskit import drift as drift_mod
+    from rlskit.catalog import snapshot
+    from rlskit.runtime import resolve_url
+    from rlskit.scratch import scratch_database
+    from rlskit.urls import libpq_url
+
+    opts = opts or RunOptions()
+    heads = current(project, opts)
+    t0 = time.perf_counter()
+    with scratch_database(project, scratch_url) as url:
+        if heads:
+            upgrade(
+                project,
+                heads[0] if len(heads) == 1 else "heads",
+                RunOptions(url=url, settings=opts.settings),
+            )
+        with psycopg.connect(url) as conn:
+            expected = snapshot(conn)
+    t1 = time.perf_counter()
+    cfg = alembic_config(project, opts)
+    live_url, _ = resolve_url(cfg, project, opts.settings or project.settings)
+    with psycopg.connect(libpq_url(live_url), connect_timeout=10) as conn:
+        live = snapshot(conn)
+    diffs = drift_mod.compare(expected, live)
+    return DriftReport(heads, diffs, t1 - t0, time.perf_counter() - t1)
+
+
+# -- rlskit test ----------------------------------------------------------------------
+def access_files(project: Project, paths: list[Path] | None = None) -> list[Path]:
+    """The access-matrix YAML files: given paths, else tests/rls/*.yaml."""
+    found: list[Path] = []
+    for p in paths or [project.root / "tests" / "rls"]:
+        if p.is_dir():
+            found += sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise ProjectError(f"{p} does not exist.")
+    if not found:
+        raise ProjectError(
+            "No access-matrix files found (tests/rls/*.yaml).",
+            "Write one (see `rlskit test --help`) or pass paths.",
+        )
+    return found
+
+
+def test(
+    project: Project,
+    paths: list[Path] | None = None,
+    opts: RunOptions | None = None,
+    database_url: str | None = None,
+) -> Any:
+    """Apply the migrations to a fresh database and run the access matrices.
+
+    ``database_url``: an already migrated database to run against instead.
+    """
+    import psycopg
+
+    from rlskit.access import Report, load_suite, run_suite
+    from rlskit.scratch import scratch_database
+
+    opts = opts or RunOptions()
+    suites = [
+        (load_suite(f, project.display(f)), project.display(f))
+        for f in access_files(project, paths)
+    ]
+    report = Report()
+
+    def run_on(url: str) -> None:
+        with psycopg.connect(url) as conn:
+            for suite, display in suites:
+                run_suite(conn, suite, display, report)
+
+    if database_url is not None:
+        run_on(database_url)
+        return report
+    with scratch_database(project, opts.url) as url:
+        upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+        run_on(url)
+    return report

@@ -68,6 +68,21 @@ def server() -> Iterator[Server]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def scratch_server() -> Iterator[Server]:
+    """A second cluster for scratch databases: roles are per cluster, and the
+    main server's test databases hold the project's roles."""
+    base = Path(tempfile.mkdtemp(prefix="rlskit-scratch-"))
+    os.chmod(base, 0o755)
+    emb = EmbeddedServer(base / "pg", fast=True)
+    emb.start()
+    try:
+        yield Server(emb, base)
+    finally:
+        emb.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def _roles(conn: psycopg.Connection[tuple[object, ...]]) -> set[str]:
     return {r[0] for r in conn.execute("SELECT rolname FROM pg_roles").fetchall()}
 

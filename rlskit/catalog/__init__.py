@@ -107,6 +107,7 @@ class Function:
     owner: str
     source: str
     acl: tuple[str, ...]
+    definition: str
 
 
 @dataclass(frozen=True, order=True)

@@ -1,0 +1,115 @@
+"""Act as a database role, with session settings, for exactly one transaction.
+
+    with act_as(conn, "user:42", {"app.tenant_id": 7}):
+        conn.execute("SELECT * FROM app.notes")     # RLS applies as user:42
+
+``SET LOCAL ROLE`` and ``set_config(name, value, true)`` last until the
+transaction ends, commit or rollback, so nothing is left behind when the
+connection goes back to a pool. The role name is quoted by psycopg's
+``sql.Identifier`` and values are bound parameters, never string formatting
+(seeds 000 and 002 built ``SET ROLE "{user_id}"`` with Python formatting).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlskit.errors import SpecError
+from rlskit.quoting import check_identifier, quote_ident
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """A declared session setting: its type and whether every transaction needs it."""
+
+    name: str
+    type: type = str
+    required: bool = False
+
+
+@dataclass
+class Settings:
+    """The settings an application may set; anything else is an error in development."""
+
+    declared: dict[str, SettingSpec] = field(default_factory=dict)
+    strict: bool = True
+
+    def declare(self, name: str, type_: type = str, required: bool = False) -> None:
+        self.declared[name] = SettingSpec(name, type_, required)
+
+    def check(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Validate and turn values into the strings set_config takes."""
+        out: dict[str, str] = {}
+        if self.strict and self.declared:
+            unknown = sorted(set(values) - set(self.declared))
+            if unknown:
+                raise SpecError(
+                    f"setting {unknown[0]!r} is not declared",
+                    f"Declared settings: {', '.join(sorted(self.declared))}.",
+                )
+            missing = sorted(n for n, s in self.declared.items() if s.required and n not in values)
+            if missing:
+                raise SpecError(f"required setting {missing[0]!r} is missing")
+        for name, value in values.items():
+            spec = self.declared.get(name)
+            if spec is not None and value is not None and not isinstance(value, spec.type):
+                raise SpecError(
+                    f"setting {name!r} must be {spec.type.__name__}, not {type(value).__name__}"
+                )
+            out[name] = "" if value is None else str(value)
+        return out
+
+
+def _statements(role: str | None, values: Mapping[str, str]) -> list[tuple[Any, tuple[Any, ...]]]:
+    from psycopg import sql
+
+    stmts: list[tuple[Any, tuple[Any, ...]]] = []
+    if role is not None:
+        check_identifier(role)
+        stmts.append((sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)), ()))
+    for name, value in values.items():
+        stmts.append((sql.SQL("SELECT set_config(%s, %s, true)"), (name, value)))
+    return stmts
+
+
+@contextmanager
+def act_as(
+    conn: Any,
+    role: str | None,
+    settings: Mapping[str, Any] | None = None,
+    declared: Settings | None = None,
+) -> Iterator[Any]:
+    """Run the block in a transaction as ``role`` with ``settings`` (psycopg 3).
+
+    Opens a transaction (or a savepoint inside one); everything set here ends
+    with it, also when the block raises. Inside an outer transaction the
+    savepoint is released on success, and the role then lasts until the outer
+    transaction ends: open ``act_as`` at the start of a request's transaction.
+    """
+    values = (declared or Settings(strict=False)).check(settings or {})
+    with conn.transaction():
+        for stmt, params in _statements(role, values):
+            conn.execute(stmt, params or None)
+        yield conn
+
+
+@contextmanager
+def act_as_sqlalchemy(
+    connection: Any,
+    role: str | None,
+    settings: Mapping[str, Any] | None = None,
+    declared: Settings | None = None,
+) -> Iterator[Any]:
+    """The same for a SQLAlchemy ``Connection`` (or ``Session.connection()``)."""
+    from sqlalchemy import text
+
+    values = (declared or Settings(strict=False)).check(settings or {})
+    with connection.begin_nested() if connection.in_transaction() else connection.begin():
+        if role is not None:
+            connection.execute(text(f"SET LOCAL ROLE {quote_ident(role)}"))
+        for name, value in values.items():
+            connection.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+        yield connection
