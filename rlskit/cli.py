@@ -508,6 +508,52 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("role")
+@click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Session setting for the row counts (repeatable).",
+)
+@click.option("--schema", "schemas", multiple=True, help="Only these schemas (repeatable).")
+@click.option(
+    "--count",
+    is_flag=True,
+    help="Count rows the role sees/updates/deletes (runs them in a transaction "
+    "that is rolled back: use a replica or a test database).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text"
+)
+@pass_ctx
+def permissions(
+    ctx: Ctx, role: str, settings: tuple[str, ...], schemas: tuple[str, ...], count: bool, fmt: str
+) -> None:
+    """Show what ROLE can do on each table: privileges, policies, row counts."""
+    from rlskit import commands
+    from rlskit import permissions as perms
+
+    parsed = {}
+    for item in settings:
+        if "=" not in item:
+            raise click.UsageError(f"--setting takes NAME=VALUE, not {item!r}")
+        k, v = item.split("=", 1)
+        parsed[k.strip()] = v
+    project = ctx.project()
+    rep = commands.permissions(
+        project, role, parsed, list(schemas), count, _opts(ctx, project, quiet=True)
+    )
+    render = {
+        "json": perms.as_json,
+        "markdown": perms.as_markdown,
+        "html": perms.as_html,
+        "text": perms.as_text,
+    }[fmt]
+    click.echo(render(rep))
+
+
 # -- the embedded server -------------------------------------------------------
 @cli.group()
 def db() -> None:

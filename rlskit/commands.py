@@ -675,3 +675,30 @@ def test(
         upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
         run_on(url)
     return report
+
+
+# -- permissions -----------------------------------------------------------------------
+def permissions(
+    project: Project,
+    role: str,
+    settings: dict[str, str] | None = None,
+    schemas: list[str] | None = None,
+    count: bool = False,
+    opts: RunOptions | None = None,
+) -> Any:
+    """What ``role`` can do, per table, in the project's database."""
+    import psycopg
+
+    from rlskit import permissions as perms
+    from rlskit.runtime import connect_error, resolve_url
+    from rlskit.urls import libpq_url
+
+    opts = opts or RunOptions()
+    cfg = alembic_config(project, opts)
+    url, _ = resolve_url(cfg, project, opts.settings or project.settings)
+    try:
+        conn = psycopg.connect(libpq_url(url), connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise connect_error(url, exc) from None
+    with conn:
+        return perms.report(conn, role, settings, schemas, count)

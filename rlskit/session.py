@@ -85,15 +85,40 @@ def act_as(
     """Run the block in a transaction as ``role`` with ``settings`` (psycopg 3).
 
     Opens a transaction (or a savepoint inside one); everything set here ends
-    with it, also when the block raises. Inside an outer transaction the
-    savepoint is released on success, and the role then lasts until the outer
-    transaction ends: open ``act_as`` at the start of a request's transaction.
+    with it, also when the block raises. Inside an outer transaction the role
+    and settings in force before the block are put back when it ends.
     """
+    import psycopg
+    from psycopg import pq, sql
+
     values = (declared or Settings(strict=False)).check(settings or {})
+    nested = conn.info.transaction_status != pq.TransactionStatus.IDLE
+    previous: list[tuple[Any, tuple[Any, ...]]] = []
     with conn.transaction():
+        if nested:
+            # Inside an outer transaction SET LOCAL would outlive the block: remember
+            # what to put back when the block ends without an error.
+            row = conn.execute("SELECT current_user = session_user, current_user").fetchone()
+            previous.append(
+                (
+                    sql.SQL("SET LOCAL ROLE NONE")
+                    if row[0]
+                    else sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(row[1])),
+                    (),
+                )
+            )
+            for name in values:
+                old = conn.execute("SELECT current_setting(%s, true)", (name,)).fetchone()[0]
+                previous.append((sql.SQL("SELECT set_config(%s, %s, true)"), (name, old or "")))
         for stmt, params in _statements(role, values):
             conn.execute(stmt, params or None)
         yield conn
+        if conn.info.transaction_status == pq.TransactionStatus.INERROR:
+            # A statement failed and the block caught it: undo the block (the role and
+            # settings with it) instead of failing on the way out.
+            raise psycopg.Rollback()
+        for stmt, params in previous:
+            conn.execute(stmt, params or None)
 
 
 @contextmanager

@@ -1,0 +1,293 @@
+"""What can this role do? Per table: RLS flags, privileges (direct and
+inherited), column privileges, the policies that apply, and optionally how many
+rows the role would see, update and delete under given settings."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rlskit.catalog import fetch
+from rlskit.errors import RlskitError
+
+COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+@dataclass(frozen=True)
+class _Row:
+    schema: str
+    name: str
+    rls_enabled: bool
+    rls_forced: bool
+    owner: str
+    acts_as_owner: bool
+    privileges: tuple[str, ...]
+    direct: tuple[str, ...]
+    column_privileges: tuple[str, ...]
+    policies: tuple[str, ...]
+
+
+@dataclass
+class TableAccess:
+    """One table as seen by the role."""
+
+    table: str
+    rls_enabled: bool
+    rls_forced: bool
+    owner: str
+    bypasses_rls: str | None  # why RLS does not apply to this role, if it does not
+    privileges: dict[str, str]  # privilege -> "direct" | "inherited"
+    column_privileges: list[str]
+    policies: dict[str, list[dict[str, Any]]]  # command -> policies that apply
+    counts: dict[str, int | str] = field(default_factory=dict)
+
+    def verdict(self, command: str) -> str:
+        """A short answer: all rows, policy-filtered rows, none, or denied."""
+        if command not in self.privileges:
+            cols = [c for c in self.column_privileges if c.startswith(command)]
+            if not cols:
+                return "denied"
+        if self.bypasses_rls or not self.rls_enabled:
+            return "all rows"
+        if not self.policies.get(command):
+            return "no rows" if command != "INSERT" else "no rows (fails)"
+        return "policy"
+
+
+@dataclass
+class Report:
+    role: str
+    attributes: dict[str, bool]
+    member_of: list[str]
+    settings: dict[str, str]
+    tables: list[TableAccess]
+
+
+def report(
+    conn: Any,
+    role: str,
+    settings: dict[str, str] | None = None,
+    schemas: list[str] | None = None,
+    count: bool = False,
+) -> Report:
+    """Build the report for ``role`` (conn: psycopg, a role that can read the catalog)."""
+    attrs = conn.execute(
+        "SELECT rolsuper, rolbypassrls, rolcanlogin, rolinherit FROM pg_roles WHERE rolname = %s",
+        (role,),
+    ).fetchone()
+    if attrs is None:
+        raise RlskitError(
+            f"Role {role!r} does not exist in this database's cluster.",
+            "`\\du` in psql lists the roles.",
+        )
+    member_of = [
+        r[0]
+        for r in conn.execute(
+            "SELECT b.rolname FROM pg_roles b WHERE pg_has_role(%s, b.oid, 'MEMBER') "
+            "AND b.rolname <> %s ORDER BY 1",
+            (role, role),
+        ).fetchall()
+    ]
+    rows = fetch(conn, "permissions", _Row, {"role": role, "schemas": schemas or []})
+    tables = []
+    for r in rows:
+        why = (
+            "superuser"
+            if attrs[0]
+            else "BYPASSRLS"
+            if attrs[1]
+            else "owner without FORCE"
+            if r.acts_as_owner and not r.rls_forced
+            else None
+        )
+        pols: dict[str, list[dict[str, Any]]] = {c: [] for c in COMMANDS}
+        for p in r.policies:
+            data = json.loads(p)
+            for c in COMMANDS if data["command"] == "ALL" else [data["command"]]:
+                pols[c].append(data)
+        tables.append(
+            TableAccess(
+                f"{r.schema}.{r.name}",
+                r.rls_enabled,
+                r.rls_forced,
+                r.owner,
+                why,
+                {p: ("direct" if p in r.direct else "inherited") for p in r.privileges},
+                list(r.column_privileges),
+                pols,
+            )
+        )
+    rep = Report(
+        role,
+        {"superuser": attrs[0], "bypassrls": attrs[1], "login": attrs[2], "inherit": attrs[3]},
+        member_of,
+        dict(settings or {}),
+        tables,
+    )
+    if count:
+        _count(conn, rep)
+    return rep
+
+
+def _count(conn: Any, rep: Report) -> None:
+    """Rows seen / updated / deleted as the role, in a transaction that is rolled back."""
+    import psycopg
+    from psycopg import sql
+
+    for t in rep.tables:
+        schema, name = t.table.split(".", 1)
+        ident = sql.Identifier(schema, name)
+        probes = {
+            "SELECT": sql.SQL("SELECT count(*) FROM {}").format(ident),
+            "UPDATE": None,
+            "DELETE": sql.SQL("DELETE FROM {}").format(ident),
+        }
+        col = conn.execute(
+            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) "
+            "AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity = '' AND a.attgenerated = '' "
+            "AND has_column_privilege(%s, a.attrelid, "
+            "a.attnum, 'UPDATE') ORDER BY a.attnum LIMIT 1",
+            (t.table, rep.role),
+        ).fetchone()
+        if col is not None:
+            c = sql.Identifier(col[0])
+            probes["UPDATE"] = sql.SQL("UPDATE {} SET {} = {}").format(ident, c, c)
+        for command, probe in probes.items():
+            if probe is None or t.verdict(command) == "denied":
+                t.counts[command] = "denied"
+                continue
+            try:
+                with conn.transaction(force_rollback=True):
+                    conn.execute("SET LOCAL statement_timeout = '10s'")
+                    conn.execute("SET LOCAL lock_timeout = '1s'")
+                    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(rep.role)))
+                    for k, v in rep.settings.items():
+                        conn.execute("SELECT set_config(%s, %s, true)", (k, v))
+                    cur = conn.execute(probe)
+                    t.counts[command] = cur.fetchone()[0] if command == "SELECT" else cur.rowcount
+            except psycopg.Error as exc:
+                t.counts[command] = f"error: {exc.diag.message_primary or exc}"
+
+
+# -- formats -------------------------------------------------------------------------
+def as_json(rep: Report) -> str:
+    return json.dumps(asdict(rep), indent=2, default=str)
+
+
+def _cell(t: TableAccess, command: str) -> str:
+    v = t.verdict(command)
+    n = t.counts.get(command)
+    return v + (f" ({n})" if isinstance(n, int) else "")
+
+
+def as_text(rep: Report) -> str:
+    lines = [
+        f"Role {rep.role}: "
+        + ", ".join(k for k, v in rep.attributes.items() if v)
+        + (f"; member of {', '.join(rep.member_of)}" if rep.member_of else ""),
+        f"Settings: {rep.settings or 'none'}",
+        "",
+    ]
+    for t in rep.tables:
+        flags = "RLS " + ("forced" if t.rls_forced else "enabled" if t.rls_enabled else "off")
+        lines.append(
+            f"{t.table}  [{flags}]"
+            + (f"  RLS does not apply: {t.bypasses_rls}" if t.bypasses_rls else "")
+        )
+        privs = ", ".join(
+            f"{p}{'' if how == 'direct' else ' (inherited)'}" for p, how in t.privileges.items()
+        )
+        lines.append(f"  privileges: {privs or 'none'}")
+        if t.column_privileges:
+            lines.append(f"  column privileges: {'; '.join(t.column_privileges)}")
+        for c in COMMANDS:
+            pol = "; ".join(
+                f"{p['name']}: "
+                + " / ".join(
+                    x
+                    for x in (
+                        p["using"] and f"USING {p['using']}",
+                        p["check"] and f"CHECK {p['check']}",
+                    )
+                    if x
+                )
+                for p in t.policies[c]
+            )
+            lines.append(f"  {c:<7} {_cell(t, c):<22} {pol}")
+    return "\n".join(lines)
+
+
+def as_markdown(rep: Report) -> str:
+    out = [
+        f"# Permissions of `{rep.role}`",
+        "",
+        f"Member of: {', '.join(rep.member_of) or 'none'}. Settings: "
+        f"{', '.join(f'`{k}={v}`' for k, v in rep.settings.items()) or 'none'}.",
+        "",
+        "| table | RLS | SELECT | INSERT | UPDATE | DELETE | column privileges |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in rep.tables:
+        rls = "forced" if t.rls_forced else "on" if t.rls_enabled else "off"
+        out.append(
+            f"| `{t.table}` | {rls} | "
+            + " | ".join(_cell(t, c) for c in COMMANDS)
+            + f" | {'; '.join(t.column_privileges)} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+h1{font-size:1.4em} table{border-collapse:collapse;width:100%;table-layout:fixed}
+col.t{width:13%} col.r{width:6%} col.c{width:17%} col.p{width:13%}
+th,td{border:1px solid #ccc;padding:6px 8px;vertical-align:top;text-align:left}
+th{background:#f4f4f4} .denied{background:#fde2e2;color:#8a1c1c}
+.all{background:#fff3cd} .policy{background:#e2f0d9} .none{background:#eee;color:#666}
+.pol{font:11px monospace;color:#444;display:block;margin-top:3px;overflow-wrap:anywhere}
+.tag{display:inline-block;padding:1px 6px;border-radius:8px;background:#ddd;font-size:12px}
+"""
+
+
+def as_html(rep: Report) -> str:
+    e = html.escape
+    rows = []
+    for t in rep.tables:
+        rls = "forced" if t.rls_forced else "enabled" if t.rls_enabled else "off"
+        cells = []
+        for c in COMMANDS:
+            v = t.verdict(c)
+            cls = {"denied": "denied", "all rows": "all", "policy": "policy"}.get(v, "none")
+            pols = "".join(
+                f'<span class="pol">{e(p["name"])}: '
+                f"{e(p['using'] or '')}{' ✓ ' + e(p['check']) if p['check'] else ''}</span>"
+                for p in t.policies[c]
+            )
+            n = t.counts.get(c)
+            count = f" <b>{n}</b> rows" if isinstance(n, int) else ""
+            cells.append(f'<td class="{cls}">{e(v)}{count}{pols}</td>')
+        why = (
+            f'<br><span class="tag">RLS bypassed: {e(t.bypasses_rls)}</span>'
+            if t.bypasses_rls
+            else ""
+        )
+        cols = "<br>".join(e(x) for x in t.column_privileges)
+        rows.append(
+            f"<tr><th>{e(t.table)}{why}</th><td>{rls}</td>{''.join(cells)}<td>{cols}</td></tr>"
+        )
+    attrs = ", ".join(k for k, v in rep.attributes.items() if v) or "no special attributes"
+    settings = ", ".join(f"{e(k)} = {e(v)}" for k, v in rep.settings.items()) or "none"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Permissions of "
+        f"{e(rep.role)}</title><style>{CSS}</style></head><body>"
+        f"<h1>What can <code>{e(rep.role)}</code> do?</h1>"
+        f"<p>{e(attrs)}; member of {e(', '.join(rep.member_of) or 'no role')}. "
+        f"Session settings: {settings}.</p>"
+        "<table><colgroup><col class='t'><col class='r'><col class='c'><col class='c'>"
+        "<col class='c'><col class='c'><col class='p'></colgroup><tr><th>table</th><th>RLS</th><th>SELECT</th><th>INSERT</th><th>UPDATE</th>"
+        f"<th>DELETE</th><th>column privileges</th></tr>{''.join(rows)}</table>"
+        "<p>Green: rows filtered by the listed policies. Yellow: every row. Red: no "
+        "privilege. Grey: privilege but no policy, so no rows.</p></body></html>"
+    )
