@@ -12,6 +12,11 @@ connection goes back to a pool. The role name is quoted by psycopg's
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +24,34 @@ from typing import Any
 
 from rlskit.errors import SpecError
 from rlskit.quoting import check_identifier, quote_ident
+
+IDENTITY_SETTING = "rlskit.identity"
+
+
+def sign_identity(
+    secret: bytes, claims: Mapping[str, str | int], ttl: float = 300, now: float | None = None
+) -> str:
+    """A token the ``signed_identity`` template's ``claim()`` accepts until it expires.
+
+    ``base64url(json({"c": claims, "exp": epoch})) + "." + hex(HMAC-SHA256)``. The
+    secret is the one the database owner stored in ``<schema>.signing_keys``; the
+    application role cannot read that table, so it cannot mint tokens itself.
+    """
+    if len(secret) < 32:
+        raise SpecError("the signing secret must be at least 32 bytes")
+    payload = {
+        "c": {k: str(v) for k, v in claims.items()},
+        "exp": int((time.time() if now is None else now) + ttl),
+    }
+    body = (
+        base64.urlsafe_b64encode(
+            json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        )
+        .decode()
+        .rstrip("=")
+    )
+    sig = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+    return f"{body}.{sig}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +114,7 @@ def act_as(
     role: str | None,
     settings: Mapping[str, Any] | None = None,
     declared: Settings | None = None,
+    token: str | None = None,
 ) -> Iterator[Any]:
     """Run the block in a transaction as ``role`` with ``settings`` (psycopg 3).
 
@@ -92,6 +126,8 @@ def act_as(
     from psycopg import pq, sql
 
     values = (declared or Settings(strict=False)).check(settings or {})
+    if token is not None:
+        values[IDENTITY_SETTING] = token
     nested = conn.info.transaction_status != pq.TransactionStatus.IDLE
     previous: list[tuple[Any, tuple[Any, ...]]] = []
     with conn.transaction():
@@ -127,14 +163,35 @@ def act_as_sqlalchemy(
     role: str | None,
     settings: Mapping[str, Any] | None = None,
     declared: Settings | None = None,
+    token: str | None = None,
 ) -> Iterator[Any]:
-    """The same for a SQLAlchemy ``Connection`` (or ``Session.connection()``)."""
+    """The same for a SQLAlchemy ``Connection``: a transaction (or savepoint) acting as
+    ``role``; inside an outer transaction the previous role and settings come back
+    when the block ends."""
     from sqlalchemy import text
 
     values = (declared or Settings(strict=False)).check(settings or {})
-    with connection.begin_nested() if connection.in_transaction() else connection.begin():
+    if token is not None:
+        values[IDENTITY_SETTING] = token
+    nested = connection.in_transaction()
+    previous: list[tuple[str, dict[str, str]]] = []
+    with connection.begin_nested() if nested else connection.begin():
+        if nested:
+            same, who = connection.execute(
+                text("SELECT current_user = session_user, current_user::text")
+            ).one()
+            previous.append(
+                ("SET LOCAL ROLE NONE" if same else f"SET LOCAL ROLE {quote_ident(who)}", {})
+            )
+            for name in values:
+                old = connection.execute(
+                    text("SELECT current_setting(:n, true)"), {"n": name}
+                ).scalar()
+                previous.append(("SELECT set_config(:n, :v, true)", {"n": name, "v": old or ""}))
         if role is not None:
             connection.execute(text(f"SET LOCAL ROLE {quote_ident(role)}"))
         for name, value in values.items():
             connection.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
         yield connection
+        for stmt, params in previous:
+            connection.execute(text(stmt), params)

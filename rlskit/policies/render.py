@@ -26,14 +26,18 @@ from rlskit.policies.spec import (
     RoleHierarchy,
     RowFilter,
     ShadowRoles,
+    SignedIdentity,
     TenantIsolation,
     split_table,
 )
 from rlskit.quoting import MAX_IDENTIFIER_BYTES, comment_text, quote_ident, quote_literal
 
 KIND_ORDER = (
+    "schema",
+    "extension",
     "role",
     "membership",
+    "table",
     "rls",
     "function",
     "grant",
@@ -96,6 +100,9 @@ def identity_expr(identity: Identity) -> str:
     """The caller's id, from a setting or from a role named ``<prefix><id>``."""
     if identity.setting is not None:
         return setting_expr(identity.setting, identity.type)
+    if identity.claim is not None:
+        fn = f"{quote_ident(identity.claims_schema)}.{quote_ident('claim')}"
+        return f"{fn}({quote_literal(identity.claim)})::{identity.type}"
     assert identity.role_prefix is not None
     prefix = quote_literal(identity.role_prefix)
     start = len(identity.role_prefix) + 1
@@ -509,6 +516,64 @@ class Renderer:
                 )
             )
 
+    def signed_identity(self, b: SignedIdentity, src: str) -> None:
+        schema = quote_ident(b.schema_)
+        keys = f"{schema}.{quote_ident('signing_keys')}"
+        # pgcrypto's hmac() lives in this schema, so the functions can name it exactly
+        # with a pinned search_path (it fails clearly if pgcrypto is installed elsewhere).
+        self.add(
+            SqlObject(
+                "extension",
+                f"extension:pgcrypto:{b.schema_}",
+                f"CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA {schema};",
+                "DROP EXTENSION IF EXISTS pgcrypto;",
+                src,
+            )
+        )
+        self.add(
+            SqlObject(
+                "schema",
+                f"schema:{b.schema_}",
+                f"CREATE SCHEMA IF NOT EXISTS {schema};\n"
+                f"GRANT USAGE ON SCHEMA {schema} TO {roles_sql(b.roles)};",
+                f"DROP SCHEMA IF EXISTS {schema};",
+                src,
+            )
+        )
+        self.add(
+            SqlObject(
+                "table",
+                f"table:{b.schema_}.signing_keys",
+                f"CREATE TABLE {keys} (\n    id integer PRIMARY KEY,\n    secret bytea NOT NULL "
+                "CHECK (length(secret) >= 32),\n    created_at timestamptz NOT NULL DEFAULT now()\n);\n"
+                f"REVOKE ALL ON TABLE {keys} FROM PUBLIC;\n"
+                f"-- The secret is inserted by the database owner, out of band:\n"
+                f"--   INSERT INTO {keys} (id, secret) VALUES (1, decode('<64 hex chars>', 'hex'));",
+                f"DROP TABLE {keys};",
+                src,
+            )
+        )
+        verify_body = (
+            "SELECT CASE WHEN k.secret IS NOT NULL\n"
+            f"            AND encode({schema}.hmac(convert_to(split_part($1, '.', 1), 'UTF8'), "
+            "k.secret, 'sha256'), 'hex')\n"
+            "                = split_part($1, '.', 2)\n"
+            "            AND (c.claims ->> 'exp')::bigint > extract(epoch FROM now())\n"
+            "       THEN c.claims -> 'c' END\n"
+            f"FROM (SELECT secret FROM {keys} ORDER BY id DESC LIMIT 1) AS k,\n"
+            "     LATERAL (SELECT convert_from(decode(translate(split_part($1, '.', 1), '-_', '+/')\n"
+            "              || repeat('=', (4 - length(split_part($1, '.', 1)) % 4) % 4), 'base64'),\n"
+            "              'UTF8')::jsonb AS claims) AS c\n"
+            "WHERE $1 ~ '^[A-Za-z0-9_-]+\\.[0-9a-f]{64}$'"
+        )
+        # named so that it sorts (and is created) before claim(), which calls it
+        self.function(b.schema_, "check_token", "text", "jsonb", "sql", verify_body, src, None)
+        claim_body = (
+            f"SELECT {schema}.{quote_ident('check_token')}("
+            f"nullif(current_setting({quote_literal(b.setting)}, true), '')) ->> $1"
+        )
+        self.function(b.schema_, "claim", "text", "text", "sql", claim_body, src, b.roles)
+
     def custom(self, lb: LoadedBlock, b: Custom) -> None:
         from rlskit.policies.custom import render_custom
 
@@ -530,6 +595,8 @@ class Renderer:
                 self.role_hierarchy(b, src)
             elif isinstance(b, ShadowRoles):
                 self.shadow_roles(b, src)
+            elif isinstance(b, SignedIdentity):
+                self.signed_identity(b, src)
             elif isinstance(b, Custom):
                 self.custom(lb, b)
             else:  # pragma: no cover - every model is dispatched above

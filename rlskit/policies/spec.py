@@ -109,16 +109,21 @@ class Setting(Model):
 
 
 class Identity(Model):
-    """Who the caller is: from a session setting, or from their role's name."""
+    """Who the caller is: from a session setting, from their role's name, or from a
+    claim of a signed identity token (``signed_identity`` template) that no client
+    can forge."""
 
     setting: SettingName | None = None
     role_prefix: str | None = Field(default=None, min_length=1, max_length=40)
+    claim: Ident | None = None
+    claims_schema: Ident = "auth"
     type: Literal["bigint", "integer", "text", "uuid"] = "bigint"
 
     @model_validator(mode="after")
     def _one(self) -> Identity:
-        if (self.setting is None) == (self.role_prefix is None):
-            raise ValueError("give exactly one of 'setting' or 'role_prefix'")
+        given = [x for x in (self.setting, self.role_prefix, self.claim) if x is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'setting', 'role_prefix' or 'claim'")
         if self.role_prefix is not None and "\x00" in self.role_prefix:
             raise ValueError("role_prefix cannot contain NUL")
         return self
@@ -301,6 +306,18 @@ class ShadowRoles(Block):
     drop_on_delete: bool = True
 
 
+class SignedIdentity(Block):
+    """Unforgeable identity: the application signs claims with a secret (HMAC-SHA256),
+    sets the token with ``set_config('rlskit.identity', token, true)``, and policies
+    read claims through ``<schema>.claim(name)``, which verifies the signature and
+    expiry with the secret in ``<schema>.signing_keys`` (readable only by its owner)."""
+
+    template: Literal["signed_identity"]
+    schema_: Ident = Field(default="auth", alias="schema")
+    roles: list[RoleName] = Field(min_length=1)  # who may call claim()
+    setting: SettingName = "rlskit.identity"
+
+
 class Custom(Block):
     """A project template ``<name>.sql.j2`` next to the YAML; other keys are its parameters."""
 
@@ -321,6 +338,7 @@ BUILTIN: dict[str, type[Block]] = {
     "allow_all": AllowAll,
     "role_hierarchy": RoleHierarchy,
     "shadow_roles": ShadowRoles,
+    "signed_identity": SignedIdentity,
 }
 
 

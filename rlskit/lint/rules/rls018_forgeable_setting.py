@@ -24,13 +24,29 @@ from rlskit.lint.core import Finding, LintConfig, make_rule, policy_exprs, setti
 from rlskit.lint.model import Model, calls, func_name, function_trees
 
 
+def _verifies_signature(model: Model, fname: str, depth: int = 0) -> bool:
+    """Does the function (or one it calls) check an HMAC? Then the setting it reads
+    is a signed token, not a claim a client can simply set."""
+    f = model.function(fname)
+    if f is None or depth > 3:
+        return False
+    for tree in function_trees(f):
+        for call in calls(tree):
+            name = func_name(call).rsplit(".", 1)[-1]
+            if name == "hmac" or (
+                name != fname and _verifies_signature(model, func_name(call), depth + 1)
+            ):
+                return True
+    return False
+
+
 @make_rule("RLS018", "forgeable-session-setting", "warning", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for p, _label, expr in policy_exprs(model):
         names = {n for n, _ in setting_reads(expr) if n}
         for call in calls(expr):
             f = model.function(func_name(call))
-            if f is not None:
+            if f is not None and not _verifies_signature(model, func_name(call)):
                 for tree in function_trees(f):
                     names |= {n for n, _ in setting_reads(tree) if n}
         untrusted = sorted(names - config.trusted_settings)
