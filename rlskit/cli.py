@@ -554,6 +554,35 @@ def permissions(
     click.echo(render(rep))
 
 
+@cli.command()
+@click.option(
+    "--schema", "schemas", multiple=True, help="Schemas to adopt (repeatable; default: public)."
+)
+@click.option(
+    "--mark-applied",
+    is_flag=True,
+    help="Record the revision as applied on that database, without running it.",
+)
+@click.option("-m", "--message", default="baseline", show_default=True)
+@click.option("--rev-id", help="Revision id (default 0001).")
+@pass_ctx
+def baseline(
+    ctx: Ctx, schemas: tuple[str, ...], mark_applied: bool, message: str, rev_id: str | None
+) -> None:
+    """Write the first revision from an existing database (--url)."""
+    from rlskit import commands
+
+    project = ctx.project()
+    rev = commands.baseline(
+        project, list(schemas), _opts(ctx, project, quiet=True), mark_applied, message, rev_id
+    )
+    click.echo(f"revision {rev.revision}")
+    for p in (rev.up, rev.down, rev.module):
+        click.echo(f"  created {project.display(p)}")
+    if mark_applied:
+        click.echo(f"  recorded {rev.revision} as applied on that database")
+
+
 # -- the embedded server -------------------------------------------------------
 @cli.group()
 def db() -> None:

@@ -702,3 +702,66 @@ def permissions(
         raise connect_error(url, exc) from None
     with conn:
         return perms.report(conn, role, settings, schemas, count)
+
+
+# -- baseline ------------------------------------------------------------------------
+def baseline(
+    project: Project,
+    schemas: list[str],
+    opts: RunOptions | None = None,
+    mark_applied: bool = False,
+    message: str = "baseline",
+    rev_id: str | None = None,
+) -> NewRevision:
+    """Write the first revision from a live database; optionally record it as applied there."""
+    import psycopg
+
+    from rlskit import baseline as baseline_mod
+    from rlskit.embedded import EmbeddedServer
+    from rlskit.runtime import connect_error, resolve_url
+    from rlskit.urls import libpq_url
+
+    opts = opts or RunOptions()
+    if history(project):
+        raise RevisionError(
+            "The project already has revisions; a baseline must be the first one.",
+            "Run `rlskit baseline` in a new project (rlskit init).",
+        )
+    cfg = alembic_config(project, opts)
+    url, _ = resolve_url(cfg, project, opts.settings or project.settings)
+    try:
+        conn = psycopg.connect(libpq_url(url), connect_timeout=10, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise connect_error(url, exc) from None
+    with conn:
+        result = baseline_mod.build(
+            conn, url, schemas or ["public"], EmbeddedServer(project.embedded_home).tool("pg_dump")
+        )
+    rev = new(project, message, rev_id, up_sql=result.up, down_sql=result.down)
+    if mark_applied:
+        stamp_applied(project, rev.revision, opts)
+    return rev
+
+
+def stamp_applied(project: Project, revision: str, opts: RunOptions) -> None:
+    """Record ``revision`` (and its file's checksum) as applied, without running it."""
+    from alembic.script import ScriptDirectory
+
+    from rlskit.runtime import bookkeeping_record
+
+    settings = opts.settings or project.settings
+
+    def action(ctx: MigrationContext) -> None:
+        conn = ctx.connection
+        assert conn is not None
+        sd = ScriptDirectory.from_config(alembic_config(project, RunOptions()))
+        sc = sd.get_revision(revision)
+        rev = sql_revision_of(sc.module) if sc else None
+        assert rev is not None
+        f = rev.load(project, "up")
+        for stmt in bookkeeping_record(settings, revision, f.display, f.checksum):
+            conn.exec_driver_sql(stmt)
+        ctx.stamp(sd, revision)
+
+    with _alembic_errors():
+        _with_context(project, opts, action, lock=True)

@@ -93,6 +93,19 @@ def normalise(snap: Snapshot, roles_in_scope: set[str] | None = None) -> Snapsho
     )
 
 
+def only_schemas(snap: Snapshot, schemas: set[str]) -> Snapshot:
+    """The part of ``snap`` in the project's schemas (other schemas are not its business)."""
+    return replace(
+        snap,
+        relations=tuple(r for r in snap.relations if r.schema in schemas),
+        table_privileges=tuple(p for p in snap.table_privileges if p.schema in schemas),
+        column_privileges=tuple(p for p in snap.column_privileges if p.schema in schemas),
+        policies=tuple(p for p in snap.policies if p.schema in schemas),
+        functions=tuple(f for f in snap.functions if f.schema in schemas),
+        triggers=tuple(t for t in snap.triggers if t.schema in schemas),
+    )
+
+
 def roles_in_scope(expected: Snapshot, live: Snapshot) -> set[str]:
     """The project's roles: every role the migrations create, plus every live role
     that holds a privilege, policy or membership on the project's objects."""
@@ -162,6 +175,7 @@ def _keyed(items: Iterable[T], key: Callable[[T], Any]) -> dict[Any, T]:
 
 def compare(expected: Snapshot, live: Snapshot) -> list[Difference]:
     """Differences between the expected (migrations) and the live snapshot."""
+    live = only_schemas(live, {s.name for s in expected.schemas})
     scope = roles_in_scope(expected, live)
     exp, liv = normalise(expected, set(scope)), normalise(live, set(scope))
     out: list[Difference] = []
