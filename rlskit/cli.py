@@ -78,6 +78,19 @@ class RlskitGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted; the running transaction was rolled back.", err=True)
             sys.exit(130)
+        except Exception as exc:
+            # A database error rlskit did not anticipate: still one paragraph, no traceback.
+            module = type(exc).__module__.split(".")[0]
+            if module not in ("psycopg", "sqlalchemy", "alembic"):
+                raise
+            text = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            click.secho(
+                f"Error: the database reported: {text[:500]}. Any open transaction "
+                "was rolled back.",
+                fg="red",
+                err=True,
+            )
+            sys.exit(1)
 
 
 @click.group(cls=RlskitGroup)

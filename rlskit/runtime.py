@@ -523,13 +523,19 @@ def _run_with_connection(
 
 
 def _run_with_retries(context: Any, config: Config, settings: Settings, allow_retry: bool) -> None:
+    from sqlalchemy.exc import DBAPIError
+
     report = _report(config)
     attempt = 0
     while True:
         attempt += 1
         try:
-            with context.begin_transaction():
-                context.run_migrations()
+            try:
+                with context.begin_transaction():
+                    context.run_migrations()
+            except DBAPIError as exc:
+                # Typically the rollback after a failure, on a connection that is gone.
+                raise ConnectionLost(settings, exc.__context__ or exc) from None
             return
         except SqlStatementError as exc:
             if exc.sqlstate != "55P03":
@@ -549,6 +555,25 @@ def _run_with_retries(context: Any, config: Config, settings: Settings, allow_re
                 )
             )
             time.sleep(delay)
+
+
+def ConnectionLost(settings: Settings, cause: BaseException) -> RlskitError:
+    """The connection died mid-upgrade: the server rolled the open transaction back."""
+    where = ""
+    if isinstance(cause, SqlStatementError):
+        f = cause.failure
+        where = f" while running {f.path}:{f.line} (revision {f.revision})"
+    kept = (
+        " Revisions committed before it (--per-revision) stay applied."
+        if settings.per_revision
+        else " Nothing of this upgrade was applied."
+    )
+    return RlskitError(
+        f"The connection to the database was lost{where}: "
+        f"{' '.join(str(getattr(cause, 'orig', None) or cause).split())[:300]}. The server rolls "
+        f"back a transaction whose connection ends.{kept}",
+        "Check that the server is up, then run upgrade again; it continues where the database is.",
+    )
 
 
 def _with_rollback_note(exc: SqlStatementError, settings: Settings) -> SqlStatementError:
