@@ -108,7 +108,7 @@ def test_server_restart_mid_upgrade(project: Path) -> None:
         time.sleep(2.0)
         server.stop()
         server.start()
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
         assert proc.returncode != 0
         assert "Traceback" not in err
         assert "nothing" in err.lower() or "rolled back" in err.lower(), err
