@@ -268,12 +268,24 @@ def bench_templates(b: Bench) -> None:
     run_templates(b)
 
 
+def _more(name: str) -> Callable[[Bench], None]:
+    def section(b: Bench) -> None:
+        from bench import more
+
+        getattr(more, f"bench_{name}")(b)
+
+    return section
+
+
 SECTIONS = {
     "upgrade": bench_upgrade,
     "noop": bench_noop,
     "growth": bench_growth,
     "lint": bench_lint,
     "templates": bench_templates,
+    "access": _more("access"),
+    "drift": _more("drift"),
+    "session": _more("session"),
 }
 
 

@@ -3,11 +3,12 @@
     with act_as(conn, "user:42", {"app.tenant_id": 7}):
         conn.execute("SELECT * FROM app.notes")     # RLS applies as user:42
 
-``SET LOCAL ROLE`` and ``set_config(name, value, true)`` last until the
-transaction ends, commit or rollback, so nothing is left behind when the
-connection goes back to a pool. The role name is quoted by psycopg's
-``sql.Identifier`` and values are bound parameters, never string formatting
-(seeds 000 and 002 built ``SET ROLE "{user_id}"`` with Python formatting).
+The role and settings are set with ``set_config(name, value, true)`` in one
+statement (``set_config('role', ...)`` is ``SET LOCAL ROLE``, membership check
+included). They last until the transaction ends, commit or rollback, so nothing
+is left behind when the connection goes back to a pool. Role names and values
+are bound parameters, never string formatting (seeds 000 and 002 built
+``SET ROLE "{user_id}"`` with Python f-strings).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlskit.errors import SpecError
-from rlskit.quoting import check_identifier, quote_ident
+from rlskit.quoting import check_identifier
 
 IDENTITY_SETTING = "rlskit.identity"
 
@@ -96,16 +97,22 @@ class Settings:
         return out
 
 
-def _statements(role: str | None, values: Mapping[str, str]) -> list[tuple[Any, tuple[Any, ...]]]:
-    from psycopg import sql
-
-    stmts: list[tuple[Any, tuple[Any, ...]]] = []
+def _setup(role: str | None, values: Mapping[str, str]) -> tuple[str, tuple[str, ...]] | None:
+    """One statement (one round trip) that switches role and sets every setting for the
+    rest of the transaction: ``set_config('role', name, true)`` is ``SET LOCAL ROLE``,
+    with the same membership check, and every value is a bound parameter."""
+    calls: list[str] = []
+    params: list[str] = []
     if role is not None:
         check_identifier(role)
-        stmts.append((sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)), ()))
+        calls.append("set_config('role', %s, true)")
+        params.append(role)
     for name, value in values.items():
-        stmts.append((sql.SQL("SELECT set_config(%s, %s, true)"), (name, value)))
-    return stmts
+        calls.append("set_config(%s, %s, true)")
+        params += [name, value]
+    if not calls:
+        return None
+    return "SELECT " + ", ".join(calls), tuple(params)
 
 
 @contextmanager
@@ -123,38 +130,35 @@ def act_as(
     and settings in force before the block are put back when it ends.
     """
     import psycopg
-    from psycopg import pq, sql
+    from psycopg import pq
 
     values = (declared or Settings(strict=False)).check(settings or {})
     if token is not None:
         values[IDENTITY_SETTING] = token
     nested = conn.info.transaction_status != pq.TransactionStatus.IDLE
-    previous: list[tuple[Any, tuple[Any, ...]]] = []
+    restore: tuple[str, tuple[str, ...]] | None = None
     with conn.transaction():
         if nested:
             # Inside an outer transaction SET LOCAL would outlive the block: remember
             # what to put back when the block ends without an error.
-            row = conn.execute("SELECT current_user = session_user, current_user").fetchone()
-            previous.append(
-                (
-                    sql.SQL("SET LOCAL ROLE NONE")
-                    if row[0]
-                    else sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(row[1])),
-                    (),
-                )
-            )
-            for name in values:
-                old = conn.execute("SELECT current_setting(%s, true)", (name,)).fetchone()[0]
-                previous.append((sql.SQL("SELECT set_config(%s, %s, true)"), (name, old or "")))
-        for stmt, params in _statements(role, values):
-            conn.execute(stmt, params or None)
+            names = list(values)
+            row = conn.execute(
+                "SELECT CASE WHEN current_user = session_user THEN 'none' "
+                "ELSE current_user::text END"
+                + "".join(", current_setting(%s, true)" for _ in names),
+                names or None,
+            ).fetchone()
+            restore = _setup(row[0], {n: v or "" for n, v in zip(names, row[1:], strict=True)})
+        setup = _setup(role, values)
+        if setup is not None:
+            conn.execute(*setup)
         yield conn
         if conn.info.transaction_status == pq.TransactionStatus.INERROR:
             # A statement failed and the block caught it: undo the block (the role and
             # settings with it) instead of failing on the way out.
             raise psycopg.Rollback()
-        for stmt, params in previous:
-            conn.execute(stmt, params or None)
+        if restore is not None:
+            conn.execute(*restore)
 
 
 @contextmanager
@@ -168,30 +172,24 @@ def act_as_sqlalchemy(
     """The same for a SQLAlchemy ``Connection``: a transaction (or savepoint) acting as
     ``role``; inside an outer transaction the previous role and settings come back
     when the block ends."""
-    from sqlalchemy import text
-
     values = (declared or Settings(strict=False)).check(settings or {})
     if token is not None:
         values[IDENTITY_SETTING] = token
     nested = connection.in_transaction()
-    previous: list[tuple[str, dict[str, str]]] = []
+    restore: tuple[str, tuple[str, ...]] | None = None
     with connection.begin_nested() if nested else connection.begin():
         if nested:
-            same, who = connection.execute(
-                text("SELECT current_user = session_user, current_user::text")
+            names = list(values)
+            row = connection.exec_driver_sql(
+                "SELECT CASE WHEN current_user = session_user THEN 'none' "
+                "ELSE current_user::text END"
+                + "".join(", current_setting(%s, true)" for _ in names),
+                tuple(names),
             ).one()
-            previous.append(
-                ("SET LOCAL ROLE NONE" if same else f"SET LOCAL ROLE {quote_ident(who)}", {})
-            )
-            for name in values:
-                old = connection.execute(
-                    text("SELECT current_setting(:n, true)"), {"n": name}
-                ).scalar()
-                previous.append(("SELECT set_config(:n, :v, true)", {"n": name, "v": old or ""}))
-        if role is not None:
-            connection.execute(text(f"SET LOCAL ROLE {quote_ident(role)}"))
-        for name, value in values.items():
-            connection.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+            restore = _setup(row[0], {n: v or "" for n, v in zip(names, row[1:], strict=True)})
+        setup = _setup(role, values)
+        if setup is not None:
+            connection.exec_driver_sql(*setup)
         yield connection
-        for stmt, params in previous:
-            connection.execute(text(stmt), params)
+        if restore is not None:
+            connection.exec_driver_sql(*restore)
