@@ -1,0 +1,2 @@
+DROP SCHEMA cms CASCADE;
+DROP ROLE mister_nobody;

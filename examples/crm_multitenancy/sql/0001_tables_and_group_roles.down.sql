@@ -1,0 +1,2 @@
+DROP SCHEMA crm CASCADE;
+DROP ROLE application;

@@ -1,0 +1,3 @@
+DROP SCHEMA django CASCADE;
+DROP ROLE django_users;
+DROP ROLE django;

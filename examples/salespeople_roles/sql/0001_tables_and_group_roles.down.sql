@@ -1,0 +1,3 @@
+DROP SCHEMA sales CASCADE;
+DROP ROLE salespeople;
+DROP ROLE sales_app;
