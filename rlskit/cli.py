@@ -213,40 +213,21 @@ def _run_options(f: Any) -> Any:
     return f
 
 
-@cli.command()
-@click.argument("target", default="head")
-@_run_options
-@pass_ctx
-def upgrade(
-    ctx: Ctx,
-    target: str,
-    lock_timeout: str | None,
-    lock_retries: int | None,
-    wait: str | None,
-    per_revision: bool,
-    offline: bool,
-) -> None:
-    """Apply pending revisions up to TARGET (default: head)."""
+def _migrate(ctx: Ctx, verb: str, target: str, offline: bool, **options: Any) -> None:
+    """Shared body of upgrade and downgrade: run, then print the script or a summary."""
     import time
 
     from rlskit import commands
 
     project = ctx.project()
-    opts = _opts(
-        ctx,
-        project,
-        lock_timeout=lock_timeout,
-        lock_retries=lock_retries,
-        wait=wait,
-        per_revision=per_revision,
-        quiet=offline,
-    )
+    opts = _opts(ctx, project, quiet=offline, **options)
     started = time.perf_counter()
-    result = commands.upgrade(project, target, opts, sql=offline)
+    run = commands.upgrade if verb == "upgrade" else commands.downgrade
+    result = run(project, target, opts, sql=offline)
     if offline:
         click.echo(result.script, nl=False)
         return
-    _summary(result, time.perf_counter() - started, "upgrade")
+    _summary(result, time.perf_counter() - started, verb)
 
 
 def _summary(result: Any, seconds: float, verb: str) -> None:
@@ -263,40 +244,22 @@ def _summary(result: Any, seconds: float, verb: str) -> None:
     )
 
 
+@cli.command()
+@click.argument("target", default="head")
+@_run_options
+@pass_ctx
+def upgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
+    """Apply pending revisions up to TARGET (default: head)."""
+    _migrate(ctx, "upgrade", target, offline, **options)
+
+
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("target")
 @_run_options
 @pass_ctx
-def downgrade(
-    ctx: Ctx,
-    target: str,
-    lock_timeout: str | None,
-    lock_retries: int | None,
-    wait: str | None,
-    per_revision: bool,
-    offline: bool,
-) -> None:
+def downgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
     """Revert revisions down to TARGET (a revision, -1, or base)."""
-    import time
-
-    from rlskit import commands
-
-    project = ctx.project()
-    opts = _opts(
-        ctx,
-        project,
-        lock_timeout=lock_timeout,
-        lock_retries=lock_retries,
-        wait=wait,
-        per_revision=per_revision,
-        quiet=offline,
-    )
-    started = time.perf_counter()
-    result = commands.downgrade(project, target, opts, sql=offline)
-    if offline:
-        click.echo(result.script, nl=False)
-        return
-    _summary(result, time.perf_counter() - started, "downgrade")
+    _migrate(ctx, "downgrade", target, offline, **options)
 
 
 @cli.command()

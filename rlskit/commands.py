@@ -224,10 +224,9 @@ def _collecting(opts: RunOptions, result: RunResult) -> RunOptions:
     return RunOptions(opts.url, opts.settings, report)
 
 
-def upgrade(
-    project: Project, target: str = "head", opts: RunOptions | None = None, sql: bool = False
+def _migrate(
+    verb: str, project: Project, target: str, opts: RunOptions | None, sql: bool
 ) -> RunResult:
-    """Apply pending revisions up to ``target`` (or write them as a script)."""
     from alembic import command
 
     opts = opts or RunOptions()
@@ -235,27 +234,24 @@ def upgrade(
     buffer = io.StringIO() if sql else None
     cfg = alembic_config(project, _collecting(opts, result), buffer)
     with _alembic_errors():
-        command.upgrade(cfg, target, sql=sql)
+        getattr(command, verb)(cfg, target, sql=sql)
     if buffer is not None:
         result.script = buffer.getvalue()
     return result
+
+
+def upgrade(
+    project: Project, target: str = "head", opts: RunOptions | None = None, sql: bool = False
+) -> RunResult:
+    """Apply pending revisions up to ``target`` (or write them as a script)."""
+    return _migrate("upgrade", project, target, opts, sql)
 
 
 def downgrade(
     project: Project, target: str, opts: RunOptions | None = None, sql: bool = False
 ) -> RunResult:
     """Revert revisions down to ``target`` (``-1``, a revision, or ``base``)."""
-    from alembic import command
-
-    opts = opts or RunOptions()
-    result = RunResult()
-    buffer = io.StringIO() if sql else None
-    cfg = alembic_config(project, _collecting(opts, result), buffer)
-    with _alembic_errors():
-        command.downgrade(cfg, target, sql=sql)
-    if buffer is not None:
-        result.script = buffer.getvalue()
-    return result
+    return _migrate("downgrade", project, target, opts, sql)
 
 
 def _with_context(project: Project, opts: RunOptions, fn: Any, *, lock: bool) -> None:

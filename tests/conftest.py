@@ -26,6 +26,15 @@ from rlskit.cli import cli
 from rlskit.embedded import EmbeddedServer
 
 REPO = Path(__file__).resolve().parent.parent
+# Rows for the reference app schema, with explicit ids (sequences are not rolled back).
+APP_DATA = """
+INSERT INTO app.organisations (id, name) OVERRIDING SYSTEM VALUE VALUES (1, 'o1'), (2, 'o2');
+INSERT INTO app.customers (organisation_id, name) VALUES (1, 'x'), (1, 'y'), (2, 'z');
+INSERT INTO app.users (id, username, organisation_id) OVERRIDING SYSTEM VALUE
+    VALUES (1, 'u1', 1), (2, 'u2', 2);
+INSERT INTO app.notes (owner_id, body) VALUES (1, 'n1'), (1, 'n2'), (2, 'n3');
+INSERT INTO app.documents (owner_id, title) VALUES (1, 'd1'), (1, 'd2'), (2, 'd3');
+"""
 REVISIONS = sorted(p.name.split("_")[0] for p in (REPO / "migrations" / "versions").glob("*.py"))
 HEAD = REVISIONS[-1]
 PREV = REVISIONS[-2]
@@ -168,11 +177,10 @@ def rlskit(*args: str, project: Path | None = None, url: str | None = None) -> R
     return CliRunner().invoke(cli, argv, catch_exceptions=False)
 
 
-def rlskit_process(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+def _process(
+    tool: str, args: tuple[str, ...], cwd: Path, env: dict[str, str] | None, timeout: float
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``rlskit`` console script in its own process."""
-    exe = Path(sys.executable).parent / "rlskit"
+    exe = Path(sys.executable).parent / tool
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [str(exe), *args],
@@ -183,23 +191,20 @@ def rlskit_process(
         timeout=timeout,
         check=False,
     )
+
+
+def rlskit_process(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``rlskit`` console script in its own process."""
+    return _process("rlskit", args, cwd, env, timeout)
 
 
 def alembic_process(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Run plain ``alembic`` on a project."""
-    exe = Path(sys.executable).parent / "alembic"
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [str(exe), *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return _process("alembic", args, cwd, env, timeout)
 
 
 def write_revision(

@@ -11,22 +11,14 @@ from rlskit import commands
 from rlskit.commands import RunOptions
 from rlskit.project import Project
 
-from .conftest import Database, rlskit
-
-DATA = """
-INSERT INTO app.organisations (id, name) OVERRIDING SYSTEM VALUE VALUES (1, 'o1'), (2, 'o2');
-INSERT INTO app.customers (organisation_id, name) VALUES (1, 'x'), (1, 'y'), (2, 'z');
-INSERT INTO app.users (id, username, organisation_id) OVERRIDING SYSTEM VALUE
-    VALUES (1, 'u1', 1), (2, 'u2', 2);
-INSERT INTO app.notes (owner_id, body) VALUES (1, 'n1'), (1, 'n2'), (2, 'n3');
-"""
+from .conftest import APP_DATA, Database, rlskit
 
 
 @pytest.fixture
 def migrated(project: Path, database: Database) -> Path:
     assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
     with database.connect(autocommit=True) as conn:
-        conn.execute(DATA)
+        conn.execute(APP_DATA)
     return project
 
 

@@ -18,24 +18,16 @@ from rlskit.errors import SpecError
 from rlskit.session import Settings, act_as, act_as_sqlalchemy, sign_identity
 from rlskit.urls import sqlalchemy_url
 
-from .conftest import Database, rlskit
+from .conftest import APP_DATA, Database, rlskit
 
 SECRET = secrets.token_bytes(32)
-
-DATA = """
-INSERT INTO app.organisations (id, name) OVERRIDING SYSTEM VALUE VALUES (1, 'o1'), (2, 'o2');
-INSERT INTO app.customers (organisation_id, name) VALUES (1, 'x'), (1, 'y'), (2, 'z');
-INSERT INTO app.users (id, username, organisation_id) OVERRIDING SYSTEM VALUE
-    VALUES (1, 'u1', 1), (2, 'u2', 2);
-INSERT INTO app.documents (owner_id, title) VALUES (1, 'd1'), (1, 'd2'), (2, 'd3');
-"""
 
 
 @pytest.fixture
 def app_db(project: Path, database: Database) -> Database:
     assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
     with database.connect(autocommit=True) as conn:
-        conn.execute(DATA)
+        conn.execute(APP_DATA)
         conn.execute("INSERT INTO auth.signing_keys (id, secret) VALUES (1, %s)", (SECRET,))
         # the application's login role: may become app_user, nothing else by itself
         conn.execute("ALTER ROLE app_login LOGIN PASSWORD 'app-pw'")
