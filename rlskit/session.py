@@ -74,6 +74,26 @@ class Settings:
     def declare(self, name: str, type_: type = str, required: bool = False) -> None:
         self.declared[name] = SettingSpec(name, type_, required)
 
+    @classmethod
+    def from_policies(cls, directory: Any) -> Settings:
+        """The settings declared in ``policies/*.yaml``, so policies and code agree."""
+        from pathlib import Path
+
+        from rlskit.policies.spec import load_dir
+
+        types: dict[str, type] = {
+            "bigint": int,
+            "integer": int,
+            "numeric": float,
+            "boolean": bool,
+            "text": str,
+            "uuid": str,
+        }
+        out = cls()
+        for name, spec in load_dir(Path(directory)).settings.items():
+            out.declare(name, types[spec.type], spec.required)
+        return out
+
     def check(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Validate and turn values into the strings set_config takes."""
         out: dict[str, str] = {}
@@ -89,7 +109,12 @@ class Settings:
                 raise SpecError(f"required setting {missing[0]!r} is missing")
         for name, value in values.items():
             spec = self.declared.get(name)
-            if spec is not None and value is not None and not isinstance(value, spec.type):
+            if (
+                spec is not None
+                and value is not None
+                and not isinstance(value, spec.type)
+                and not (spec.type is float and isinstance(value, int))
+            ):
                 raise SpecError(
                     f"setting {name!r} must be {spec.type.__name__}, not {type(value).__name__}"
                 )

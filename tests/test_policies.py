@@ -191,3 +191,31 @@ def test_diff_replaces_changed_policy_and_restores_it(tmp_path: Path) -> None:
     assert all(line.startswith("- ") for line in summary)
     # nothing changed: nothing to do
     assert migration(load_state(state), old)[2] == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_crashes_the_loader(text: str) -> None:
+    try:
+        render_text(text)
+    except SpecError:
+        pass
+
+
+def test_alias_bomb_is_refused() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for i, prev in zip("bcdefgh", "abcdefg", strict=True):
+        bomb += f"{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+    with pytest.raises(SpecError, match="expands to more than"):
+        render_text(bomb)
+
+
+def test_settings_declared_once_for_policies_and_code() -> None:
+    from rlskit.session import Settings
+
+    s = Settings.from_policies(Path(__file__).resolve().parent.parent / "policies")
+    assert s.check({"auth.current_account_id": 3}) == {"auth.current_account_id": "3"}
+    with pytest.raises(SpecError, match="not declared"):
+        s.check({"auth.current_acount_id": 3})
+    with pytest.raises(SpecError, match="must be int"):
+        s.check({"auth.current_account_id": "3"})

@@ -104,7 +104,7 @@ class Setting(Model):
     """A session setting the application sets per transaction."""
 
     type: Literal["bigint", "integer", "text", "uuid", "boolean", "numeric"] = "text"
-    required: bool = True
+    required: bool = False  # every transaction must set it (checked by rlskit.session)
     description: str = ""
 
 

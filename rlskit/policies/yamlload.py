@@ -30,7 +30,15 @@ class Located:
         return self.lines.get((), 1)
 
 
+MAX_NODES = 200_000  # aliases can make a small file expand without bound ("billion laughs")
+
+
 def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> Any:
+    if len(lines) > MAX_NODES:
+        raise SpecError(
+            f"{source}: the document expands to more than {MAX_NODES} values "
+            "(YAML aliases?); refusing to load it."
+        )
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
@@ -70,4 +78,9 @@ def load_yaml(text: str, source: str) -> Located:
     lines: dict[Path_, int] = {}
     if node is None:
         return Located({}, {(): 1}, source)
-    return Located(_build(node, (), lines, source), lines, source)
+    try:
+        return Located(_build(node, (), lines, source), lines, source)
+    except RecursionError:
+        raise SpecError(f"{source}: the document nests too deeply (a recursive alias?).") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{source}: this is not valid YAML ({exc}).") from None
