@@ -151,8 +151,9 @@ def act_as(
     """Run the block in a transaction as ``role`` with ``settings`` (psycopg 3).
 
     Opens a transaction (or a savepoint inside one); everything set here ends
-    with it, also when the block raises. Inside an outer transaction the role
-    and settings in force before the block are put back when it ends.
+    with it, also when the block raises: the block's work is committed when it
+    ends normally and rolled back on an exception. Inside an outer transaction
+    the role and settings in force before the block are put back when it ends.
     """
     import psycopg
     from psycopg import pq
@@ -161,19 +162,21 @@ def act_as(
     if token is not None:
         values[IDENTITY_SETTING] = token
     nested = conn.info.transaction_status != pq.TransactionStatus.IDLE
+    if not nested:
+        with _own_transaction(conn, _setup(role, values)):
+            yield conn
+        return
     restore: tuple[str, tuple[str, ...]] | None = None
     with conn.transaction():
-        if nested:
-            # Inside an outer transaction SET LOCAL would outlive the block: remember
-            # what to put back when the block ends without an error.
-            names = list(values)
-            row = conn.execute(
-                "SELECT CASE WHEN current_user = session_user THEN 'none' "
-                "ELSE current_user::text END"
-                + "".join(", current_setting(%s, true)" for _ in names),
-                names or None,
-            ).fetchone()
-            restore = _setup(row[0], {n: v or "" for n, v in zip(names, row[1:], strict=True)})
+        # Inside an outer transaction SET LOCAL would outlive the block: remember
+        # what to put back when the block ends without an error.
+        names = list(values)
+        row = conn.execute(
+            "SELECT CASE WHEN current_user = session_user THEN 'none' "
+            "ELSE current_user::text END" + "".join(", current_setting(%s, true)" for _ in names),
+            names or None,
+        ).fetchone()
+        restore = _setup(row[0], {n: v or "" for n, v in zip(names, row[1:], strict=True)})
         setup = _setup(role, values)
         if setup is not None:
             conn.execute(*setup)
@@ -184,6 +187,42 @@ def act_as(
             raise psycopg.Rollback()
         if restore is not None:
             conn.execute(*restore)
+
+
+@contextmanager
+def _own_transaction(conn: Any, setup: tuple[str, tuple[str, ...]] | None) -> Iterator[None]:
+    """BEGIN and the setup in one round trip (a bare transaction needs one for BEGIN
+    too), then COMMIT, or ROLLBACK on an error. The connection is put in autocommit
+    mode meanwhile so that psycopg does not send a BEGIN of its own."""
+    from psycopg import pq, sql
+
+    was_autocommit = conn.autocommit
+    conn.autocommit = True
+    begin: sql.Composable = sql.SQL("BEGIN")
+    if setup is not None:
+        query, params = setup
+        # psycopg quotes the values (sql.Literal): one simple-protocol round trip
+        begin = sql.SQL("; ").join(
+            [begin, sql.SQL(query.replace("%s", "{}")).format(*(sql.Literal(p) for p in params))]
+        )
+    try:
+        try:
+            conn.execute(begin)
+            yield
+        except BaseException:
+            if conn.info.transaction_status in (
+                pq.TransactionStatus.INTRANS,
+                pq.TransactionStatus.INERROR,
+            ):
+                conn.execute("ROLLBACK")
+            raise
+        if conn.info.transaction_status == pq.TransactionStatus.INERROR:
+            conn.execute("ROLLBACK")
+        elif conn.info.transaction_status == pq.TransactionStatus.INTRANS:
+            conn.execute("COMMIT")
+    finally:
+        if not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+            conn.autocommit = was_autocommit
 
 
 @contextmanager

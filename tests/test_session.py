@@ -213,3 +213,19 @@ def test_sqlalchemy_pool_never_leaks_role_or_settings(app_db: Database) -> None:
         t.join()
     engine.dispose()
     assert errors == []
+
+
+def test_act_as_commits_on_success_and_rolls_back_on_error(app_db: Database) -> None:
+    token = sign_identity(SECRET, {"user_id": 1})
+    with psycopg.connect(app_db.url) as conn:
+        assert conn.autocommit is False
+        with act_as(conn, "app_user", token=token):
+            conn.execute("INSERT INTO app.documents (owner_id, title) VALUES (1, 'kept')")
+        with pytest.raises(RuntimeError), act_as(conn, "app_user", token=token):
+            conn.execute("INSERT INTO app.documents (owner_id, title) VALUES (1, 'dropped')")
+            raise RuntimeError("boom")
+        assert conn.autocommit is False
+        assert conn.execute("SELECT current_user = session_user").fetchone()[0] is True
+        conn.rollback()
+    titles_now = app_db.scalar("SELECT string_agg(title, ',' ORDER BY id) FROM app.documents")
+    assert titles_now == "d1,d2,d3,kept"
