@@ -147,7 +147,10 @@ def new(
         )
         sc = script.generate_revision(rev, message, head="head", stem=stem)
     assert sc is not None
-    return NewRevision(rev, Path(sc.path), up, down)
+    module = Path(sc.path)
+    if module.name != f"{stem}.py":  # Alembic cuts long slugs its own way: keep the stems equal
+        module = module.rename(module.with_name(f"{stem}.py"))
+    return NewRevision(rev, module, up, down)
 
 
 def _exists(script: ScriptDirectory, rev: str) -> bool:

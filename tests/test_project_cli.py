@@ -46,6 +46,18 @@ def test_init_scaffolds_a_project_and_new_creates_revisions(
     )
     assert rlskit("new", "second", project=tmp_path).output.startswith("revision 0002")
     assert rlskit("new", "custom id", "--rev-id", "abc123", project=tmp_path).exit_code == 0
+    long = rlskit(
+        "new",
+        "a rather long message about policy helpers and parallel plans",
+        "--rev-id",
+        "abc124",
+        project=tmp_path,
+    )
+    stem = next((tmp_path / "sql").glob("abc124_*.up.sql")).name[: -len(".up.sql")]
+    assert (tmp_path / "migrations" / "versions" / f"{stem}.py").is_file(), long.output
+    for f in (tmp_path / "sql").glob("abc124_*"):
+        f.unlink()
+    (tmp_path / "migrations" / "versions" / f"{stem}.py").unlink()
     res = rlskit("upgrade", project=tmp_path, url=database.url)
     assert res.exit_code == 0, res.stderr
     assert database.version() == ["abc123"]

@@ -39,25 +39,29 @@ ALTER TABLE "shop"."store" FORCE ROW LEVEL SECURITY;
 
 -- function:cms.articles_has_permission(text)  (golden/all_templates.yaml:14)
 CREATE OR REPLACE FUNCTION "cms"."articles_has_permission"(text) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $rlskit$
-SELECT EXISTS (
-    SELECT 1 FROM "cms"."auth_role_permission" AS p
-    WHERE p."role"::text = nullif(current_setting('myapp.role', true), '')::text
-      AND p."permission"::text = $1)
+BEGIN
+    RETURN EXISTS (
+        SELECT 1 FROM "cms"."auth_role_permission" AS p
+        WHERE p."role"::text = nullif(current_setting('myapp.role', true), '')::text
+          AND p."permission"::text = $1);
+END
 $rlskit$;
 REVOKE ALL ON FUNCTION "cms"."articles_has_permission"(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION "cms"."articles_has_permission"(text) TO "mister_nobody";
 
 -- function:crm.crm_customers_tenant_ids(bigint)  (golden/all_templates.yaml:37)
 CREATE OR REPLACE FUNCTION "crm"."crm_customers_tenant_ids"(bigint) RETURNS bigint[]
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $rlskit$
-SELECT coalesce(array_agg(m."organisation_id"), '{}')::bigint[]
-FROM "crm"."memberships" AS m
-WHERE m."user_id" = $1
+BEGIN
+    RETURN (SELECT coalesce(array_agg(m."organisation_id"), '{}')::bigint[]
+            FROM "crm"."memberships" AS m
+            WHERE m."user_id" = $1);
+END
 $rlskit$;
 REVOKE ALL ON FUNCTION "crm"."crm_customers_tenant_ids"(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION "crm"."crm_customers_tenant_ids"(bigint) TO "app_user";
@@ -94,12 +98,14 @@ REVOKE ALL ON FUNCTION "django"."auth_user_drop_role"() FROM PUBLIC;
 
 -- function:shop.product_owner_owned_store_ids(bigint)  (golden/all_templates.yaml:48)
 CREATE OR REPLACE FUNCTION "shop"."product_owner_owned_store_ids"(bigint) RETURNS bigint[]
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $rlskit$
-SELECT coalesce(array_agg(p."id"), '{}')::bigint[]
-FROM "shop"."store" AS p
-WHERE p."owner_id" = $1
+BEGIN
+    RETURN (SELECT coalesce(array_agg(p."id"), '{}')::bigint[]
+            FROM "shop"."store" AS p
+            WHERE p."owner_id" = $1);
+END
 $rlskit$;
 REVOKE ALL ON FUNCTION "shop"."product_owner_owned_store_ids"(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION "shop"."product_owner_owned_store_ids"(bigint) TO "store_owner";

@@ -1,0 +1,30 @@
+-- Policy changes rendered by rlskit from policies/*.yaml
+
+-- replace function:crm.customers_tenant_ids(integer) (policies/004_crm.yaml:14)
+CREATE OR REPLACE FUNCTION "crm"."customers_tenant_ids"(integer) RETURNS integer[]
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $rlskit$
+BEGIN
+    RETURN (SELECT coalesce(array_agg(m."organisation_id"), '{}')::integer[]
+            FROM "crm"."memberships" AS m
+            WHERE m."user_id" = $1);
+END
+$rlskit$;
+REVOKE ALL ON FUNCTION "crm"."customers_tenant_ids"(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION "crm"."customers_tenant_ids"(integer) TO "application";
+
+-- replace function:crm.teams_has_permission(text) (policies/004_crm.yaml:25)
+CREATE OR REPLACE FUNCTION "crm"."teams_has_permission"(text) RETURNS boolean
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $rlskit$
+BEGIN
+    RETURN EXISTS (
+        SELECT 1 FROM "crm"."roles_permissions" AS p
+        WHERE p."role"::text = nullif(current_setting('row_level_security.role', true), '')::text
+          AND p."permission"::text = $1);
+END
+$rlskit$;
+REVOKE ALL ON FUNCTION "crm"."teams_has_permission"(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION "crm"."teams_has_permission"(text) TO "application";
