@@ -196,7 +196,8 @@ def bench_session(b: Bench) -> None:
         _ms(f),
         a / f,
         "<= 1.2x",
-        f"{(a - f) * 1e6:+.0f} us: two more statements (SET LOCAL ROLE, set_config)",
+        f"{(a - f) * 1e6:+.0f} us: same round trips (BEGIN carries the set_config calls); "
+        "the server's role switch and setting",
     )
     with psycopg.connect(url) as conn:
         conn.execute("DROP TABLE t")
