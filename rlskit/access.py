@@ -282,10 +282,23 @@ def _structure(conn: Any, display: str, suite: Suite) -> list[Result]:
     return out
 
 
-def run_suite(conn: Any, suite: Suite, display: str, report: Report) -> None:
-    """Run one file's cases on ``conn`` (a psycopg connection to a migrated database)."""
+LEAVE = "ROLLBACK TO SAVEPOINT rlskit_case; RELEASE SAVEPOINT rlskit_case"
+
+
+def _enter(actor: Actor) -> Any:
+    """``SAVEPOINT`` plus the actor's role and settings, values quoted by psycopg."""
     from psycopg import sql
 
+    calls = [sql.SQL("set_config('role', {}, true)").format(sql.Literal(actor.role))]
+    calls += [
+        sql.SQL("set_config({}, {}, true)").format(sql.Literal(k), sql.Literal(str(v)))
+        for k, v in actor.settings.items()
+    ]
+    return sql.SQL("SAVEPOINT rlskit_case; SELECT {}").format(sql.SQL(", ").join(calls))
+
+
+def run_suite(conn: Any, suite: Suite, display: str, report: Report) -> None:
+    """Run one file's cases on ``conn`` (a psycopg connection to a migrated database)."""
     with conn.transaction(force_rollback=True):
         if suite.fixtures.strip():
             import psycopg
@@ -305,15 +318,15 @@ def run_suite(conn: Any, suite: Suite, display: str, report: Report) -> None:
             report.refused += [f"{display}: {r}" for r in refused]
             return
         report.results += _structure(conn, display, suite)
+        enter = {name: _enter(actor) for name, actor in suite.actors.items()}
         for i, case in enumerate(suite.cases):
             label = case.name or f"case {i + 1}"
             for actor_name, expectation in case.expect.items():
-                actor = suite.actors[actor_name]
-                with conn.transaction(force_rollback=True):
-                    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(actor.role)))
-                    for k, v in actor.settings.items():
-                        conn.execute("SELECT set_config(%s, %s, true)", (k, str(v)))
-                    kind, count, ids, message = _run_probe(conn, case.probe)
+                # One round trip in, the probe, one round trip out: the savepoint undoes
+                # the role, the settings and whatever the probe changed.
+                conn.execute(enter[actor_name])
+                kind, count, ids, message = _run_probe(conn, case.probe)
+                conn.execute(LEAVE)
                 ok, got, detail = _check(expectation, kind, count, ids, message)
                 report.results.append(
                     Result(

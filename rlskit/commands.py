@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlskit.errors import ProjectError, RevisionError, RlskitError, SqlStatementError
 from rlskit.project import INI_NAME, Project, Settings
+from rlskit.quoting import quote_qualified
 from rlskit.runtime import (
     ATTR_ACTION,
     ATTR_REPORT,
@@ -357,7 +358,8 @@ def status(project: Project, opts: RunOptions | None = None) -> list[RevisionInf
         book: dict[str, tuple[str, str, str]] = {}
         if conn.exec_driver_sql("SELECT to_regclass(%s)", (f"{schema}.{BOOK_TABLE}",)).scalar():
             for r, path, checksum, at in conn.exec_driver_sql(
-                f'SELECT revision, path, checksum, applied_at::text FROM "{schema}".{BOOK_TABLE}'
+                "SELECT revision, path, checksum, applied_at::text FROM "
+                + quote_qualified(schema, BOOK_TABLE)
             ):
                 book[r] = (path, checksum, at)
         state["book"] = book

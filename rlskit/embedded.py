@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from rlskit.errors import EmbeddedServerError
+from rlskit.quoting import quote_ident
 
 SUPERUSER = "postgres"
 DATABASE = "rlskit"
@@ -372,7 +373,7 @@ class EmbeddedServer:
                         "SELECT 1 FROM pg_database WHERE datname = %s", (st.database,)
                     ).fetchone()
                     if not exists:
-                        conn.execute(f'CREATE DATABASE "{st.database}"')
+                        conn.execute(f"CREATE DATABASE {quote_ident(st.database)}")
                     return
             except psycopg.OperationalError as exc:
                 if time.monotonic() > deadline:

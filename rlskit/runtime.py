@@ -535,7 +535,7 @@ def _run_with_retries(context: Any, config: Config, settings: Settings, allow_re
                     context.run_migrations()
             except DBAPIError as exc:
                 # Typically the rollback after a failure, on a connection that is gone.
-                raise ConnectionLost(settings, exc.__context__ or exc) from None
+                raise connection_lost(settings, exc.__context__ or exc) from None
             return
         except SqlStatementError as exc:
             if exc.sqlstate != "55P03":
@@ -557,7 +557,7 @@ def _run_with_retries(context: Any, config: Config, settings: Settings, allow_re
             time.sleep(delay)
 
 
-def ConnectionLost(settings: Settings, cause: BaseException) -> RlskitError:
+def connection_lost(settings: Settings, cause: BaseException) -> RlskitError:
     """The connection died mid-upgrade: the server rolled the open transaction back."""
     where = ""
     if isinstance(cause, SqlStatementError):

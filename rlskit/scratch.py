@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from rlskit.errors import DatabaseUnavailable, RlskitError
 from rlskit.project import Project
+from rlskit.quoting import quote_ident
 from rlskit.urls import libpq_url, mask_url
 
 
@@ -42,7 +43,7 @@ def scratch_database(project: Project, server_url: str | None = None) -> Iterato
     with admin:
         before = {r[0] for r in admin.execute("SELECT rolname FROM pg_roles").fetchall()}
         try:
-            admin.execute(f'CREATE DATABASE "{name}"')
+            admin.execute(f"CREATE DATABASE {quote_ident(name)}")
         except psycopg.Error as exc:
             raise RlskitError(
                 f"Cannot create a scratch database on {mask_url(admin_url)}: "
@@ -52,8 +53,8 @@ def scratch_database(project: Project, server_url: str | None = None) -> Iterato
         try:
             yield _with_database(server_url, name)
         finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
             after = {r[0] for r in admin.execute("SELECT rolname FROM pg_roles").fetchall()}
             for role in sorted(after - before):
                 with contextlib.suppress(psycopg.Error):
-                    admin.execute(f'DROP ROLE "{role.replace(chr(34), chr(34) * 2)}"')
+                    admin.execute(f"DROP ROLE {quote_ident(role)}")
