@@ -304,17 +304,40 @@ def write_results(b: Bench, started: float) -> None:
         f"rlskit {__version__}, alembic {alembic.__version__}, SQLAlchemy {sqlalchemy.__version__}, "
         f"psycopg {psycopg.__version__}.",
         "",
-        "Every ratio divides by a floor measured in the same run. Medians of 3-7 runs.",
+        "Every ratio divides by a floor measured in the same run; each figure is a median of repeated runs (3 for whole commands, up to 300 for single queries, run alternately with their floor).",
         "",
         "| section | what | measured | floor | ratio | target | note |",
         "|---|---|---|---|---|---|---|",
     ]
+    # Sections not run this time keep their rows from the previous results.
+    ran = {r.section for r in b.rows}
+    path = HERE / "RESULTS.md"
+    previous = path.read_text().splitlines() if path.exists() else []
+    kept = [
+        line
+        for line in previous
+        if line.startswith("| ")
+        and not line.startswith("| section")
+        and line.split("|")[1].strip() not in ran
+    ]
+    if kept:
+        lines[6] += (
+            f" Rows of {', '.join(sorted({k.split('|')[1].strip() for k in kept}))} "
+            "come from an earlier run."
+        )
+    rows = list(kept)
     for r in b.rows:
         ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
-        lines.append(
+        rows.append(
             f"| {r.section} | {r.what} | {r.value} | {r.floor} | {ratio} | {r.target} | {r.note} |"
         )
-    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    order = list(SECTIONS)
+
+    def rank(line: str) -> int:
+        name = line.split("|")[1].strip()
+        return order.index(name) if name in order else len(order)
+
+    path.write_text("\n".join(lines + sorted(rows, key=rank)) + "\n")
     print(f"wrote {HERE / 'RESULTS.md'}")
 
 
