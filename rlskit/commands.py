@@ -17,16 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from rlskit.errors import ProjectError, RevisionError, RlskitError, SqlStatementError
 from rlskit.project import INI_NAME, Project, Settings
-from rlskit.quoting import quote_qualified
 from rlskit.runtime import (
     ATTR_ACTION,
     ATTR_REPORT,
     ATTR_SETTINGS,
     ATTR_URL,
-    BOOK_TABLE,
+    AppliedFile,
     Event,
     Report,
     SqlRevision,
+    applied_files,
+    find_script,
+    sql_revision_for,
     sql_revision_of,
 )
 
@@ -127,7 +129,7 @@ def new(
         rev = rev_id or _next_rev_id(script)
         if not re.fullmatch(r"[A-Za-z0-9_]+", rev):
             raise RevisionError(f"Revision id {rev!r} may hold only letters, digits and _.")
-        if _exists(script, rev):
+        if find_script(script, rev) is not None:
             raise RevisionError(f"Revision {rev} exists already; choose another --rev-id.")
         stem = f"{rev}_{slugify(message)}"
         up = project.sql_dir / f"{stem}.up.sql"
@@ -152,13 +154,6 @@ def new(
     if module.name != f"{stem}.py":  # Alembic cuts long slugs its own way: keep the stems equal
         module = module.rename(module.with_name(f"{stem}.py"))
     return NewRevision(rev, module, up, down)
-
-
-def _exists(script: ScriptDirectory, rev: str) -> bool:
-    try:
-        return script.get_revision(rev) is not None
-    except Exception:
-        return False
 
 
 # -- Alembic plumbing --------------------------------------------------------
@@ -351,35 +346,26 @@ def status(project: Project, opts: RunOptions | None = None) -> list[RevisionInf
         sd = ScriptDirectory.from_config(alembic_config(project, RunOptions()))
         applied = {s.revision for s in sd.iterate_revisions(heads, "base")} if heads else set()
         state["applied"] = applied
-        conn = ctx.connection
-        assert conn is not None
-        settings = opts.settings or project.settings
-        schema = settings.version_table_schema or "public"
-        book: dict[str, tuple[str, str, str]] = {}
-        if conn.exec_driver_sql("SELECT to_regclass(%s)", (f"{schema}.{BOOK_TABLE}",)).scalar():
-            for r, path, checksum, at in conn.exec_driver_sql(
-                "SELECT revision, path, checksum, applied_at::text FROM "
-                + quote_qualified(schema, BOOK_TABLE)
-            ):
-                book[r] = (path, checksum, at)
-        state["book"] = book
+        assert ctx.connection is not None
+        records = applied_files(ctx.connection, opts.settings or project.settings)
+        state["book"] = {r.revision: r for r in records}
 
     with _alembic_errors():
         _with_context(project, opts, read, lock=False)
     out = []
     for sc in scripts:
         info = _info(project, sc)
-        rec = state["book"].get(sc.revision)
+        rec: AppliedFile | None = state["book"].get(sc.revision)
         edited = False
-        if rec and info.up:
-            path = project.root / rec[0]
-            edited = (not path.is_file()) or SqlFile.load(path, rec[0]).checksum != rec[1]
+        if rec is not None and info.up:
+            path = project.root / info.up
+            edited = not path.is_file() or rec.differs(SqlFile.load(path, info.up).checksum)
         out.append(
             RevisionInfo(
                 **{
                     **info.__dict__,
                     "applied": sc.revision in state["applied"],
-                    "applied_at": rec[2] if rec else None,
+                    "applied_at": rec.applied_at if rec else None,
                     "edited": edited,
                 }
             )
@@ -425,27 +411,19 @@ def repair(project: Project, opts: RunOptions | None = None) -> list[tuple[str, 
     def action(ctx: MigrationContext) -> None:
         conn = ctx.connection
         assert conn is not None
-        schema = settings.version_table_schema or "public"
-        if not conn.exec_driver_sql("SELECT to_regclass(%s)", (f"{schema}.{BOOK_TABLE}",)).scalar():
-            return
         sd = ScriptDirectory.from_config(alembic_config(project, RunOptions()))
-        rows = conn.exec_driver_sql(f"SELECT revision, path, checksum FROM {_book_name(settings)}")
-        for revision, path, checksum in list(rows):
-            try:
-                sc = sd.get_revision(revision)
-            except Exception:
-                continue
-            rev = sql_revision_of(sc.module) if sc else None
+        for rec in applied_files(conn, settings):
+            rev = sql_revision_for(sd, rec.revision)
             if rev is None:
                 continue
             f = rev.load(project, "up")
-            if f.checksum != checksum or f.display != path:
+            if f.checksum != rec.checksum or f.display != rec.path:
                 conn.exec_driver_sql(
                     f"UPDATE {_book_name(settings)} SET checksum = %s, path = %s, "
                     "applied_by = current_user WHERE revision = %s",
-                    (f.checksum, f.display, revision),
+                    (f.checksum, f.display, rec.revision),
                 )
-                changed.append((revision, f.display))
+                changed.append((rec.revision, f.display))
 
     with _alembic_errors():
         _with_context(project, opts, action, lock=True)
@@ -756,8 +734,7 @@ def stamp_applied(project: Project, revision: str, opts: RunOptions) -> None:
         conn = ctx.connection
         assert conn is not None
         sd = ScriptDirectory.from_config(alembic_config(project, RunOptions()))
-        sc = sd.get_revision(revision)
-        rev = sql_revision_of(sc.module) if sc else None
+        rev = sql_revision_for(sd, revision)
         assert rev is not None
         f = rev.load(project, "up")
         for stmt in bookkeeping_record(settings, revision, f.display, f.checksum):

@@ -657,36 +657,63 @@ def _lock_holder(q: Callable[..., Any], key: int) -> str:
     return f"pid {row[0]}, user {row[1]}, application {row[2] or '-'}, connected {row[3]}s"
 
 
+@dataclass(frozen=True)
+class AppliedFile:
+    """A row of the checksum table: which file of which revision was applied, when."""
+
+    revision: str
+    path: str
+    checksum: str
+    applied_at: str
+    applied_by: str
+
+    def differs(self, current: str) -> bool:
+        """Was the file edited since? Checksums of another algorithm version cannot be
+        compared and do not count as an edit."""
+        if current.split(":")[0] != self.checksum.split(":")[0]:
+            return False
+        return current != self.checksum
+
+
+def applied_files(connection: Connection, settings: Settings) -> list[AppliedFile]:
+    """The checksum table's rows, oldest first; none before the first upgrade made it."""
+    table = f"{settings.version_table_schema or 'public'}.{BOOK_TABLE}"
+    if connection.exec_driver_sql("SELECT to_regclass(%s)", (table,)).scalar() is None:
+        return []
+    rows = connection.exec_driver_sql(
+        "SELECT revision, path, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
+        f"applied_by FROM {_book_name(settings)} ORDER BY applied_at, revision"
+    ).fetchall()
+    return [AppliedFile(*row) for row in rows]
+
+
+def find_script(script: Any, revision: str) -> Any:
+    """The revision's Script, or None when the project no longer has it."""
+    try:
+        return script.get_revision(revision)
+    except Exception:
+        return None
+
+
+def sql_revision_for(script: Any, revision: str) -> SqlRevision | None:
+    """The :class:`SqlRevision` of a revision id, if it is one."""
+    sc = find_script(script, revision)
+    return sql_revision_of(sc.module) if sc is not None else None
+
+
 def verify_checksums(connection: Connection, config: Config, settings: Settings) -> None:
     """Refuse when a recorded, applied file differs from the file on disk."""
     from alembic.script import ScriptDirectory
 
+    records = applied_files(connection, settings)
+    if not records:
+        return
     project = project_for(config)
-    table = f"{settings.version_table_schema or 'public'}.{BOOK_TABLE}"
-    exists = connection.exec_driver_sql("SELECT to_regclass(%s)", (table,)).scalar()
-    if exists is None:
-        return
-    rows = connection.exec_driver_sql(
-        f"SELECT revision, path, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
-        f"applied_by FROM {_book_name(settings)} ORDER BY applied_at"
-    ).fetchall()
-    if not rows:
-        return
     script = ScriptDirectory.from_config(config)
-    for revision, _path, checksum, applied_at, applied_by in rows:
-        sc = script.get_revision(revision) if _known(script, revision) else None
-        rev = sql_revision_of(sc.module) if sc is not None else None
+    for rec in records:
+        rev = sql_revision_for(script, rec.revision)
         if rev is None:
             continue
         sqlfile = rev.load(project, "up")
-        if sqlfile.checksum.split(":")[0] != checksum.split(":")[0]:
-            continue  # recorded by another checksum algorithm: cannot compare
-        if sqlfile.checksum != checksum:
-            raise ChecksumMismatch(revision, sqlfile.display, applied_at, applied_by)
-
-
-def _known(script: Any, revision: str) -> bool:
-    try:
-        return script.get_revision(revision) is not None
-    except Exception:
-        return False
+        if rec.differs(sqlfile.checksum):
+            raise ChecksumMismatch(rec.revision, sqlfile.display, rec.applied_at, rec.applied_by)
