@@ -24,11 +24,16 @@ def _with_database(url: str, database: str) -> str:
 
 
 @contextlib.contextmanager
-def scratch_database(project: Project, server_url: str | None = None) -> Iterator[str]:
-    """Yield the URL of a new, empty database; drop it (and new roles) afterwards."""
+def scratch_database(project: Project | None, server_url: str | None = None) -> Iterator[str]:
+    """Yield the URL of a new, empty database; drop it (and new roles) afterwards.
+
+    Without ``server_url`` the database goes on the project's own scratch server.
+    """
     import psycopg
 
     if server_url is None:
+        if project is None:
+            raise RlskitError("A scratch database needs a project or a server URL.")
         from rlskit.embedded import EmbeddedServer
 
         server = EmbeddedServer(project.root / ".rlskit" / "scratch", fast=True)

@@ -12,10 +12,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -24,6 +25,7 @@ from click.testing import CliRunner, Result
 from rlskit.catalog import Snapshot, snapshot
 from rlskit.cli import cli
 from rlskit.embedded import EmbeddedServer
+from rlskit.scratch import scratch_database
 
 REPO = Path(__file__).resolve().parent.parent
 # Rows for the reference app schema, with explicit ids (sequences are not rolled back).
@@ -92,10 +94,6 @@ def scratch_server() -> Iterator[Server]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _roles(conn: psycopg.Connection[tuple[object, ...]]) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT rolname FROM pg_roles").fetchall()}
-
-
 @dataclass
 class Database:
     """A fresh database on the session's server."""
@@ -126,29 +124,18 @@ class Database:
             return sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version"))
 
 
-def _make_db(server: Server) -> Database:
-    name = "t_" + uuid.uuid4().hex[:12]
-    with server.admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return Database(server, name)
-
-
-def _drop_db(server: Server, db: Database, baseline_roles: set[str]) -> None:
-    with server.admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
-        for role in sorted(_roles(conn) - baseline_roles):
-            conn.execute(f'DROP ROLE IF EXISTS "{role.replace(chr(34), chr(34) * 2)}"')
+@contextmanager
+def fresh_database(server: Server) -> Iterator[Database]:
+    """A new database; afterwards it is dropped with every role made meanwhile
+    (rlskit's own scratch databases, which lint, test and drift use too)."""
+    with scratch_database(None, server.url("postgres")) as url:
+        yield Database(server, urlsplit(url).path.lstrip("/"))
 
 
 @pytest.fixture
 def database(server: Server) -> Iterator[Database]:
-    with server.admin() as conn:
-        baseline = _roles(conn)
-    db = _make_db(server)
-    try:
+    with fresh_database(server) as db:
         yield db
-    finally:
-        _drop_db(server, db, baseline)
 
 
 @pytest.fixture

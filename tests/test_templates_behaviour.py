@@ -19,7 +19,7 @@ from rlskit import commands
 from rlskit.commands import RunOptions
 from rlskit.project import Project
 
-from .conftest import REPO, Database, Server, _drop_db, _make_db, _roles
+from .conftest import REPO, Database, Server, fresh_database
 
 FIXTURES = """
 INSERT INTO django.auth_user (id, username, is_superuser) VALUES
@@ -58,16 +58,11 @@ INSERT INTO app.notes (owner_id, body) VALUES (1, 'n1'), (1, 'n2'), (2, 'n3');
 
 @pytest.fixture(scope="module")
 def seeded(server: Server) -> Iterator[Database]:
-    with server.admin() as conn:
-        baseline = _roles(conn)
-    db = _make_db(server)
-    try:
+    with fresh_database(server) as db:
         commands.upgrade(Project.find(REPO), "head", RunOptions(url=db.url))
         with db.connect() as conn:
             conn.execute(FIXTURES)
         yield db
-    finally:
-        _drop_db(server, db, baseline)
 
 
 def act(db: Database, role: str, settings: dict[str, str], sql: str) -> int | str:
