@@ -97,6 +97,7 @@ class Function:
     public_execute: bool  # PUBLIC may execute it (the default until revoked)
     inlinable: bool
     loc: Loc
+    trees: list[Any] | None = field(default=None, repr=False, compare=False)  # parsed once
 
 
 @dataclass
@@ -562,7 +563,10 @@ class StaticBuilder:
 
 def function_trees(f: Function) -> list[Any]:
     """Parse trees of a function's SQL: the body of a SQL function, or each
-    statement and expression inside a plpgsql body."""
+    statement and expression inside a plpgsql body. Parsed once per function:
+    several rules ask, once per policy that calls it."""
+    if f.trees is not None:
+        return f.trees
     out: list[Any] = []
     if f.language == "sql":
         with contextlib.suppress(pgsql.ParseError):
@@ -580,6 +584,7 @@ def function_trees(f: Function) -> list[Any]:
                             out.append(expr)
                 except pgsql.ParseError:
                     continue
+    f.trees = out
     return out
 
 
