@@ -286,15 +286,11 @@ LEAVE = "ROLLBACK TO SAVEPOINT rlskit_case; RELEASE SAVEPOINT rlskit_case"
 
 
 def _enter(actor: Actor) -> Any:
-    """``SAVEPOINT`` plus the actor's role and settings, values quoted by psycopg."""
-    from psycopg import sql
+    """``SAVEPOINT`` plus the actor's role and settings, in one round trip."""
+    from rlskit.session import setup_statement
 
-    calls = [sql.SQL("set_config('role', {}, true)").format(sql.Literal(actor.role))]
-    calls += [
-        sql.SQL("set_config({}, {}, true)").format(sql.Literal(k), sql.Literal(str(v)))
-        for k, v in actor.settings.items()
-    ]
-    return sql.SQL("SAVEPOINT rlskit_case; SELECT {}").format(sql.SQL(", ").join(calls))
+    settings = {k: str(v) for k, v in actor.settings.items()}
+    return setup_statement(actor.role, settings, before="SAVEPOINT rlskit_case")
 
 
 def run_suite(conn: Any, suite: Suite, display: str, report: Report) -> None:

@@ -136,6 +136,8 @@ def _count(conn: Any, rep: Report) -> None:
     import psycopg
     from psycopg import sql
 
+    from rlskit.session import setup_statement
+
     for t in rep.tables:
         schema, name = t.table.split(".", 1)
         ident = sql.Identifier(schema, name)
@@ -162,9 +164,7 @@ def _count(conn: Any, rep: Report) -> None:
                 with conn.transaction(force_rollback=True):
                     conn.execute("SET LOCAL statement_timeout = '10s'")
                     conn.execute("SET LOCAL lock_timeout = '1s'")
-                    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(rep.role)))
-                    for k, v in rep.settings.items():
-                        conn.execute("SELECT set_config(%s, %s, true)", (k, v))
+                    conn.execute(setup_statement(rep.role, rep.settings))
                     cur = conn.execute(probe)
                     t.counts[command] = cur.fetchone()[0] if command == "SELECT" else cur.rowcount
             except psycopg.Error as exc:

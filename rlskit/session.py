@@ -140,6 +140,20 @@ def _setup(role: str | None, values: Mapping[str, str]) -> tuple[str, tuple[str,
     return "SELECT " + ", ".join(calls), tuple(params)
 
 
+def setup_statement(role: str | None, values: Mapping[str, str], before: str = "") -> Any:
+    """:func:`_setup` as one psycopg ``Composed`` with the values quoted by psycopg
+    (``sql.Literal``), so it can share a simple-protocol round trip with ``before``
+    (``BEGIN``, ``SAVEPOINT x``). None when there is nothing to run."""
+    from psycopg import sql
+
+    setup = _setup(role, values)
+    parts: list[sql.Composable] = [sql.SQL(before)] if before else []
+    if setup is not None:
+        query, params = setup
+        parts.append(sql.SQL(query.replace("%s", "{}")).format(*(sql.Literal(p) for p in params)))
+    return sql.SQL("; ").join(parts) if parts else None
+
+
 @contextmanager
 def act_as(
     conn: Any,
@@ -163,7 +177,7 @@ def act_as(
         values[IDENTITY_SETTING] = token
     nested = conn.info.transaction_status != pq.TransactionStatus.IDLE
     if not nested:
-        with _own_transaction(conn, _setup(role, values)):
+        with _own_transaction(conn, setup_statement(role, values, before="BEGIN")):
             yield conn
         return
     restore: tuple[str, tuple[str, ...]] | None = None
@@ -190,21 +204,14 @@ def act_as(
 
 
 @contextmanager
-def _own_transaction(conn: Any, setup: tuple[str, tuple[str, ...]] | None) -> Iterator[None]:
+def _own_transaction(conn: Any, begin: Any) -> Iterator[None]:
     """BEGIN and the setup in one round trip (a bare transaction needs one for BEGIN
     too), then COMMIT, or ROLLBACK on an error. The connection is put in autocommit
     mode meanwhile so that psycopg does not send a BEGIN of its own."""
-    from psycopg import pq, sql
+    from psycopg import pq
 
     was_autocommit = conn.autocommit
     conn.autocommit = True
-    begin: sql.Composable = sql.SQL("BEGIN")
-    if setup is not None:
-        query, params = setup
-        # psycopg quotes the values (sql.Literal): one simple-protocol round trip
-        begin = sql.SQL("; ").join(
-            [begin, sql.SQL(query.replace("%s", "{}")).format(*(sql.Literal(p) for p in params))]
-        )
     try:
         try:
             conn.execute(begin)
