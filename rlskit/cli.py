@@ -158,7 +158,7 @@ def new(ctx: Ctx, message: str, rev_id: str | None, from_policies: bool) -> None
     for p in (rev.up, rev.down, rev.module):
         click.echo(f"  created {project.display(p)}")
     for line in summary:
-        click.echo(f"  {line}")
+        click.echo(f"  {escape(line)}")
 
 
 @cli.command()
@@ -183,7 +183,7 @@ def render(ctx: Ctx, out: Path | None, check: bool) -> None:
         if summary:
             click.echo("policies/*.yaml changed since the last --from-policies revision:")
             for line in summary:
-                click.echo(f"  {line}")
+                click.echo(f"  {escape(line)}")
             click.echo('Run `rlskit new "..." --from-policies` to make a revision of them.')
             sys.exit(1)
         click.echo("policies are up to date with the revisions")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rlskit.errors import IdentifierError
+from rlskit.term import escape
 
 MAX_IDENTIFIER_BYTES = 63
 
@@ -97,7 +98,4 @@ def sql_comment(*lines: str) -> str:
 def comment_text(text: str) -> str:
     """Text safe inside a ``--`` comment: line breaks and control characters escaped,
     so a hostile name in a comment cannot end it and start SQL."""
-    return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
-        for c in text
-    )
+    return escape(text)

@@ -199,13 +199,53 @@ def _document(block: dict[str, Any] | None, settings_: dict[str, Any]) -> dict[s
     return {"settings": settings_, "policies": [block] if block is not None else []}
 
 
-# Every slot of every example (the template key too), and the document's settings.
+def _mapping_fields() -> set[str]:
+    """Schema paths whose value is a dict keyed by user data (roles, rules, columns)."""
+    paths: set[str] = set()
+
+    def walk(tp: Any, prefix: str) -> None:
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin is typing.Annotated:
+            walk(args[0], prefix)
+        elif isinstance(tp, type) and issubclass(tp, BaseModel):
+            for name, field in tp.model_fields.items():
+                walk(field.annotation, f"{prefix}.{field.alias or name}")
+        elif origin in (typing.Union, __import__("types").UnionType):
+            for a in args:
+                walk(a, prefix)
+        elif origin is list:
+            walk(args[0], prefix)
+        elif origin is dict:
+            paths.add(prefix)
+            walk(args[1], f"{prefix}.*")
+
+    for template, model in BUILTIN.items():
+        walk(model, template)
+    return paths
+
+
+MAPPINGS = _mapping_fields()
+
+
+def _is_mapping_field(template: str, path: Path_) -> bool:
+    parts = [template]
+    for j, p in enumerate(path):
+        if isinstance(p, int):
+            continue
+        parts.append("*" if ".".join(parts) in MAPPINGS else str(p))
+        del j
+    return ".".join(parts) in MAPPINGS
+
+
+# Every string of every example and of the document's settings: values, and the keys
+# of mappings keyed by user data (role names, commands, privileges, setting names).
 SLOTS: list[tuple[int, Path_, str]] = [
     (i, path, how)
     for i, ex in enumerate(EXAMPLES)
     for path, how in _string_slots(ex)
     if path != ("template",)
-] + [(-1, path, how) for path, how in _string_slots(SETTINGS)]
+    and (how == "value" or _is_mapping_field(str(ex["template"]), path[:-1]))
+] + [(-1, path, how) for path, how in _string_slots(SETTINGS) if how == "value" or len(path) == 1]
 
 
 def _hostile_document(slot: tuple[int, Path_, str], value: str) -> dict[str, Any]:
@@ -384,44 +424,6 @@ def _example_paths() -> set[str]:
     for path, how in _string_slots(SETTINGS):
         found.add("settings." + ("<key>" if how == "key" and len(path) == 1 else "*." + path[-1]))
     return found
-
-
-def _mapping_fields() -> set[str]:
-    """Schema paths whose value is a dict keyed by user data (roles, rules, columns)."""
-    paths: set[str] = set()
-
-    def walk(tp: Any, prefix: str) -> None:
-        origin, args = typing.get_origin(tp), typing.get_args(tp)
-        if origin is typing.Annotated:
-            walk(args[0], prefix)
-        elif isinstance(tp, type) and issubclass(tp, BaseModel):
-            for name, field in tp.model_fields.items():
-                walk(field.annotation, f"{prefix}.{field.alias or name}")
-        elif origin in (typing.Union, __import__("types").UnionType):
-            for a in args:
-                walk(a, prefix)
-        elif origin is list:
-            walk(args[0], prefix)
-        elif origin is dict:
-            paths.add(prefix)
-            walk(args[1], f"{prefix}.*")
-
-    for template, model in BUILTIN.items():
-        walk(model, template)
-    return paths
-
-
-MAPPINGS = _mapping_fields()
-
-
-def _is_mapping_field(template: str, path: Path_) -> bool:
-    parts = [template]
-    for j, p in enumerate(path):
-        if isinstance(p, int):
-            continue
-        parts.append("*" if ".".join(parts) in MAPPINGS else str(p))
-        del j
-    return ".".join(parts) in MAPPINGS
 
 
 def test_every_string_field_of_every_template_is_exercised() -> None:
