@@ -157,7 +157,8 @@ def render_custom(
         raise SpecError(f"{source}: template {block.template}: {exc}") from None
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
-        where = f"{block.template}.sql.j2" + (f" line {line}" if line else "")
+        name = getattr(exc, "name", None) or f"{block.template}.sql.j2"  # maybe an included one
+        where = name + (f" line {line}" if line else "")
         raise SpecError(
             f"{source}: template {where} failed: {exc}.",
             "Check the block's parameters against the template.",

@@ -206,3 +206,9 @@ def test_alias_bomb_through_the_cli_is_refused(tmp_path: Path) -> None:
     res = rlskit("render", project=proj)
     assert time.monotonic() - start < 5
     assert res.exit_code != 0 and "bomb.yaml" in res.output
+
+
+def test_included_template_is_checked_too(tmp_path: Path) -> None:
+    (tmp_path / "part.sql.j2").write_text(ESCAPES["filter block"])
+    with pytest.raises(SpecError, match=r"part\.sql\.j2.*filter"):
+        render_with(tmp_path, _create('{% include "part.sql.j2" %}'), v=HOSTILE)

@@ -525,3 +525,18 @@ def test_dollar_quote_never_uses_a_tag_inside_the_body() -> None:
         ("SCONST", quoted),
         ("ASCII_59", ";"),
     ]
+
+
+def test_newline_in_a_revision_message_stays_in_the_comment(
+    tmp_path: Path, database: Database
+) -> None:
+    """`rlskit new MESSAGE` writes the message as a comment at the top of the .sql files."""
+    proj = _project(
+        tmp_path,
+        "CREATE SCHEMA app;\nCREATE TABLE app.victim (id int);\n",
+        {"template": "allow_all", "table": "app.victim", "roles": ["app_user"]},
+    )
+    made = rlskit("new", "tidy\nDROP TABLE app.victim;--", "--rev-id", "0002", project=proj)
+    assert made.exit_code == 0
+    assert rlskit("upgrade", project=proj, url=database.url).exit_code == 0
+    assert database.scalar("SELECT to_regclass('app.victim') IS NOT NULL") is True
