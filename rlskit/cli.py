@@ -271,7 +271,7 @@ def current(ctx: Ctx) -> None:
 
     project = ctx.project()
     heads = commands.current(project, _opts(ctx, project, quiet=True))
-    click.echo("\n".join(heads) if heads else "base (nothing applied)")
+    click.echo("\n".join(escape(h) for h in heads) if heads else "base (nothing applied)")
 
 
 @cli.command()
@@ -422,7 +422,7 @@ def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
 
         click.echo(json.dumps([d.__dict__ for d in report.differences], indent=2))
     elif not report.differences:
-        rev = ", ".join(report.revision) or "base"
+        rev = escape(", ".join(report.revision)) or "base"
         click.echo(f"No drift: the database matches its migrations at revision {rev}.")
     else:
         for d in report.differences:
