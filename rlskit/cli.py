@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rlskit.errors import RlskitError
+from rlskit.term import escape
 
 if TYPE_CHECKING:
     from rlskit.commands import RunOptions
@@ -37,11 +38,11 @@ class Ctx:
 
 def _echo_event(event: Event) -> None:
     if event.kind == "revision":
-        click.echo(f"  {event.message}")
+        click.echo(f"  {escape(event.message, keep_newlines=True)}")
     elif event.kind in ("retry", "waiting"):
-        click.echo(f"  ... {event.message}", err=True)
+        click.echo(f"  ... {escape(event.message, keep_newlines=True)}", err=True)
     elif event.kind == "connected":
-        click.echo(f"Database: {event.message}")
+        click.echo(f"Database: {escape(event.message, keep_newlines=True)}")
 
 
 def _opts(
@@ -73,7 +74,7 @@ class RlskitGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RlskitError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
+            click.secho(f"Error: {escape(str(exc), keep_newlines=True)}", fg="red", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted; the running transaction was rolled back.", err=True)
@@ -157,7 +158,7 @@ def new(ctx: Ctx, message: str, rev_id: str | None, from_policies: bool) -> None
     for p in (rev.up, rev.down, rev.module):
         click.echo(f"  created {project.display(p)}")
     for line in summary:
-        click.echo(f"  {line}")
+        click.echo(f"  {escape(line)}")
 
 
 @cli.command()
@@ -182,7 +183,7 @@ def render(ctx: Ctx, out: Path | None, check: bool) -> None:
         if summary:
             click.echo("policies/*.yaml changed since the last --from-policies revision:")
             for line in summary:
-                click.echo(f"  {line}")
+                click.echo(f"  {escape(line)}")
             click.echo('Run `rlskit new "..." --from-policies` to make a revision of them.')
             sys.exit(1)
         click.echo("policies are up to date with the revisions")
@@ -270,7 +271,7 @@ def current(ctx: Ctx) -> None:
 
     project = ctx.project()
     heads = commands.current(project, _opts(ctx, project, quiet=True))
-    click.echo("\n".join(heads) if heads else "base (nothing applied)")
+    click.echo("\n".join(escape(h) for h in heads) if heads else "base (nothing applied)")
 
 
 @cli.command()
@@ -281,9 +282,9 @@ def history(ctx: Ctx) -> None:
 
     for info in commands.history(ctx.project()):
         head = " (head)" if info.is_head else ""
-        click.echo(f"{info.revision}{head}  {info.message}")
+        click.echo(f"{info.revision}{head}  {escape(info.message)}")
         if info.up:
-            click.echo(f"    {info.up}")
+            click.echo(f"    {escape(info.up)}")
 
 
 @cli.command()
@@ -310,7 +311,9 @@ def status(ctx: Ctx, fmt: str) -> None:
         state = "applied" if i.applied else "pending"
         if i.edited:
             state += " (EDITED)"
-        table.add_row(i.revision, state, i.up or "-", i.applied_at or "", i.message)
+        table.add_row(
+            *(escape(c) for c in (i.revision, state, i.up or "-", i.applied_at or "", i.message))
+        )
     Console().print(table)
     pending = sum(1 for i in infos if not i.applied)
     edited = [i for i in infos if i.edited]
@@ -419,14 +422,14 @@ def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
 
         click.echo(json.dumps([d.__dict__ for d in report.differences], indent=2))
     elif not report.differences:
-        rev = ", ".join(report.revision) or "base"
+        rev = escape(", ".join(report.revision)) or "base"
         click.echo(f"No drift: the database matches its migrations at revision {rev}.")
     else:
         for d in report.differences:
-            click.secho(d.line(), fg="yellow")
+            click.secho(escape(d.line()), fg="yellow")
         click.echo("\n-- SQL that restores what the migrations expect (review before running):")
         for d in report.differences:
-            click.echo(d.restore)
+            click.echo(escape(d.restore, keep_newlines=True))
         click.echo(f"\n{len(report.differences)} difference(s).")
     if report.differences:
         sys.exit(1)
@@ -466,15 +469,17 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
         )
     else:
         for r in report.refused:
-            click.secho(f"REFUSED {r}", fg="red")
+            click.secho(f"REFUSED {escape(str(r))}", fg="red")
         for r in report.failed:
             click.secho(
-                f"FAILED {r.file}::{r.case} [{r.actor}] expected {r.expected}, "
-                f"got {r.got}" + (f" ({r.detail})" if r.detail else ""),
+                escape(
+                    f"FAILED {r.file}::{r.case} [{r.actor}] expected {r.expected}, "
+                    f"got {r.got}" + (f" ({r.detail})" if r.detail else "")
+                ),
                 fg="red",
             )
             if r.probe:
-                click.echo(f"    probe: {' '.join(r.probe.split())}")
+                click.echo(f"    probe: {escape(' '.join(r.probe.split()))}")
         click.echo(
             f"{report.passed} passed, {len(report.failed)} failed"
             + (f", {len(report.refused)} refused" if report.refused else "")

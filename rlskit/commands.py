@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlskit.errors import ProjectError, RevisionError, RlskitError, SqlStatementError
 from rlskit.project import INI_NAME, Project, Settings
+from rlskit.quoting import comment_text
 from rlskit.runtime import (
     ATTR_ACTION,
     ATTR_REPORT,
@@ -141,12 +142,12 @@ def new(
         up.write_text(
             up_sql
             if up_sql is not None
-            else f"-- {message}\n-- Revision {rev}: write the change as plain SQL statements.\n"
+            else f"-- {comment_text(message)}\n-- Revision {rev}: write the change as plain SQL statements.\n"
         )
         down.write_text(
             down_sql
             if down_sql is not None
-            else f"-- Revert: {message}\n-- Revision {rev}: undo exactly what the .up.sql did.\n"
+            else f"-- Revert: {comment_text(message)}\n-- Revision {rev}: undo exactly what the .up.sql did.\n"
         )
         sc = script.generate_revision(rev, message, head="head", stem=stem)
     assert sc is not None
