@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rlskit.errors import RlskitError
+from rlskit.fleet.cli import fleet
 from rlskit.term import escape
 
 if TYPE_CHECKING:
@@ -635,6 +636,9 @@ def db_psql(ctx: Ctx, args: tuple[str, ...]) -> None:
     server.start()
     proc = subprocess.run([server.tool("psql"), *args], env=server.psql_env(), check=False)
     sys.exit(proc.returncode)
+
+
+cli.add_command(fleet)
 
 
 def main() -> None:

@@ -626,8 +626,9 @@ def test(
     paths: list[Path] | None = None,
     opts: RunOptions | None = None,
     database_url: str | None = None,
+    target: str = "heads",
 ) -> Any:
-    """Apply the migrations to a fresh database and run the access matrices.
+    """Apply the migrations (up to ``target``) to a fresh database and run the access matrices.
 
     ``database_url``: an already migrated database to run against instead.
     """
@@ -652,7 +653,8 @@ def test(
         run_on(database_url)
         return report
     with scratch_database(project, opts.url) as url:
-        upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+        if target != "base":
+            upgrade(project, target, RunOptions(url=url, settings=opts.settings))
         run_on(url)
     return report
 
