@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from rlskit.term import escape
+
 if TYPE_CHECKING:
     from rlskit.fleet.run import FleetReport
     from rlskit.fleet.state import Outcome
@@ -67,14 +69,6 @@ def _targets(
     return chosen
 
 
-def _safe(text: str) -> str:
-    """Control characters shown escaped, so a name cannot rewrite the terminal."""
-    return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
-        for c in text
-    )
-
-
 class _Progress:
     """A progress bar on a terminal, one line per target otherwise (stderr)."""
 
@@ -93,7 +87,7 @@ class _Progress:
             return
         mark = " (earlier run)" if out.earlier else ""
         click.echo(
-            f"[{self.n}/{self.total}] {_safe(out.name)}: {out.status}{mark} {_safe(out.detail)}",
+            f"[{self.n}/{self.total}] {escape(out.name)}: {out.status}{mark} {escape(out.detail)}",
             err=True,
         )
 
@@ -117,11 +111,11 @@ def _print(report: FleetReport, fmt: str, verb: str) -> None:
             )
         )
     else:
-        width = max([len(_safe(o.name)) for o in report.outcomes] + [6])
+        width = max([len(escape(o.name)) for o in report.outcomes] + [6])
         click.echo(f"{'target':<{width}}  {'status':<11}  detail")
         for o in report.outcomes:
             status = o.status + ("*" if o.earlier else "")
-            click.echo(f"{_safe(o.name):<{width}}  {status:<11}  {_safe(o.detail)}")
+            click.echo(f"{escape(o.name):<{width}}  {status:<11}  {escape(o.detail)}")
         t = _totals(report)
         earlier = f" ({t['earlier']} in an earlier run, marked *)" if t["earlier"] else ""
         click.echo(
