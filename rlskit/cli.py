@@ -70,6 +70,8 @@ class RlskitGroup(click.Group):
     """Maps RlskitError to its exit code and a one-paragraph message."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        if os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value
+            ctx.color = False
         try:
             return super().invoke(ctx)
         except RlskitError as exc:
@@ -110,6 +112,7 @@ class RlskitGroup(click.Group):
 @click.option(
     "--url",
     envvar=None,
+    callback=lambda ctx, param, value: _checked_url(value),
     help="Database URL (default: RLSKIT_DATABASE_URL, DATABASE_URL, alembic.ini, "
     "else the embedded server).",
 )
@@ -121,6 +124,33 @@ def cli(ctx: click.Context, project_dir: Path | None, config: Path | None, url: 
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def _checked_url(value: str | None) -> str | None:
+    """A --url that is given must be a usable URL (an empty one is an error)."""
+    if value is None:
+        return None
+    from rlskit.project import check_url
+
+    try:
+        return check_url(value, "--url")
+    except RlskitError as exc:
+        raise click.BadParameter(str(exc), param_hint="--url") from None
+
+
+def _url_after(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Ctx).url = _checked_url(value)
+
+
+def url_option(f: Any) -> Any:
+    """``--url`` accepted after the subcommand too (``rlskit upgrade --url ...``)."""
+    return click.option(
+        "--url",
+        expose_value=False,
+        callback=_url_after,
+        help="Database URL (as `rlskit --url ...`).",
+    )(f)
 
 
 @cli.command()
@@ -247,6 +277,7 @@ def _summary(result: Any, seconds: float, verb: str) -> None:
 @cli.command()
 @click.argument("target", default="head")
 @_run_options
+@url_option
 @pass_ctx
 def upgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
     """Apply pending revisions up to TARGET (default: head)."""
@@ -256,6 +287,7 @@ def upgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("target")
 @_run_options
+@url_option
 @pass_ctx
 def downgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
     """Revert revisions down to TARGET (a revision, -1, or base)."""
@@ -263,6 +295,7 @@ def downgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
 
 
 @cli.command()
+@url_option
 @pass_ctx
 def current(ctx: Ctx) -> None:
     """Print the revision(s) the database is at."""
@@ -288,42 +321,62 @@ def history(ctx: Ctx) -> None:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when revisions are pending or a .down.sql is missing (5: an applied "
+    "file was edited, with or without --check).",
+)
+@url_option
 @pass_ctx
-def status(ctx: Ctx, fmt: str) -> None:
+def status(ctx: Ctx, fmt: str, check: bool) -> None:
     """Show applied and pending revisions with their files."""
     from rlskit import commands
 
     project = ctx.project()
     infos = commands.status(project, _opts(ctx, project, quiet=True))
+    pending = sum(1 for i in infos if not i.applied)
+    edited = [i for i in infos if i.edited]
+    no_down = [i for i in infos if i.down_missing]
     if fmt == "json":
         import json
 
         click.echo(json.dumps([i.__dict__ for i in infos], indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
+    else:
+        from rich.console import Console
+        from rich.table import Table
 
-    table = Table(title="Revisions")
-    for col in ("revision", "state", "file", "applied at", "message"):
-        table.add_column(col)
-    for i in infos:
-        state = "applied" if i.applied else "pending"
-        if i.edited:
-            state += " (EDITED)"
-        table.add_row(i.revision, state, i.up or "-", i.applied_at or "", i.message)
-    Console().print(table)
-    pending = sum(1 for i in infos if not i.applied)
-    edited = [i for i in infos if i.edited]
-    click.echo(
-        f"{len(infos) - pending} applied, {pending} pending"
-        + (f", {len(edited)} edited after apply" if edited else "")
-    )
+        table = Table(title="Revisions")
+        for col in ("revision", "state", "file", "applied at", "message"):
+            table.add_column(col)
+        for i in infos:
+            state = "applied" if i.applied else "pending"
+            if i.edited:
+                state += " (EDITED)"
+            if i.down_missing:
+                state += " (NO .down.sql)"
+            table.add_row(i.revision, state, i.up or "-", i.applied_at or "", i.message)
+        Console().print(table)
+        click.echo(
+            f"{len(infos) - pending} applied, {pending} pending"
+            + (f", {len(edited)} edited after apply" if edited else "")
+            + (f", {len(no_down)} without a .down.sql" if no_down else "")
+        )
+        for i in no_down:
+            click.echo(
+                f"missing: {i.down} (revision {i.revision} cannot be downgraded; write it, "
+                "even if it only holds a comment)",
+                err=True,
+            )
     if edited:
         sys.exit(5)
+    if check and (pending or no_down):
+        sys.exit(1)
 
 
 @cli.command()
 @click.argument("target", default="head")
+@url_option
 @pass_ctx
 def plan(ctx: Ctx, target: str) -> None:
     """Print the SQL the next upgrade would run; applies nothing."""
@@ -339,6 +392,7 @@ def plan(ctx: Ctx, target: str) -> None:
 
 @cli.command()
 @click.option("--yes", is_flag=True, help="Confirm that the edited files were reviewed.")
+@url_option
 @pass_ctx
 def repair(ctx: Ctx, yes: bool) -> None:
     """Accept edits to already-applied .sql files (after review)."""
@@ -367,6 +421,7 @@ def repair(ctx: Ctx, yes: bool) -> None:
 )
 @click.option("--explain", "explain", metavar="RLSnnn", help="Show what a rule checks and the fix.")
 @click.option("--list", "list_rules", is_flag=True, help="List the rules.")
+@url_option
 @pass_ctx
 def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: bool) -> None:
     """Check sql/ files (and the applied catalog) for RLS mistakes."""
@@ -407,6 +462,7 @@ def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: boo
     "scratch server in .rlskit/scratch). Must not hold the project's roles.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@url_option
 @pass_ctx
 def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
     """Compare the live database with what its migrations produce; exit 1 on drift."""
@@ -435,6 +491,7 @@ def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
 @cli.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@url_option
 @pass_ctx
 def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
     """Run access-matrix tests (tests/rls/*.yaml) on a freshly migrated database.
@@ -503,6 +560,7 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text"
 )
+@url_option
 @pass_ctx
 def permissions(
     ctx: Ctx, role: str, settings: tuple[str, ...], schemas: tuple[str, ...], count: bool, fmt: str
@@ -541,6 +599,7 @@ def permissions(
 )
 @click.option("-m", "--message", default="baseline", show_default=True)
 @click.option("--rev-id", help="Revision id (default 0001).")
+@url_option
 @pass_ctx
 def baseline(
     ctx: Ctx, schemas: tuple[str, ...], mark_applied: bool, message: str, rev_id: str | None

@@ -164,7 +164,7 @@ def alembic_config(project: Project, opts: RunOptions, buffer: io.StringIO | Non
     cfg = Config(str(project.ini), output_buffer=buffer) if buffer else Config(str(project.ini))
     cfg.attributes["rlskit.project"] = project
     cfg.attributes["rlskit.cli"] = True
-    if opts.url:
+    if opts.url is not None:
         cfg.attributes[ATTR_URL] = opts.url
     cfg.attributes[ATTR_SETTINGS] = opts.settings or project.settings
     if opts.report:
@@ -302,6 +302,7 @@ class RevisionInfo:
     applied: bool | None = None  # None: not asked
     applied_at: str | None = None
     edited: bool = False
+    down_missing: bool = False  # an SQL revision without its .down.sql
 
 
 def _revisions(project: Project) -> list[Script]:
@@ -323,6 +324,7 @@ def _info(project: Project, sc: Script) -> RevisionInfo:
         up=project.display(rev.path(project, "up")) if rev else None,
         down=project.display(rev.path(project, "down")) if rev else None,
         is_head=sc.is_head,
+        down_missing=rev is not None and not rev.path(project, "down").is_file(),
     )
 
 
