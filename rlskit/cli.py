@@ -191,6 +191,21 @@ def new(ctx: Ctx, message: str, rev_id: str | None, from_policies: bool) -> None
 
 
 @cli.command()
+@click.option("-m", "--message", default="merge", show_default=True)
+@click.option("--rev-id", help="Revision id (default: next number).")
+@pass_ctx
+def merge(ctx: Ctx, message: str, rev_id: str | None) -> None:
+    """Join the project's heads: a revision following all of them, with empty .sql files."""
+    from rlskit import commands
+
+    project = ctx.project()
+    rev = commands.merge(project, message, rev_id)
+    click.echo(f"revision {rev.revision} (merges the heads)")
+    for p in (rev.up, rev.down, rev.module):
+        click.echo(f"  created {project.display(p)}")
+
+
+@cli.command()
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),

@@ -109,8 +109,12 @@ def new(
     rev_id: str | None = None,
     up_sql: str | None = None,
     down_sql: str | None = None,
+    heads: tuple[str, ...] | None = None,
 ) -> NewRevision:
-    """Create a revision: two .sql files and a thin Alembic module applying them."""
+    """Create a revision: two .sql files and a thin Alembic module applying them.
+
+    ``heads``: the revisions it follows (a merge); default: the single head.
+    """
     from alembic.script import ScriptDirectory
 
     if not message.strip():
@@ -119,12 +123,12 @@ def new(
     script = ScriptDirectory.from_config(cfg)
     script.messaging_opts = {"quiet": True}  # we print our own lines
     with _alembic_errors():
-        heads = script.get_heads()
-        if len(heads) > 1:
+        current_heads = script.get_heads()
+        if heads is None and len(current_heads) > 1:
             raise RevisionError(
-                f"The project has {len(heads)} heads ({', '.join(heads)}), so a new revision "
-                "would not know what it follows.",
-                "Merge them first with `alembic merge heads -m merge`.",
+                f"The project has {len(current_heads)} heads ({', '.join(current_heads)}), so a "
+                "new revision would not know what it follows.",
+                "Merge them first with `rlskit merge` (or `alembic merge heads -m merge`).",
             )
         rev = rev_id or _next_rev_id(script)
         if not re.fullmatch(r"[A-Za-z0-9_]+", rev):
@@ -148,12 +152,75 @@ def new(
             if down_sql is not None
             else f"-- Revert: {message}\n-- Revision {rev}: undo exactly what the .up.sql did.\n"
         )
-        sc = script.generate_revision(rev, message, head="head", stem=stem)
+        sc = script.generate_revision(
+            rev, message, head=list(heads) if heads else "head", refresh=True, stem=stem
+        )
     assert sc is not None
     module = Path(sc.path)
     if module.name != f"{stem}.py":  # Alembic cuts long slugs its own way: keep the stems equal
         module = module.rename(module.with_name(f"{stem}.py"))
     return NewRevision(rev, module, up, down)
+
+
+def _merge_sql(heads: tuple[str, ...], direction: str) -> str:
+    return (
+        f"-- Merge of heads {', '.join(heads)}: the revision only joins the branches.\n"
+        f"-- Nothing to run {direction}; add statements here only if the merge needs them.\n"
+    )
+
+
+def merge(project: Project, message: str = "merge", rev_id: str | None = None) -> NewRevision:
+    """A revision following every head, with empty .sql files: joins the branches."""
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(project, RunOptions())
+    script = ScriptDirectory.from_config(cfg)
+    script.messaging_opts = {"quiet": True}
+    with _alembic_errors():
+        heads = tuple(sorted(script.get_heads()))
+    if len(heads) < 2:
+        raise RevisionError(
+            f"The project has {len(heads)} head(s); there is nothing to merge.",
+            "Nothing was created.",
+        )
+    return new(
+        project,
+        message,
+        rev_id,
+        up_sql=_merge_sql(heads, "up"),
+        down_sql=_merge_sql(heads, "down"),
+        heads=heads,
+    )
+
+
+def template_stem(config: Any, revision: str, message: str | None, down_revision: Any) -> str:
+    """For plain ``alembic revision``/``alembic merge``: write the .sql files, return the stem.
+
+    Called from ``script.py.mako`` when rlskit did not pass a stem. Existing files
+    are kept as they are.
+    """
+    from rlskit.runtime import project_for
+
+    project = project_for(config)
+    text = (message or "").strip() or "revision"
+    stem = f"{revision}_{slugify(text)}"
+    parents = tuple(down_revision) if isinstance(down_revision, tuple | list) else ()
+    project.sql_dir.mkdir(parents=True, exist_ok=True)
+    for direction in ("up", "down"):
+        path = project.sql_dir / f"{stem}.{direction}.sql"
+        if path.exists():
+            continue
+        if len(parents) > 1:
+            path.write_text(_merge_sql(parents, direction))
+        elif direction == "up":
+            path.write_text(
+                f"-- {text}\n-- Revision {revision}: write the change as plain SQL statements.\n"
+            )
+        else:
+            path.write_text(
+                f"-- Revert: {text}\n-- Revision {revision}: undo exactly what the .up.sql did.\n"
+            )
+    return stem
 
 
 # -- Alembic plumbing --------------------------------------------------------
@@ -187,7 +254,7 @@ def _alembic_errors() -> Iterator[None]:
         if "Multiple head" in text or "multiple heads" in text.lower():
             raise RevisionError(
                 f"The project has several heads, so 'head' is ambiguous: {text}",
-                "Merge them (`alembic merge heads -m merge`) or name a target; "
+                "Merge them (`rlskit merge`, or `alembic merge heads -m merge`) or name a target; "
                 "nothing was changed.",
             ) from None
         if "Can't locate revision" in text or "No such revision" in text:
