@@ -258,17 +258,44 @@ def _run_options(f: Any) -> Any:
     return f
 
 
-def _migrate(ctx: Ctx, verb: str, target: str, offline: bool, **options: Any) -> None:
+def _interactive() -> bool:
+    """May we ask a question? Not without a terminal, and never in CI."""
+    return sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
+
+
+def _migrate(
+    ctx: Ctx, verb: str, target: str, offline: bool, yes: bool = False, **options: Any
+) -> None:
     """Shared body of upgrade and downgrade: run, then print the script or a summary."""
+    import dataclasses
     import time
 
     from rlskit import commands
+    from rlskit.errors import DestructiveDowngrade
 
     project = ctx.project()
     opts = _opts(ctx, project, quiet=offline, **options)
+    if yes:
+        opts = dataclasses.replace(opts, accept_data_loss=True)
     started = time.perf_counter()
     run = commands.upgrade if verb == "upgrade" else commands.downgrade
-    result = run(project, target, opts, sql=offline)
+    while True:
+        try:
+            result = run(project, target, opts, sql=offline)
+            break
+        except DestructiveDowngrade as exc:
+            if not _interactive():
+                raise
+            click.secho("This downgrade would lose data:", fg="yellow", err=True)
+            for found in exc.found:
+                click.echo(f"  {found.describe()}", err=True)
+            click.echo("Nothing has been dropped yet.", err=True)
+            if not click.confirm("Drop these tables and their rows?", default=False, err=True):
+                raise
+            confirmed = frozenset(exc.tables) | (
+                opts.accept_data_loss if isinstance(opts.accept_data_loss, frozenset) else set()
+            )
+            opts = dataclasses.replace(opts, accept_data_loss=frozenset(confirmed))
     if offline:
         click.echo(result.script, nl=False)
         return
@@ -302,11 +329,17 @@ def upgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("target")
 @_run_options
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Run down scripts that drop or empty tables holding rows without asking "
+    "(without it: asked on a terminal, refused otherwise, exit 6).",
+)
 @url_option
 @pass_ctx
-def downgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
+def downgrade(ctx: Ctx, /, target: str, offline: bool, yes: bool, **options: Any) -> None:
     """Revert revisions down to TARGET (a revision, -1, or base)."""
-    _migrate(ctx, "downgrade", target, offline, **options)
+    _migrate(ctx, "downgrade", target, offline, yes, **options)
 
 
 @cli.command()

@@ -11,7 +11,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,8 @@ class RunOptions:
     url: str | None = None
     settings: Settings | None = None
     report: Report | None = None
+    # downgrade: True (--yes) or the schema.table names confirmed to lose their rows
+    accept_data_loss: bool | frozenset[str] = False
 
 
 # -- init / new --------------------------------------------------------------
@@ -236,6 +238,10 @@ def alembic_config(project: Project, opts: RunOptions, buffer: io.StringIO | Non
     cfg.attributes[ATTR_SETTINGS] = opts.settings or project.settings
     if opts.report:
         cfg.attributes[ATTR_REPORT] = opts.report
+    if opts.accept_data_loss:
+        from rlskit.guard import ATTR_ACCEPT
+
+        cfg.attributes[ATTR_ACCEPT] = opts.accept_data_loss
     return cfg
 
 
@@ -287,7 +293,7 @@ def _collecting(opts: RunOptions, result: RunResult) -> RunOptions:
         if outer:
             outer(event)
 
-    return RunOptions(opts.url, opts.settings, report)
+    return replace(opts, report=report)
 
 
 def _migrate(

@@ -312,6 +312,13 @@ def _apply(rev: SqlRevision, direction: str) -> None:
         return
 
     started = time.perf_counter()
+    if direction == "down":  # stop before dropping tables that hold rows, unless confirmed
+        from rlskit import guard
+
+        accept = guard.accepted(config)
+        guard.check_down(
+            _driver_connection(ctx), sqlfile, rev.revision, accept, settings.per_revision
+        )
     if sqlfile.transactional:
         _execute(ctx, [lock_timeout_sql(settings)], None, rev.revision)
         _execute(ctx, sqlfile.statements, sqlfile, rev.revision)
