@@ -179,7 +179,12 @@ def losses(conn: Any, statement: str, search_path: str | None = None) -> list[Da
 
 
 def accepted(config: Config | None) -> bool | set[str]:
-    """What the caller confirmed: ``--yes`` / ``-x yes=1`` (everything), or some tables."""
+    """What the caller confirmed: ``--yes`` / ``-x yes=1`` (everything), or some tables.
+
+    A program that passes its own connection or engine in
+    ``config.attributes["connection"]`` (test suites, pytest-alembic) owns the
+    transaction and decides itself, unless it sets ``ATTR_ACCEPT`` to False.
+    """
     if config is None:
         return False
     value = config.attributes.get(ATTR_ACCEPT)
@@ -187,6 +192,8 @@ def accepted(config: Config | None) -> bool | set[str]:
         return True
     if isinstance(value, set | frozenset):
         return set(value)
+    if value is None and config.attributes.get("connection") is not None:
+        return True
     for item in getattr(config.cmd_opts, "x", None) or []:
         key, _, v = item.partition("=")
         if key.strip() == "yes" and v.strip().lower() in ("1", "true", "yes"):
