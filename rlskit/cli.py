@@ -172,15 +172,22 @@ def init(directory: Path) -> None:
     is_flag=True,
     help="Fill the revision with the policy changes since the last such revision.",
 )
+@click.option(
+    "--scratch-url",
+    help="--from-policies: server for the scratch build that checks the down script "
+    "(default: rlskit's own scratch server). Must not hold the project's roles.",
+)
 @pass_ctx
-def new(ctx: Ctx, message: str, rev_id: str | None, from_policies: bool) -> None:
+def new(
+    ctx: Ctx, message: str, rev_id: str | None, from_policies: bool, scratch_url: str | None
+) -> None:
     """Create a revision: sql/<rev>_<slug>.up.sql, .down.sql and its Alembic module."""
     from rlskit import commands
 
     project = ctx.project()
     summary: list[str] = []
     if from_policies:
-        rev, summary = commands.new_from_policies(project, message, rev_id)
+        rev, summary = commands.new_from_policies(project, message, rev_id, scratch_url)
     else:
         rev = commands.new(project, message, rev_id)
     click.echo(f"revision {rev.revision}")

@@ -535,18 +535,130 @@ def policy_changes(project: Project) -> tuple[str, str, list[str], str]:
     return up, down, summary, dump_state(rendered.objects)
 
 
-def new_from_policies(
-    project: Project, message: str, rev_id: str | None = None
-) -> tuple[NewRevision, list[str]]:
-    """A revision holding exactly the policy changes since the last one."""
-    from rlskit.policies.diff import STATE_FILE
+def _schema_dump(pg_dump: str, url: str) -> str:
+    """``pg_dump --schema-only`` of a database, without its per-run random lines."""
+    import subprocess
 
-    up, down, summary, state = policy_changes(project)
+    from rlskit.urls import libpq_url
+
+    proc = subprocess.run(
+        [pg_dump, "--schema-only", "--no-comments", "-d", libpq_url(url)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RlskitError(f"pg_dump of the scratch database failed: {proc.stderr.strip()}")
+    return "\n".join(
+        line
+        for line in proc.stdout.splitlines()
+        if not line.startswith(("\\restrict", "\\unrestrict", "-- Dumped"))
+    )
+
+
+def exact_down(
+    project: Project, up_sql: str, down_steps: list[str], scratch_url: str | None = None
+) -> str:
+    """A down script that restores exactly the state before ``up_sql``.
+
+    The previous revisions are built in a scratch database; ``up_sql`` runs there,
+    then the rendered ``down_steps`` (a step that fails there is left out), then
+    what restores anything those steps changed that existed before (RLS enabled by
+    hand, grants, replaced functions). Refuses when the result is not exactly the
+    state before, by catalog snapshot and by ``pg_dump --schema-only``.
+    """
+    import psycopg
+
+    from rlskit import drift as drift_mod
+    from rlskit import pgsql
+    from rlskit.catalog import snapshot
+    from rlskit.embedded import EmbeddedServer
+    from rlskit.policies.diff import DOWN_TITLE, script
+    from rlskit.quoting import comment_text
+    from rlskit.scratch import scratch_database
+
+    pg_dump = EmbeddedServer(project.embedded_home).tool("pg_dump")
+    kept: list[str] = []
+    with scratch_database(project, scratch_url) as url:
+        if history(project):
+            upgrade(project, "heads", RunOptions(url=url))
+        with psycopg.connect(url, autocommit=True) as conn:
+            before, dump_before = snapshot(conn), _schema_dump(pg_dump, url)
+            for st in pgsql.split(up_sql):
+                try:
+                    conn.execute(st.text.encode())
+                except psycopg.Error as exc:
+                    raise RevisionError(
+                        f"The policy changes fail on a build of the previous revisions: "
+                        f"{' '.join(str(exc).split())} (statement: {' '.join(st.text.split())[:200]}).",
+                        "Fix policies/*.yaml or the earlier revisions; nothing was created.",
+                    ) from None
+            for step in down_steps:
+                comment = "\n".join(x for x in step.splitlines() if x.startswith("-- "))
+                ran, skipped = [], []
+                for st in pgsql.split(step):
+                    try:
+                        with conn.transaction():
+                            conn.execute(st.text.encode())
+                        ran.append(st.text.strip() + ";")
+                    except psycopg.Error as exc:
+                        reason = comment_text(" ".join(str(exc).split())[:150])
+                        what = comment_text(" ".join(st.text.split())[:150])
+                        skipped.append(f"-- left out, it fails here ({reason}): {what}")
+                if ran and not skipped:
+                    kept.append(step)
+                elif ran or skipped:
+                    kept.append("\n".join([comment, *skipped, *ran]).strip())
+            after = snapshot(conn)
+            restore = [d.restore for d in drift_mod.compare(before, after) if d.restore.strip()]
+            for sql in restore:
+                for st in pgsql.split(sql):
+                    conn.execute(st.text.encode())
+            left = snapshot(conn).diff(before)
+            dump_after = _schema_dump(pg_dump, url)
+    if left or dump_after != dump_before:
+        import difflib
+
+        detail = (
+            left[:5]
+            if left
+            else [
+                line
+                for line in difflib.unified_diff(
+                    dump_before.splitlines(), dump_after.splitlines(), lineterm="", n=0
+                )
+                if line[:1] in "+-" and not line.startswith(("+++", "---"))
+            ][:8]
+        )
+        raise RevisionError(
+            "rlskit cannot write a down script that restores exactly the state before this "
+            f"revision; what would still differ after it: {detail}.",
+            "Write this revision by hand (rlskit new, then copy `rlskit render` output), "
+            "nothing was created.",
+        )
+    if restore:
+        kept.append(
+            "-- restore what existed before this revision (found by building the previous "
+            "revisions in a scratch database)\n" + "\n".join(restore)
+        )
+    return script(kept, DOWN_TITLE)
+
+
+def new_from_policies(
+    project: Project, message: str, rev_id: str | None = None, scratch_url: str | None = None
+) -> tuple[NewRevision, list[str]]:
+    """A revision holding exactly the policy changes since the last one; its down
+    script restores exactly the state before it (checked on a scratch build)."""
+    from rlskit.policies.diff import STATE_FILE, load_state, steps
+
+    up, _, summary, state = policy_changes(project)
     if not summary:
         raise RevisionError(
             "policies/*.yaml render to the same SQL as at the last --from-policies revision.",
             "Nothing to put in a revision; nothing was created.",
         )
+    _, down_steps, _ = steps(load_state(project.policies_dir / STATE_FILE), render(project).objects)
+    down = exact_down(project, up, down_steps, scratch_url)
     rev = new(project, message, rev_id, up_sql=up, down_sql=down)
     (project.policies_dir / STATE_FILE).write_text(state)
     return rev, summary

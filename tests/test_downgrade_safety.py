@@ -10,7 +10,7 @@ import pytest
 from rlskit import cli as cli_mod
 from rlskit import commands
 
-from .conftest import Database, alembic_process, rlskit, write_revision
+from .conftest import Database, Server, alembic_process, rlskit, write_revision
 
 VAULT_UP = """
 CREATE SCHEMA vault;
@@ -146,3 +146,149 @@ def test_plain_alembic_downgrade_refuses_unless_x_yes(small: Path, database: Dat
     res = alembic_process("-x", "yes=1", "downgrade", "-1", cwd=small, env=env)
     assert res.returncode == 0, res.stderr
     assert database.scalar("SELECT to_regnamespace('vault')") is None
+
+
+# -- 5a: generated down scripts restore exactly the state before ----------------------------
+HAND_WRITTEN = """
+CREATE ROLE dg_user NOLOGIN;
+CREATE SCHEMA app;
+GRANT USAGE ON SCHEMA app TO dg_user;
+CREATE TABLE app.memberships (user_id bigint, organisation_id bigint);
+CREATE TABLE app.customers (id int PRIMARY KEY, organisation_id bigint, name text);
+GRANT SELECT ON app.customers TO dg_user;
+-- the helper a later generated revision replaces (same name and arguments)
+CREATE FUNCTION app.customers_tenant_ids(bigint) RETURNS bigint[]
+    LANGUAGE sql STABLE AS $$ SELECT ARRAY[nullif(current_setting('app.tenant_id', true), '')::bigint] $$;
+ALTER TABLE app.customers ENABLE ROW LEVEL SECURITY;
+CREATE POLICY hand_tenant ON app.customers FOR SELECT TO dg_user
+    USING (organisation_id = ANY (app.customers_tenant_ids(0)));
+"""
+POLICIES = """
+policies:
+  - template: tenant_isolation
+    table: app.customers
+    column: organisation_id
+    membership:
+      table: app.memberships
+      user_column: user_id
+      tenant_column: organisation_id
+      user: {setting: app.user_id}
+    roles: [dg_user]
+  - template: role_hierarchy
+    grants:
+      - {table: app.customers, to: dg_user, privileges: [SELECT, INSERT]}
+"""
+
+
+def _dump(database: Database) -> str:
+    import subprocess
+
+    out = subprocess.run(
+        [database.server.embedded.tool("pg_dump"), "--schema-only", "-d", database.url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return "\n".join(
+        x for x in out.splitlines() if not x.startswith(("\\restrict", "\\unrestrict"))
+    )
+
+
+def _tenant_rows(database: Database, tenant: int) -> object:
+    with database.connect() as conn:
+        conn.execute("SET LOCAL ROLE dg_user")
+        conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant),))
+        return conn.execute("SELECT count(*) FROM app.customers").fetchone()[0]  # type: ignore[index]
+
+
+def test_generated_down_restores_exactly_the_hand_written_state(
+    small: Path, database: Database, scratch_server: Server
+) -> None:
+    write_revision(small, "0001", HAND_WRITTEN, "SELECT 1;\n", message="hand written")
+    (small / "policies" / "app.yaml").write_text(POLICIES)
+    res = rlskit(
+        "new",
+        "tenant rules",
+        "--from-policies",
+        "--scratch-url",
+        scratch_server.url(),
+        project=small,
+    )
+    assert res.exit_code == 0, res.output
+    down = next((small / "sql").glob("0002_*.down.sql")).read_text()
+
+    assert rlskit("upgrade", "0001", project=small, url=database.url).exit_code == 0
+    with database.connect(autocommit=True) as conn:
+        conn.execute("INSERT INTO app.customers VALUES (1, 1, 'a'), (2, 2, 'b'), (3, 2, 'c')")
+    before, dump_before = database.snapshot(), _dump(database)
+    assert _tenant_rows(database, 1) == 1
+
+    assert rlskit("upgrade", project=small, url=database.url).exit_code == 0
+    assert database.snapshot() != before
+    res = rlskit("downgrade", "-1", project=small, url=database.url)
+    assert res.exit_code == 0, res.output
+
+    assert database.snapshot().diff(before) == [], down
+    assert _dump(database) == dump_before, down  # independent oracle
+    assert _tenant_rows(database, 1) == 1  # RLS still on: tenant 1 sees its one row
+    assert (
+        database.scalar(
+            "SELECT relrowsecurity AND NOT relforcerowsecurity FROM pg_class "
+            "WHERE oid = 'app.customers'::regclass"
+        )
+        is True
+    )
+    assert database.scalar("SELECT has_table_privilege('dg_user', 'app.customers', 'SELECT')")
+    assert not database.scalar("SELECT has_table_privilege('dg_user', 'app.customers', 'INSERT')")
+    assert "current_setting('app.tenant_id'" in str(
+        database.scalar("SELECT prosrc FROM pg_proc WHERE proname = 'customers_tenant_ids'")
+    )
+
+
+def test_generated_down_on_a_fresh_table_still_drops_what_it_made(
+    small: Path, database: Database, scratch_server: Server
+) -> None:
+    """Nothing existed before: the down removes everything (no restore needed)."""
+    hand = HAND_WRITTEN.split("-- the helper")[0]
+    write_revision(small, "0001", hand, "SELECT 1;\n", message="hand written")
+    (small / "policies" / "app.yaml").write_text(POLICIES)
+    res = rlskit(
+        "new",
+        "tenant rules",
+        "--from-policies",
+        "--scratch-url",
+        scratch_server.url(),
+        project=small,
+    )
+    assert res.exit_code == 0, res.output
+    assert rlskit("upgrade", "0001", project=small, url=database.url).exit_code == 0
+    before, dump_before = database.snapshot(), _dump(database)
+    assert rlskit("upgrade", project=small, url=database.url).exit_code == 0
+    assert rlskit("downgrade", "-1", project=small, url=database.url).exit_code == 0
+    assert database.snapshot().diff(before) == []
+    assert _dump(database) == dump_before
+
+
+def test_generated_revision_is_refused_when_its_down_cannot_be_exact(
+    small: Path, scratch_server: Server
+) -> None:
+    """An index of the generated name made by hand: the rendered down would drop it,
+    and no catalog restore brings it back, so the pg_dump check refuses."""
+    hand = HAND_WRITTEN.split("-- the helper")[0] + (
+        "CREATE INDEX customers_organisation_id_rls_idx ON app.customers (organisation_id);\n"
+    )
+    write_revision(small, "0001", hand, "SELECT 1;\n", message="hand written")
+    (small / "policies" / "app.yaml").write_text(POLICIES)
+    res = rlskit(
+        "new",
+        "tenant rules",
+        "--from-policies",
+        "--scratch-url",
+        scratch_server.url(),
+        project=small,
+    )
+    assert res.exit_code == 2, res.output
+    assert "cannot write a down script that restores exactly" in res.output
+    assert "customers_organisation_id_rls_idx" in res.output
+    assert not list((small / "sql").glob("0002_*"))
+    assert not (small / "policies" / "rendered.json").exists()
