@@ -32,14 +32,7 @@ from rlskit.errors import (
     SqlStatementError,
     StatementFailure,
 )
-from rlskit.project import (
-    Project,
-    Settings,
-    check_url,
-    env_url,
-    parse_duration,
-    pg_duration,
-)
+from rlskit.project import Project, Settings, check_url, env_url, parse_duration, pg_duration
 from rlskit.quoting import comment_text, quote_literal, quote_qualified
 from rlskit.sqlfile import SqlFile
 from rlskit.urls import mask_url, sqlalchemy_url
