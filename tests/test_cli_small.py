@@ -153,3 +153,13 @@ def test_no_color_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     plain = CliRunner().invoke(cli, args, color=True)
     assert plain.exit_code == 2 and "\x1b[" not in plain.stderr
     assert "not an rlskit project" in plain.stderr
+
+
+def test_unparsable_url_in_alembic_ini_is_an_error(project: Path) -> None:
+    ini = project / "alembic.ini"
+    text = ini.read_text()
+    ini.write_text(text.replace("[alembic]\n", "[alembic]\nsqlalchemy.url = postgres//oops\n", 1))
+    res = rlskit_process("upgrade", cwd=project, timeout=60)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "sqlalchemy.url in alembic.ini" in res.stderr and "cannot be used" in res.stderr
+    assert not (project / ".rlskit").exists()
