@@ -72,6 +72,8 @@ class RlskitGroup(click.Group):
     """Maps RlskitError to its exit code and a one-paragraph message."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        if os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value
+            ctx.color = False
         try:
             return super().invoke(ctx)
         except RlskitError as exc:
@@ -112,6 +114,7 @@ class RlskitGroup(click.Group):
 @click.option(
     "--url",
     envvar=None,
+    callback=lambda ctx, param, value: _checked_url(value),
     help="Database URL (default: RLSKIT_DATABASE_URL, DATABASE_URL, alembic.ini, "
     "else the embedded server).",
 )
@@ -123,6 +126,33 @@ def cli(ctx: click.Context, project_dir: Path | None, config: Path | None, url: 
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def _checked_url(value: str | None) -> str | None:
+    """A --url that is given must be a usable URL (an empty one is an error)."""
+    if value is None:
+        return None
+    from rlskit.project import check_url
+
+    try:
+        return check_url(value, "--url")
+    except RlskitError as exc:
+        raise click.BadParameter(str(exc), param_hint="--url") from None
+
+
+def _url_after(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Ctx).url = _checked_url(value)
+
+
+def url_option(f: Any) -> Any:
+    """``--url`` accepted after the subcommand too (``rlskit upgrade --url ...``)."""
+    return click.option(
+        "--url",
+        expose_value=False,
+        callback=_url_after,
+        help="Database URL (as `rlskit --url ...`).",
+    )(f)
 
 
 @cli.command()
@@ -144,15 +174,22 @@ def init(directory: Path) -> None:
     is_flag=True,
     help="Fill the revision with the policy changes since the last such revision.",
 )
+@click.option(
+    "--scratch-url",
+    help="--from-policies: server for the scratch build that checks the down script "
+    "(default: rlskit's own scratch server). Must not hold the project's roles.",
+)
 @pass_ctx
-def new(ctx: Ctx, message: str, rev_id: str | None, from_policies: bool) -> None:
+def new(
+    ctx: Ctx, message: str, rev_id: str | None, from_policies: bool, scratch_url: str | None
+) -> None:
     """Create a revision: sql/<rev>_<slug>.up.sql, .down.sql and its Alembic module."""
     from rlskit import commands
 
     project = ctx.project()
     summary: list[str] = []
     if from_policies:
-        rev, summary = commands.new_from_policies(project, message, rev_id)
+        rev, summary = commands.new_from_policies(project, message, rev_id, scratch_url)
     else:
         rev = commands.new(project, message, rev_id)
     click.echo(f"revision {rev.revision}")
@@ -160,6 +197,21 @@ def new(ctx: Ctx, message: str, rev_id: str | None, from_policies: bool) -> None
         click.echo(f"  created {project.display(p)}")
     for line in summary:
         click.echo(f"  {escape(line)}")
+
+
+@cli.command()
+@click.option("-m", "--message", default="merge", show_default=True)
+@click.option("--rev-id", help="Revision id (default: next number).")
+@pass_ctx
+def merge(ctx: Ctx, message: str, rev_id: str | None) -> None:
+    """Join the project's heads: a revision following all of them, with empty .sql files."""
+    from rlskit import commands
+
+    project = ctx.project()
+    rev = commands.merge(project, message, rev_id)
+    click.echo(f"revision {rev.revision} (merges the heads)")
+    for p in (rev.up, rev.down, rev.module):
+        click.echo(f"  created {project.display(p)}")
 
 
 @cli.command()
@@ -215,17 +267,44 @@ def _run_options(f: Any) -> Any:
     return f
 
 
-def _migrate(ctx: Ctx, verb: str, target: str, offline: bool, **options: Any) -> None:
+def _interactive() -> bool:
+    """May we ask a question? Not without a terminal, and never in CI."""
+    return sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
+
+
+def _migrate(
+    ctx: Ctx, verb: str, target: str, offline: bool, yes: bool = False, **options: Any
+) -> None:
     """Shared body of upgrade and downgrade: run, then print the script or a summary."""
+    import dataclasses
     import time
 
     from rlskit import commands
+    from rlskit.errors import DestructiveDowngrade
 
     project = ctx.project()
     opts = _opts(ctx, project, quiet=offline, **options)
+    if yes:
+        opts = dataclasses.replace(opts, accept_data_loss=True)
     started = time.perf_counter()
     run = commands.upgrade if verb == "upgrade" else commands.downgrade
-    result = run(project, target, opts, sql=offline)
+    while True:
+        try:
+            result = run(project, target, opts, sql=offline)
+            break
+        except DestructiveDowngrade as exc:
+            if not _interactive():
+                raise
+            click.secho("This downgrade would lose data:", fg="yellow", err=True)
+            for found in exc.found:
+                click.echo(f"  {found.describe()}", err=True)
+            click.echo("Nothing has been dropped yet.", err=True)
+            if not click.confirm("Drop these tables and their rows?", default=False, err=True):
+                raise
+            confirmed = frozenset(exc.tables) | (
+                opts.accept_data_loss if isinstance(opts.accept_data_loss, frozenset) else set()
+            )
+            opts = dataclasses.replace(opts, accept_data_loss=frozenset(confirmed))
     if offline:
         click.echo(result.script, nl=False)
         return
@@ -249,6 +328,7 @@ def _summary(result: Any, seconds: float, verb: str) -> None:
 @cli.command()
 @click.argument("target", default="head")
 @_run_options
+@url_option
 @pass_ctx
 def upgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
     """Apply pending revisions up to TARGET (default: head)."""
@@ -258,13 +338,21 @@ def upgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("target")
 @_run_options
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Run down scripts that drop or empty tables holding rows without asking "
+    "(without it: asked on a terminal, refused otherwise, exit 6).",
+)
+@url_option
 @pass_ctx
-def downgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
+def downgrade(ctx: Ctx, /, target: str, offline: bool, yes: bool, **options: Any) -> None:
     """Revert revisions down to TARGET (a revision, -1, or base)."""
-    _migrate(ctx, "downgrade", target, offline, **options)
+    _migrate(ctx, "downgrade", target, offline, yes, **options)
 
 
 @cli.command()
+@url_option
 @pass_ctx
 def current(ctx: Ctx) -> None:
     """Print the revision(s) the database is at."""
@@ -290,44 +378,67 @@ def history(ctx: Ctx) -> None:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when revisions are pending or a .down.sql is missing (5: an applied "
+    "file was edited, with or without --check).",
+)
+@url_option
 @pass_ctx
-def status(ctx: Ctx, fmt: str) -> None:
+def status(ctx: Ctx, fmt: str, check: bool) -> None:
     """Show applied and pending revisions with their files."""
     from rlskit import commands
 
     project = ctx.project()
     infos = commands.status(project, _opts(ctx, project, quiet=True))
+    pending = sum(1 for i in infos if not i.applied)
+    edited = [i for i in infos if i.edited]
+    no_down = [i for i in infos if i.down_missing]
     if fmt == "json":
         import json
 
         click.echo(json.dumps([i.__dict__ for i in infos], indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
+    else:
+        from rich.console import Console
+        from rich.table import Table
 
-    table = Table(title="Revisions")
-    for col in ("revision", "state", "file", "applied at", "message"):
-        table.add_column(col)
-    for i in infos:
-        state = "applied" if i.applied else "pending"
-        if i.edited:
-            state += " (EDITED)"
-        table.add_row(
-            *(escape(c) for c in (i.revision, state, i.up or "-", i.applied_at or "", i.message))
+        table = Table(title="Revisions")
+        for col in ("revision", "state", "file", "applied at", "message"):
+            table.add_column(col)
+        for i in infos:
+            state = "applied" if i.applied else "pending"
+            if i.edited:
+                state += " (EDITED)"
+            if i.down_missing:
+                state += " (NO .down.sql)"
+            table.add_row(
+                *(
+                    escape(c)
+                    for c in (i.revision, state, i.up or "-", i.applied_at or "", i.message)
+                )
+            )
+        Console().print(table)
+        click.echo(
+            f"{len(infos) - pending} applied, {pending} pending"
+            + (f", {len(edited)} edited after apply" if edited else "")
+            + (f", {len(no_down)} without a .down.sql" if no_down else "")
         )
-    Console().print(table)
-    pending = sum(1 for i in infos if not i.applied)
-    edited = [i for i in infos if i.edited]
-    click.echo(
-        f"{len(infos) - pending} applied, {pending} pending"
-        + (f", {len(edited)} edited after apply" if edited else "")
-    )
+        for i in no_down:
+            click.echo(
+                f"missing: {escape(i.down or '')} (revision {escape(i.revision)} cannot be downgraded; write it, "
+                "even if it only holds a comment)",
+                err=True,
+            )
     if edited:
         sys.exit(5)
+    if check and (pending or no_down):
+        sys.exit(1)
 
 
 @cli.command()
 @click.argument("target", default="head")
+@url_option
 @pass_ctx
 def plan(ctx: Ctx, target: str) -> None:
     """Print the SQL the next upgrade would run; applies nothing."""
@@ -343,6 +454,7 @@ def plan(ctx: Ctx, target: str) -> None:
 
 @cli.command()
 @click.option("--yes", is_flag=True, help="Confirm that the edited files were reviewed.")
+@url_option
 @pass_ctx
 def repair(ctx: Ctx, yes: bool) -> None:
     """Accept edits to already-applied .sql files (after review)."""
@@ -371,6 +483,7 @@ def repair(ctx: Ctx, yes: bool) -> None:
 )
 @click.option("--explain", "explain", metavar="RLSnnn", help="Show what a rule checks and the fix.")
 @click.option("--list", "list_rules", is_flag=True, help="List the rules.")
+@url_option
 @pass_ctx
 def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: bool) -> None:
     """Check sql/ files (and the applied catalog) for RLS mistakes."""
@@ -411,6 +524,7 @@ def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: boo
     "scratch server in .rlskit/scratch). Must not hold the project's roles.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@url_option
 @pass_ctx
 def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
     """Compare the live database with what its migrations produce; exit 1 on drift."""
@@ -439,6 +553,7 @@ def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
 @cli.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@url_option
 @pass_ctx
 def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
     """Run access-matrix tests (tests/rls/*.yaml) on a freshly migrated database.
@@ -509,6 +624,7 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text"
 )
+@url_option
 @pass_ctx
 def permissions(
     ctx: Ctx, role: str, settings: tuple[str, ...], schemas: tuple[str, ...], count: bool, fmt: str
@@ -547,6 +663,7 @@ def permissions(
 )
 @click.option("-m", "--message", default="baseline", show_default=True)
 @click.option("--rev-id", help="Revision id (default 0001).")
+@url_option
 @pass_ctx
 def baseline(
     ctx: Ctx, schemas: tuple[str, ...], mark_applied: bool, message: str, rev_id: str | None
