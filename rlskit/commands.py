@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlskit.errors import ProjectError, RevisionError, RlskitError, SqlStatementError
 from rlskit.project import INI_NAME, Project, Settings
-from rlskit.quoting import comment_text
+from rlskit.quoting import comment_text, sql_comment
 from rlskit.runtime import (
     ATTR_ACTION,
     ATTR_REPORT,
@@ -32,6 +32,7 @@ from rlskit.runtime import (
     sql_revision_for,
     sql_revision_of,
 )
+from rlskit.term import escape
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -167,7 +168,7 @@ def new(
 
 def _merge_sql(heads: tuple[str, ...], direction: str) -> str:
     return (
-        f"-- Merge of heads {', '.join(heads)}: the revision only joins the branches.\n"
+        f"-- Merge of heads {comment_text(', '.join(heads))}: the revision only joins the branches.\n"
         f"-- Nothing to run {direction}; add statements here only if the merge needs them.\n"
     )
 
@@ -217,13 +218,24 @@ def template_stem(config: Any, revision: str, message: str | None, down_revision
             path.write_text(_merge_sql(parents, direction))
         elif direction == "up":
             path.write_text(
-                f"-- {text}\n-- Revision {revision}: write the change as plain SQL statements.\n"
+                sql_comment(text, f"Revision {revision}: write the change as plain SQL statements.")
+                + "\n"
             )
         else:
             path.write_text(
-                f"-- Revert: {text}\n-- Revision {revision}: undo exactly what the .up.sql did.\n"
+                sql_comment(
+                    f"Revert: {text}", f"Revision {revision}: undo exactly what the .up.sql did."
+                )
+                + "\n"
             )
     return stem
+
+
+def docstring_text(message: str | None) -> str:
+    """``message`` safe inside a revision module's ``\"\"\"`` docstring: backslashes and
+    quotes escaped, so a message cannot end the docstring and become Python."""
+    text = (message or "").replace("\\", "\\\\").replace('"', '\\"')
+    return escape(text, keep_newlines=True)
 
 
 # -- Alembic plumbing --------------------------------------------------------

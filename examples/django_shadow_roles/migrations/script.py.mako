@@ -1,11 +1,12 @@
 <%
     # `rlskit new`/`rlskit merge` pass the stem and write the .sql files themselves;
     # plain `alembic revision` / `alembic merge` get both files made here.
+    from rlskit.commands import docstring_text
     sql_stem = context.get("stem")
     if sql_stem is None:
         from rlskit.commands import template_stem
         sql_stem = template_stem(context.get("config"), up_revision, message, down_revision)
-%>"""${message}
+%>"""${docstring_text(message)}
 
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
