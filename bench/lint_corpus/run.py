@@ -71,11 +71,7 @@ def lint_case(case: Case, psql: str, url: str) -> Result:
     files = [(p.name, normalise(p.read_text())) for p in case.files()]
     t0 = time.perf_counter()
     model, sup = build_static(files)
-    static = [
-        f
-        for f in run_rules(model, config)
-        if not sup.suppressed(f) and f.loc.file not in case.platform
-    ]
+    static = [f for f in run_rules(model, config) if f.loc.file not in case.platform]
     t1 = time.perf_counter()
     apply(psql, url, case)
     t2 = time.perf_counter()
@@ -84,4 +80,5 @@ def lint_case(case: Case, psql: str, url: str) -> Result:
     platform = _platform_only(case)
     found = [f for f in run_rules(cmodel, config) if _about(f) not in platform]
     t3 = time.perf_counter()
-    return Result(merge(static, found), t1 - t0, t3 - t2)
+    merged = [f for f in merge(static, found) if not sup.suppressed(f)]
+    return Result(merged, t1 - t0, t3 - t2)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rlskit import pgsql
 from rlskit.catalog import (
     ColumnPrivilege,
+    DefaultPrivilege,
     Connection,
     Membership,
     Policy,
@@ -15,6 +16,20 @@ from rlskit.catalog import (
     fetch,
 )
 from rlskit.lint import model as m
+
+
+_ACL = {
+    "r": "SELECT",
+    "a": "INSERT",
+    "w": "UPDATE",
+    "d": "DELETE",
+    "D": "TRUNCATE",
+    "x": "REFERENCES",
+    "t": "TRIGGER",
+    "X": "EXECUTE",
+    "U": "USAGE",
+    "C": "CREATE",
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,10 @@ class _Function:
 def build(conn: Connection) -> m.Model:
     """Read tables, policies, grants, roles and functions into a lint model."""
     model = m.Model("catalog")
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_user::text")
+        row = cur.fetchone()
+        model.migrator = str(row[0]) if row else None
     owners: dict[str, str] = {}
     for t in fetch(conn, "lint_tables", _Table):
         model.tables[t.name] = m.Table(
@@ -95,6 +114,20 @@ def build(conn: Connection) -> m.Model:
             False,
             m.Loc(None, None, f"role {r.rolname}"),
         )
+    for d in fetch(conn, "default_privileges", DefaultPrivilege):
+        kind = {"r": "table", "S": "sequence", "f": "function", "T": "type", "n": "schema"}
+        for item in d.acl:
+            grantee, _, rest = item.partition("=")
+            privs = {_ACL[c] for c in rest.split("/", 1)[0] if c in _ACL}
+            model.default_privileges.append(
+                m.DefaultPrivilege(
+                    kind.get(d.object_type, d.object_type),
+                    d.schema or None,
+                    privs,
+                    grantee.strip('"') or "PUBLIC",
+                    m.Loc(None, None, f"default privileges of {d.role}"),
+                )
+            )
     for mem in fetch(conn, "memberships", Membership):
         model.memberships.add((mem.role, mem.member))
     for f in fetch(conn, "lint_functions", _Function):

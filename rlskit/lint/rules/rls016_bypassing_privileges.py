@@ -25,15 +25,19 @@ RISKY = {"TRUNCATE", "TRIGGER", "REFERENCES"}
 
 @make_rule("RLS016", "rls-bypassing-privilege", "warning", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
+    held: dict[tuple[str, str], set[str]] = {}  # the catalog has one row per privilege
+    where: dict[tuple[str, str], Loc] = {}
     for g in model.grants:
         t = model.tables.get(g.target) if g.kind == "table" else None
-        if t is None or not t.rls_enabled or g.grantee in config.admin_roles:
+        if t is None or not t.rls_enabled or g.grantee in config.admin_roles or g.columns:
             continue
         risky = g.privileges & RISKY
-        if risky and not g.columns:
-            yield RULE.finding(
-                f"{g.grantee} holds {', '.join(sorted(risky))} on {g.target}, which RLS does not "
-                "govern",
-                g.loc or Loc(None, None, g.target),
-                f"risky:{g.target}:{g.grantee}",
-            )
+        if risky:
+            held.setdefault((g.target, g.grantee), set()).update(risky)
+            where.setdefault((g.target, g.grantee), g.loc or Loc(None, None, g.target))
+    for (target, grantee), risky in held.items():
+        yield RULE.finding(
+            f"{grantee} holds {', '.join(sorted(risky))} on {target}, which RLS does not govern",
+            where[(target, grantee)],
+            f"risky:{target}:{grantee}",
+        )
