@@ -110,7 +110,9 @@ def main() -> None:
             f"{r['unjudged']} | {', '.join(r['missed']) or '-'} |"
         )
     lint_s = sum(r.static_seconds + r.catalog_seconds for r in results.values())
-    print(f"\nrlskit lint time on the corpus: {lint_s:.2f}s (whole run incl. applying: {total:.1f}s)")
+    print(
+        f"\nrlskit lint time on the corpus: {lint_s:.2f}s (whole run incl. applying: {total:.1f}s)"
+    )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ CASES: tuple[Case, ...] = (
         ("07_graphile_starter.prelude.sql",),
         ("07_graphile_starter.sql",),
         ("app_public", "app_hidden", "app_private"),
-        {"low_trust_roles": "gs_visitor"},
+        {},
     ),
     Case("08_aws_saas_factory_rls", (), ("08_aws_saas_factory_rls.sql",)),
 )

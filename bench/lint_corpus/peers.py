@@ -86,7 +86,16 @@ def run_splinter(url: str, case: Case, queries: list[tuple[str, str]]) -> list[d
 def run_pgrls(pgrls: str, url: str, case: Case) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run(
-            [pgrls, "lint", "--database-url", url, "--format", "json", "--schemas", ",".join(case.schemas)],
+            [
+                pgrls,
+                "lint",
+                "--database-url",
+                url,
+                "--format",
+                "json",
+                "--schemas",
+                ",".join(case.schemas),
+            ],
             capture_output=True,
             text=True,
             cwd=tmp,

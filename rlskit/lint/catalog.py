@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from rlskit import pgsql
 from rlskit.catalog import (
     ColumnPrivilege,
-    DefaultPrivilege,
     Connection,
+    DefaultPrivilege,
     Membership,
     Policy,
     Role,
@@ -16,7 +16,6 @@ from rlskit.catalog import (
     fetch,
 )
 from rlskit.lint import model as m
-
 
 _ACL = {
     "r": "SELECT",
@@ -39,6 +38,16 @@ class _Table:
     rls_forced: bool
     owner: str
     columns: tuple[str, ...]
+    index_leads: tuple[str, ...]
+    parents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _View:
+    name: str
+    materialized: bool
+    options: tuple[str, ...]
+    reads: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,8 @@ class _Function:
     definition: str
     public_execute: bool
     volatility: str
+    leakproof: bool
+    executors: tuple[str, ...]
 
 
 def build(conn: Connection) -> m.Model:
@@ -67,6 +78,8 @@ def build(conn: Connection) -> m.Model:
         model.tables[t.name] = m.Table(
             t.name, set(t.columns), t.rls_enabled, t.rls_forced, t.owner, m.Loc(None, None, t.name)
         )
+        model.tables[t.name].indexes = [(c,) for c in t.index_leads]
+        model.tables[t.name].parents = [p if "." in p else f"public.{p}" for p in t.parents]
         owners[t.name] = t.owner
     for p in fetch(conn, "policies", Policy):
         table = f"{p.schema}.{p.table_name}"
@@ -115,19 +128,24 @@ def build(conn: Connection) -> m.Model:
             m.Loc(None, None, f"role {r.rolname}"),
         )
     for d in fetch(conn, "default_privileges", DefaultPrivilege):
-        kind = {"r": "table", "S": "sequence", "f": "function", "T": "type", "n": "schema"}
+        kinds = {"r": "table", "S": "sequence", "f": "function", "T": "type", "n": "schema"}
         for item in d.acl:
             grantee, _, rest = item.partition("=")
             privs = {_ACL[c] for c in rest.split("/", 1)[0] if c in _ACL}
             model.default_privileges.append(
                 m.DefaultPrivilege(
-                    kind.get(d.object_type, d.object_type),
+                    kinds.get(d.object_type, d.object_type),
                     d.schema or None,
                     privs,
                     grantee.strip('"') or "PUBLIC",
                     m.Loc(None, None, f"default privileges of {d.role}"),
                 )
             )
+    for v in fetch(conn, "lint_views", _View):
+        opts = {o.split("=", 1)[0] for o in v.options if o.split("=", 1)[-1] in ("true", "on")}
+        model.views[v.name] = m.View(
+            v.name, v.materialized, opts, set(v.reads), m.Loc(None, None, v.name)
+        )
     for mem in fetch(conn, "memberships", Membership):
         model.memberships.add((mem.role, mem.member))
     for f in fetch(conn, "lint_functions", _Function):
@@ -144,6 +162,9 @@ def build(conn: Connection) -> m.Model:
             public_execute=f.public_execute,
             inlinable=f.language == "sql" and not f.security_definer and f.volatility != "v",
             loc=m.Loc(None, None, f"function {f.name}"),
+            volatility=f.volatility,
+            leakproof=f.leakproof,
+            executors=set(f.executors),
         )
         model.functions[f.name] = fn
         if plpgsql is not None:

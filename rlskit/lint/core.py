@@ -195,6 +195,38 @@ def policy_exprs(model: Model) -> Iterator[tuple[Any, str, Node]]:
                 yield p, label, expr
 
 
+def _row_free(node: Any) -> bool:
+    """An expression of the caller, not of the row: no column, but a call, a
+    subquery or current_user."""
+    kinds = {t for t, _ in walk(node)} | set(node) if isinstance(node, dict) else set()
+    return "ColumnRef" not in kinds and bool(kinds & {"FuncCall", "SubLink", "SQLValueFunction"})
+
+
+def scoping_columns(expr: Any) -> list[str]:
+    """Columns a policy compares with the caller: ``col = auth.uid()``,
+    ``col IN (SELECT ...)``, ``col = ANY (...)``."""
+    out: list[str] = []
+    for t, n in walk(expr):
+        pairs: list[tuple[Any, Any]] = []
+        if (
+            t == "A_Expr"
+            and n.get("kind") in ("AEXPR_OP", "AEXPR_OP_ANY")
+            and ([x.get("String", {}).get("sval") for x in n.get("name", [])] == ["="])
+        ):
+            pairs = [(n.get("lexpr"), n.get("rexpr")), (n.get("rexpr"), n.get("lexpr"))]
+        elif t == "SubLink" and n.get("subLinkType") == "ANY_SUBLINK":
+            pairs = [(n.get("testexpr"), n.get("subselect"))]
+        for col, other in pairs:
+            if not isinstance(col, dict) or not isinstance(other, dict):
+                continue
+            col = uncast(col)
+            if "ColumnRef" in col and (_row_free(other) or "SelectStmt" in other):
+                parts = [f.get("String", {}).get("sval") for f in col["ColumnRef"]["fields"]]
+                if parts and parts[-1] and parts[-1] not in out:
+                    out.append(parts[-1])
+    return out
+
+
 def uncast(node: Node) -> Node:
     """``'x'::text`` -> ``'x'``: the catalog writes casts the SQL files did not."""
     while "TypeCast" in node and node["TypeCast"].get("arg"):

@@ -28,7 +28,9 @@ def from_defaults(model: Model, grantee: str, table: str, cmd: str) -> bool:
     grant the platform makes, with policies deciding)? Then no policy means deny."""
     schema = table.split(".", 1)[0]
     return any(
-        d.kind == "table" and d.grantee == grantee and d.schema in (None, schema)
+        d.kind == "table"
+        and d.grantee == grantee
+        and d.schema in (None, schema)
         and cmd in d.privileges
         for d in model.default_privileges
     )

@@ -42,9 +42,9 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     if any("PUBLIC" in p.roles for p in model.policies.values()):
         # policies for everyone: every role that can log in is an application role,
         # but not the one that ran the migrations.
-        for r in model.roles.values():
-            if r.login and r.name != model.migrator:
-                used.setdefault(r.name, r.loc or Loc(None, None, r.name))
+        for login in model.roles.values():
+            if login.login and login.name != model.migrator:
+                used.setdefault(login.name, login.loc or Loc(None, None, login.name))
     users = set(used)
     for role in model.roles.values():
         if role.name in config.admin_roles:
