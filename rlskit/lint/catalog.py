@@ -38,6 +38,7 @@ class _Table:
     rls_forced: bool
     owner: str
     columns: tuple[str, ...]
+    column_types: tuple[str, ...]
     index_leads: tuple[str, ...]
     parents: tuple[str, ...]
 
@@ -79,6 +80,7 @@ def build(conn: Connection) -> m.Model:
             t.name, set(t.columns), t.rls_enabled, t.rls_forced, t.owner, m.Loc(None, None, t.name)
         )
         model.tables[t.name].indexes = [(c,) for c in t.index_leads]
+        model.tables[t.name].column_types = dict(zip(t.columns, t.column_types, strict=True))
         model.tables[t.name].parents = [p if "." in p else f"public.{p}" for p in t.parents]
         owners[t.name] = t.owner
     for p in fetch(conn, "policies", Policy):

@@ -44,6 +44,7 @@ class Table:
     serials: set[str] = field(default_factory=set)  # sequences behind serial columns
     column_order: list[str] = field(default_factory=list)
     indexes: list[tuple[str, ...]] = field(default_factory=list)  # indexed columns, in order
+    column_types: dict[str, str] = field(default_factory=dict)  # column -> type name
     parents: list[str] = field(default_factory=list)  # inherited from / partition of
     partitioned: bool = False
 
@@ -362,6 +363,9 @@ class StaticBuilder:
                 col = elt["ColumnDef"]
                 t.columns.add(col["colname"])
                 t.column_order.append(col["colname"])
+                typ_names = names(col.get("typeName", {}).get("names", []))
+                if typ_names:
+                    t.column_types[col["colname"]] = typ_names[-1]
                 for c in col.get("constraints", []):
                     if c.get("Constraint", {}).get("contype") in _KEYS:
                         t.indexes.append((col["colname"],))

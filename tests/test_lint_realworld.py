@@ -1,0 +1,285 @@
+"""rlskit lint on patterns from real schemas (issue 14): false alarms that must stay
+quiet, real problems that must be found, and the catalog pass deciding over the
+static guesses. Catalog cases apply the SQL to a scratch database on the test
+server and read its catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rlskit import commands
+from rlskit.commands import RunOptions
+from rlskit.lint import LintConfig, lint_files
+from rlskit.lint.core import Finding
+from rlskit.project import Project
+
+from .conftest import Database, rlskit
+
+
+def make_project(tmp: Path, sql: str, lint_ini: str = "") -> Path:
+    """A fresh rlskit project whose first revision is ``sql``."""
+    assert rlskit("init", str(tmp)).exit_code == 0
+    assert rlskit("new", "schema", project=tmp).exit_code == 0
+    up = next((tmp / "sql").glob("0001_*.up.sql"))
+    up.write_text(sql)
+    if lint_ini:
+        ini = tmp / "alembic.ini"
+        ini.write_text(ini.read_text() + "\n[rlskit.lint]\n" + lint_ini + "\n")
+    return tmp
+
+
+def catalog_lint(tmp: Path, database: Database, sql: str, lint_ini: str = "") -> list[Finding]:
+    project = make_project(tmp, sql, lint_ini)
+    report = commands.lint(
+        Project.find(project), RunOptions(url=database.server.url("postgres")), with_database=True
+    )
+    return report.findings
+
+
+def rules(findings: list[Finding]) -> list[str]:
+    return [f.rule for f in findings]
+
+
+def static(sql: str, config: LintConfig | None = None) -> list[Finding]:
+    return lint_files([("case.sql", sql)], config or LintConfig())
+
+
+SUPABASE_LIKE = """
+CREATE ROLE anon NOLOGIN NOINHERIT;
+CREATE ROLE authenticated NOLOGIN NOINHERIT;
+CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+CREATE ROLE authenticator LOGIN NOINHERIT;
+GRANT anon, authenticated, service_role TO authenticator;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+CREATE SCHEMA auth;
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+  SELECT nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub' $$;
+"""
+
+
+# -- RLS008: who is an application role -------------------------------------------------
+def test_bootstrap_superuser_and_helper_owner_are_not_app_roles(
+    tmp_path: Path, database: Database
+) -> None:
+    sql = """
+    CREATE ROLE app_user LOGIN;
+    CREATE ROLE helper_owner NOLOGIN BYPASSRLS;
+    CREATE TABLE public.docs (id int PRIMARY KEY, owner text NOT NULL);
+    CREATE INDEX ON public.docs (owner);
+    ALTER TABLE public.docs ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE public.docs FORCE ROW LEVEL SECURITY;
+    GRANT SELECT ON public.docs TO app_user;
+    CREATE POLICY own ON public.docs FOR SELECT USING (owner = current_user);  -- no TO
+    CREATE FUNCTION public.doc_count() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp AS $$ SELECT count(*) FROM public.docs $$;
+    ALTER FUNCTION public.doc_count() OWNER TO helper_owner;
+    REVOKE ALL ON FUNCTION public.doc_count() FROM PUBLIC;
+    """
+    found = catalog_lint(tmp_path, database, sql)
+    assert "RLS008" not in rules(found), [str(f.message) for f in found]
+
+
+def test_admin_roles_silence_rls008(tmp_path: Path) -> None:
+    sql = """
+    CREATE ROLE service_role NOLOGIN BYPASSRLS;
+    CREATE TABLE t (id int);
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY p ON t TO service_role USING (true);
+    """
+    assert "RLS008" in rules(static(sql))
+    assert "RLS008" not in rules(static(sql, LintConfig(admin_roles={"service_role"})))
+    config = LintConfig()
+    config.apply_profile("supabase")
+    assert "RLS008" not in rules(static(sql, config))
+
+
+def test_a_login_superuser_the_project_creates_is_still_flagged() -> None:
+    sql = """
+    CREATE ROLE django SUPERUSER LOGIN;
+    CREATE TABLE t (id int);
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY p ON t USING (id = 1);
+    """
+    assert "RLS008" in rules(static(sql))
+
+
+# -- RLS012 and default privileges; catalog facts replace static guesses ---------------
+def test_default_privileges_revoking_execute_from_public_silence_rls012() -> None:
+    sql = """
+    ALTER DEFAULT PRIVILEGES REVOKE ALL ON FUNCTIONS FROM PUBLIC;
+    CREATE FUNCTION public.f() RETURNS int LANGUAGE sql SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp AS $$ SELECT 1 $$;
+    """
+    assert "RLS012" not in rules(static(sql))
+    assert "RLS012" in rules(static(sql.split(";", 1)[1]))
+
+
+def test_catalog_facts_replace_static_guesses(tmp_path: Path, database: Database) -> None:
+    # EXECUTE is revoked by dynamic SQL in a DO block: the files alone cannot tell.
+    sql = """
+    CREATE FUNCTION public.f() RETURNS int LANGUAGE sql SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp AS $$ SELECT 1 $$;
+    DO $$ BEGIN EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', 'public.f()'); END $$;
+    """
+    assert "RLS012" in rules(static(sql))
+    assert "RLS012" not in rules(catalog_lint(tmp_path, database, sql))
+
+
+def test_statements_inside_do_blocks_are_linted_with_their_line() -> None:
+    sql = (
+        "CREATE TABLE t (id int, tenant uuid);\n"
+        "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\n"
+        "DO $$\n"
+        "BEGIN\n"
+        "    CREATE USER app_user WITH LOGIN PASSWORD 'secret';\n"
+        "    CREATE POLICY iso ON t USING (tenant = current_setting('app.tenant')::uuid);\n"
+        "END\n"
+        "$$;\n"
+    )
+    found = {f.rule: f for f in static(sql)}
+    assert found["RLS025"].loc.line == 5
+    assert found["RLS017"].loc.line == 6
+
+
+# -- casts the catalog writes -----------------------------------------------------------
+def test_catalog_casts_are_unwrapped(tmp_path: Path, database: Database) -> None:
+    sql = """
+    CREATE ROLE app_user NOLOGIN;
+    CREATE TABLE public.t (id int PRIMARY KEY, tenant uuid NOT NULL);
+    CREATE INDEX ON public.t (tenant);
+    ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE public.t FORCE ROW LEVEL SECURITY;
+    GRANT SELECT ON public.t TO app_user;
+    DO $$ BEGIN
+      CREATE POLICY iso ON public.t FOR SELECT TO app_user
+          USING (tenant = current_setting('app.tenant')::uuid);
+    END $$;
+    """
+    found = {f.rule: f for f in catalog_lint(tmp_path, database, sql)}
+    assert "current_setting('app.tenant')" in found["RLS017"].message
+    assert "None" not in found["RLS017"].message
+    assert "app.tenant" in found["RLS018"].message
+
+
+# -- RLS013, RLS016, RLS011, RLS003 -------------------------------------------------------
+def test_quote_ident_concatenation_is_not_dynamic_sql_injection() -> None:
+    safe = """CREATE FUNCTION f(col text) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN EXECUTE 'select $1.' || quote_ident(col) || '::text' USING 1; END $$;"""
+    unsafe = """CREATE FUNCTION f(col text) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN EXECUTE 'select $1.' || col || '::text' USING 1; END $$;"""
+    assert "RLS013" not in rules(static(safe))
+    assert "RLS013" in rules(static(unsafe))
+
+
+def test_rls016_lists_every_risky_privilege_once_in_catalog_mode(
+    tmp_path: Path, database: Database
+) -> None:
+    sql = """
+    CREATE ROLE app_user NOLOGIN;
+    CREATE TABLE public.t (id int PRIMARY KEY);
+    ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE public.t FORCE ROW LEVEL SECURITY;
+    GRANT SELECT, TRUNCATE, TRIGGER, REFERENCES ON public.t TO app_user;
+    CREATE POLICY p ON public.t FOR SELECT TO app_user USING (id = 1);
+    """
+    found = [f for f in catalog_lint(tmp_path, database, sql) if f.rule == "RLS016"]
+    assert len(found) == 1
+    assert "REFERENCES, TRIGGER, TRUNCATE" in found[0].message
+
+
+def test_empty_search_path_is_pinned() -> None:
+    sql = """CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER
+        SET search_path = '' AS $$ SELECT 1 $$;"""
+    assert not [f for f in static(sql) if f.rule == "RLS011"]
+    current = sql.replace("= ''", "FROM CURRENT")
+    msgs = [f.message for f in static(current) if f.rule == "RLS011"]
+    assert msgs and "(from current)" in msgs[0]
+
+
+def test_one_mistake_one_finding_rls003_grouped_per_role_and_table() -> None:
+    sql = """
+    CREATE ROLE app NOLOGIN;
+    CREATE TABLE t (id int);
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON t TO app;
+    CREATE POLICY r ON t FOR SELECT TO app USING (id = 1);
+    """
+    found = [f for f in static(sql) if f.rule == "RLS003"]
+    assert len(found) == 1
+    assert "INSERT, UPDATE, DELETE" in found[0].message
+
+
+def test_blanket_default_grants_with_policies_deciding_are_not_rls003() -> None:
+    sql = (
+        SUPABASE_LIKE
+        + """
+    CREATE TABLE public.profiles (id uuid PRIMARY KEY);
+    ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY r ON public.profiles FOR SELECT USING (true);
+    """
+    )
+    assert "RLS003" not in rules(static(sql))
+
+
+def test_rls019_reports_each_cause_once(tmp_path: Path, database: Database) -> None:
+    sql = """
+    CREATE ROLE app_user NOLOGIN;
+    CREATE TABLE public.t (id int PRIMARY KEY, tenant varchar(40) NOT NULL);
+    CREATE INDEX ON public.t (tenant);
+    ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE public.t FORCE ROW LEVEL SECURITY;
+    GRANT SELECT ON public.t TO app_user;
+    CREATE POLICY p ON public.t FOR SELECT TO app_user
+        USING (tenant = current_setting('app.tenant', true));
+    """
+    # The catalog writes (tenant)::text = ...: an implicit, index-compatible cast.
+    found = [f for f in catalog_lint(tmp_path, database, sql) if f.rule == "RLS019"]
+    assert len(found) == 1, [f.message for f in found]
+    assert "current_setting() is not wrapped" in found[0].message
+
+
+# -- missing findings ----------------------------------------------------------------------
+def test_supabase_profile_finds_what_real_projects_need() -> None:
+    sql = (
+        SUPABASE_LIKE
+        + """
+    CREATE TABLE public.objects (id uuid PRIMARY KEY, owner uuid, bucket text);
+    ALTER TABLE public.objects ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY read_own ON public.objects FOR SELECT USING (auth.uid() = owner);
+    CREATE POLICY upd ON public.objects FOR UPDATE
+        USING (auth.uid() = owner) WITH CHECK (bucket = 'avatars');
+    CREATE FUNCTION public.wipe() RETURNS void LANGUAGE sql SECURITY DEFINER
+        SET search_path = '' AS $$ DELETE FROM public.objects $$;
+    """
+    )
+    config = LintConfig()
+    config.apply_profile("supabase")
+    found = set(rules(static(sql, config)))
+    assert {"RLS030", "RLS031", "RLS034", "RLS037"} <= found
+    assert "RLS018" not in found  # request.jwt.claims is a verified identity there
+    assert "RLS008" not in found  # service_role is the platform's admin
+
+
+def test_transaction_control_in_files_and_do_blocks() -> None:
+    found = [f for f in static("BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n") if f.rule == "RLS036"]
+    assert [f.loc.line for f in found] == [1, 3]
+
+
+def test_views_over_rls_tables(tmp_path: Path, database: Database) -> None:
+    sql = """
+    CREATE TABLE public.t (id int PRIMARY KEY);
+    ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;
+    CREATE VIEW public.v AS SELECT id FROM public.t;
+    CREATE VIEW public.v_ok WITH (security_invoker = true) AS SELECT id FROM public.t;
+    CREATE MATERIALIZED VIEW public.mv AS SELECT id FROM public.t;
+    """
+    found = sorted(f.key for f in catalog_lint(tmp_path, database, sql) if f.rule == "RLS035")
+    assert found == ["view:public.mv", "view:public.v"]
+
+
+def test_profile_must_be_known(tmp_path: Path) -> None:
+    project = make_project(tmp_path, "CREATE TABLE t (id int);", "profile = firebase")
+    res = rlskit("lint", "--no-db", project=project)
+    assert res.exit_code == 2
+    assert "firebase" in res.output
