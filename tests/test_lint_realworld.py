@@ -259,6 +259,7 @@ def test_supabase_profile_finds_what_real_projects_need() -> None:
     assert {"RLS030", "RLS031", "RLS034", "RLS037"} <= found
     assert "RLS018" not in found  # request.jwt.claims is a verified identity there
     assert "RLS008" not in found  # service_role is the platform's admin
+    assert "RLS005" not in found  # the open WITH CHECK is one finding (RLS034), not two
 
 
 def test_transaction_control_in_files_and_do_blocks() -> None:
@@ -283,3 +284,57 @@ def test_profile_must_be_known(tmp_path: Path) -> None:
     res = rlskit("lint", "--no-db", project=project)
     assert res.exit_code == 2
     assert "firebase" in res.output
+
+
+def test_catalog_sees_leakproof_immutable_children_and_default_privileges(
+    tmp_path: Path, database: Database
+) -> None:
+    sql = """
+    CREATE ROLE anon NOLOGIN;
+    CREATE ROLE app_owner NOLOGIN;
+    ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA public GRANT SELECT ON TABLES TO anon;
+    CREATE FUNCTION public.my_eq(a text, b text) RETURNS boolean LEAKPROOF IMMUTABLE
+        LANGUAGE sql AS $$ SELECT a = b $$;
+    CREATE FUNCTION public.tenant() RETURNS bigint IMMUTABLE LANGUAGE sql
+        AS $$ SELECT current_setting('app.tenant', true)::bigint $$;
+    CREATE TABLE public.events (tenant_id bigint) PARTITION BY LIST (tenant_id);
+    ALTER TABLE public.events ENABLE ROW LEVEL SECURITY;
+    CREATE TABLE public.events_1 PARTITION OF public.events FOR VALUES IN (1);
+    """
+    found = {
+        (f.rule, f.key) for f in catalog_lint(tmp_path, database, sql, "low_trust_roles = anon")
+    }
+    assert ("RLS038", "leakproof:public.my_eq") in found
+    assert ("RLS039", "immutable:public.tenant") in found
+    assert ("RLS040", "child:public.events_1") in found
+    assert ("RLS041", "defpriv:public:table:anon") in found
+
+
+def test_rls014_only_columns_in_scope_shadow_a_variable() -> None:
+    tables = """
+    CREATE TABLE emails (id uuid PRIMARY KEY, user_id uuid);
+    CREATE TABLE secrets (user_email_id uuid, token text);
+    """
+    in_subquery_only = (
+        tables
+        + """
+    CREATE FUNCTION verify(user_email_id uuid, tok text) RETURNS boolean LANGUAGE plpgsql AS $$
+    BEGIN
+      UPDATE emails SET user_id = user_id WHERE id = user_email_id
+        AND EXISTS (SELECT 1 FROM secrets WHERE secrets.user_email_id = emails.id AND token = tok);
+      RETURN found;
+    END $$;
+    """
+    )
+    assert "RLS014" not in rules(static(in_subquery_only))
+    ambiguous = (
+        tables
+        + """
+    CREATE FUNCTION verify(user_email_id uuid, tok text) RETURNS boolean LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM 1 FROM secrets WHERE user_email_id = user_email_id AND token = tok;
+      RETURN found;
+    END $$;
+    """
+    )
+    assert "RLS014" in rules(static(ambiguous))

@@ -51,17 +51,33 @@ def fingerprint(rule: str, key: str) -> str:
     return f"{rule} {key}"
 
 
+def before_fingerprints() -> dict[str, list[str]]:
+    """rlskit's findings before issue 14 (``rlskit_before.txt``, the --dump of that version)."""
+    out: dict[str, list[str]] = {}
+    case = ""
+    for line in (HERE / "rlskit_before.txt").read_text().splitlines():
+        if line.startswith("== "):
+            case = line.split()[1]
+            out[case] = []
+        elif line.startswith("  '") or line.startswith('  "'):
+            out[case].append(line[3 : line.index(line[2] + ":", 3)])
+    return out
+
+
 def score(verdicts: dict[str, Any], results: dict[str, Result]) -> list[dict[str, Any]]:
     """Per schema and tool: true positives, false positives, debatable, missed problems."""
     peers = json.loads((HERE / "peers.json").read_text())
+    before = before_fingerprints()
     rows = []
     for case in CASES:
         v = verdicts[case.name]
         known = v.get("known_problems", {})
-        for tool in ("rlskit", "pgrls", "splinter"):
-            judged: dict[str, str] = v.get(tool, {}) or {}
+        for tool in ("rlskit (before)", "rlskit", "pgrls", "splinter"):
+            judged: dict[str, Any] = v.get(tool.split()[0], {}) or {}
             if tool == "rlskit":
                 fps = [fingerprint(f.rule, f.key) for f in results[case.name].findings]
+            elif tool == "rlskit (before)":
+                fps = before[case.name]
             else:
                 fps = [peer_fingerprint(tool, f) for f in peers[case.name][tool]]
                 fps = [f for f in fps if f]

@@ -141,6 +141,7 @@ def build(conn: Connection) -> m.Model:
                     privs,
                     grantee.strip('"') or "PUBLIC",
                     m.Loc(None, None, f"default privileges of {d.role}"),
+                    d.role,
                 )
             )
     for v in fetch(conn, "lint_views", _View):

@@ -69,6 +69,7 @@ class DefaultPrivilege:
     privileges: set[str]
     grantee: str
     loc: Loc
+    owner: str | None = None  # the role whose future objects these are (FOR ROLE)
 
 
 @dataclass
@@ -412,10 +413,13 @@ class StaticBuilder:
             "OBJECT_TYPE": "type",
         }.get(action.get("objtype", ""), "")
         schemas: list[str | None] = [None]
+        owners: list[str | None] = [None]
         for o in n.get("options", []):
             d = o["DefElem"]
             if d["defname"] == "schemas":
                 schemas = list(names(d["arg"]["List"]["items"]))
+            elif d["defname"] == "roles":
+                owners = [_role(r) for r in d["arg"]["List"]["items"]]
         privs = {
             p["AccessPriv"]["priv_name"].upper() for p in action.get("privileges", []) or []
         } or {"ALL"}
@@ -424,9 +428,10 @@ class StaticBuilder:
         for grantee in (_role(g) for g in action.get("grantees", [])):
             for schema in schemas:
                 if action.get("is_grant"):
-                    self.model.default_privileges.append(
-                        DefaultPrivilege(kind, schema, set(privs), grantee, loc)
-                    )
+                    for owner in owners:
+                        self.model.default_privileges.append(
+                            DefaultPrivilege(kind, schema, set(privs), grantee, loc, owner)
+                        )
                     continue
                 for d in self.model.default_privileges:
                     if d.kind == kind and d.grantee == grantee and schema in (None, d.schema):

@@ -41,6 +41,10 @@ from rlskit.lint.rules import (
     rls035_view_bypasses_rls,
     rls036_transaction_control,
     rls037_secdef_low_trust_execute,
+    rls038_leakproof_function,
+    rls039_immutable_reads_session,
+    rls040_child_without_rls,
+    rls041_default_privileges_low_trust,
 )
 
 ALL_RULES: tuple[Rule, ...] = (
@@ -81,5 +85,9 @@ ALL_RULES: tuple[Rule, ...] = (
     rls035_view_bypasses_rls.RULE,
     rls036_transaction_control.RULE,
     rls037_secdef_low_trust_execute.RULE,
+    rls038_leakproof_function.RULE,
+    rls039_immutable_reads_session.RULE,
+    rls040_child_without_rls.RULE,
+    rls041_default_privileges_low_trust.RULE,
 )
 RULES_BY_ID = {r.id: r for r in ALL_RULES}
