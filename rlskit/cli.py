@@ -387,9 +387,11 @@ def repair(ctx: Ctx, yes: bool) -> None:
 )
 @click.option("--explain", "explain", metavar="RLSnnn", help="Show what a rule checks and the fix.")
 @click.option("--list", "list_rules", is_flag=True, help="List the rules.")
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
 @pass_ctx
 def lint(
     ctx: Ctx,
+    paths: tuple[str, ...],
     fmt: str,
     baseline: str | None,
     update_baseline: bool,
@@ -400,7 +402,9 @@ def lint(
 ) -> None:
     """Check sql/ files (and the applied catalog) for RLS mistakes.
 
-    Exit codes: 0 no findings (at --fail-on or above), 1 findings, 2 usage or tool error."""
+    With PATHS (e.g. from pre-commit), the whole project is linted but only
+    findings in those files are reported. Exit codes: 0 no findings (at
+    --fail-on or above), 1 findings, 2 usage or tool error."""
     from rlskit.lint.rules import ALL_RULES, RULES_BY_ID
 
     if explain:
@@ -427,10 +431,15 @@ def lint(
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
     findings = report.findings
+    if paths:
+        root = project.root.resolve()
+        wanted = set()
+        for p in paths:
+            full = (Path(p) if Path(p).is_absolute() else Path.cwd() / p).resolve()
+            wanted.add(full.relative_to(root).as_posix() if full.is_relative_to(root) else p)
+        findings = [f for f in findings if f.loc.file in wanted]
     if baseline:
-        from pathlib import Path as _Path
-
-        path = _Path(baseline)
+        path = Path(baseline)
         if update_baseline:
             path.write_text(output.baseline_dump(findings), encoding="utf-8")
             click.echo(f"{len(findings)} finding(s) recorded in {path}.")

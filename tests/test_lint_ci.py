@@ -104,3 +104,28 @@ def test_failed_apply_still_reports_static_findings(tmp_path: Path, database: Da
     apply = by_rule["RLS000"]
     assert apply["file"].startswith("sql/0001_") and apply["line"] == 4
     assert "public.missing" in apply["message"] or "does not exist" in apply["message"]
+
+
+def test_paths_limit_the_report_to_those_files(tmp_path: Path) -> None:
+    # what the pre-commit hook passes: the changed .sql files
+    project = project_with(tmp_path, ERROR)
+    assert rlskit("new", "second", project=project).exit_code == 0
+    second = next((project / "sql").glob("0002_*.up.sql"))
+    second.write_text("CREATE TABLE public.x (id int);\n")
+    res = rlskit("lint", "--no-db", "--format", "json", str(second), project=project)
+    assert res.exit_code == 0 and json.loads(res.output) == []
+    res = rlskit("lint", "--no-db", "--format", "json", str(up_file(project)), project=project)
+    assert res.exit_code == 1
+    assert {f["file"] for f in json.loads(res.output)} == {"sql/0001_schema.up.sql"}
+
+
+def test_pre_commit_hooks_are_declared() -> None:
+    import yaml
+
+    from .conftest import REPO
+
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    static, full = hooks["rlskit-lint"], hooks["rlskit-lint-full"]
+    assert static["entry"].startswith("rlskit lint") and "--no-db" in static["entry"]
+    assert static["files"] == r"\.sql$" and static.get("pass_filenames", True)
+    assert full["pass_filenames"] is False and "--no-db" not in full["entry"]

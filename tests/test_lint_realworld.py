@@ -267,16 +267,21 @@ def test_transaction_control_in_files_and_do_blocks() -> None:
     assert [f.loc.line for f in found] == [1, 3]
 
 
-def test_views_over_rls_tables(tmp_path: Path, database: Database) -> None:
+def test_views_over_rls_tables_and_row_filtering_views(tmp_path: Path, database: Database) -> None:
     sql = """
     CREATE TABLE public.t (id int PRIMARY KEY);
     ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;
     CREATE VIEW public.v AS SELECT id FROM public.t;
     CREATE VIEW public.v_ok WITH (security_invoker = true) AS SELECT id FROM public.t;
     CREATE MATERIALIZED VIEW public.mv AS SELECT id FROM public.t;
+    CREATE TABLE public.notes (id int, owner text);
+    CREATE VIEW public.my_notes AS SELECT * FROM public.notes WHERE owner = current_user;
+    CREATE VIEW public.my_notes_ok WITH (security_barrier) AS
+        SELECT * FROM public.notes WHERE owner = current_user;
     """
-    found = sorted(f.key for f in catalog_lint(tmp_path, database, sql) if f.rule == "RLS035")
-    assert found == ["view:public.mv", "view:public.v"]
+    found = catalog_lint(tmp_path, database, sql)
+    assert sorted(f.key for f in found if f.rule == "RLS035") == ["view:public.mv", "view:public.v"]
+    assert [f.key for f in found if f.rule == "RLS042"] == ["barrier:public.my_notes"]
 
 
 def test_profile_must_be_known(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ class _View:
     name: str
     materialized: bool
     options: tuple[str, ...]
+    definition: str
     reads: tuple[str, ...]
 
 
@@ -146,8 +147,17 @@ def build(conn: Connection) -> m.Model:
             )
     for v in fetch(conn, "lint_views", _View):
         opts = {o.split("=", 1)[0] for o in v.options if o.split("=", 1)[-1] in ("true", "on")}
+        try:
+            query = pgsql.parse_json(v.definition)[0]["stmt"]
+        except (pgsql.ParseError, IndexError, KeyError):
+            query = {}
         model.views[v.name] = m.View(
-            v.name, v.materialized, opts, set(v.reads), m.Loc(None, None, v.name)
+            v.name,
+            v.materialized,
+            opts,
+            set(v.reads),
+            m.Loc(None, None, v.name),
+            m.view_filters_by_caller(query),
         )
     for mem in fetch(conn, "memberships", Membership):
         model.memberships.add((mem.role, mem.member))

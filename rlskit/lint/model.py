@@ -58,6 +58,7 @@ class View:
     options: set[str]  # security_invoker, security_barrier (set to true)
     reads: set[str]
     loc: Loc
+    filters_by_caller: bool = False  # its WHERE depends on who reads (current_user, a setting)
 
 
 @dataclass
@@ -395,7 +396,9 @@ class StaticBuilder:
             if str(o["DefElem"].get("arg", {}).get("String", {}).get("sval", "true")).lower()
             in ("true", "on", "1", "yes")
         }
-        self.model.views[name] = View(name, False, opts, tables_read(n.get("query")), loc)
+        self.model.views[name] = View(
+            name, False, opts, tables_read(n.get("query")), loc, view_filters_by_caller(n["query"])
+        )
 
     def on_CreateTableAsStmt(self, n: Node, loc: Loc, text: str) -> None:
         if n.get("objtype") == "OBJECT_MATVIEW":
@@ -741,6 +744,12 @@ def function_trees(f: Function) -> list[Any]:
                     continue
     f.trees = out
     return out
+
+
+def view_filters_by_caller(query: Any) -> bool:
+    """Does a view's top-level WHERE depend on the caller (a row-filtering view)?"""
+    where = (query or {}).get("SelectStmt", {}).get("whereClause")
+    return where is not None and caller_dependent(where)
 
 
 def tables_read(tree: Any) -> set[str]:

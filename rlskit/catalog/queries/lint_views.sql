@@ -2,6 +2,7 @@
 SELECT n.nspname || '.' || c.relname AS name,
        c.relkind = 'm' AS materialized,
        coalesce(c.reloptions::text[], '{}') AS options,
+       pg_get_viewdef(c.oid) AS definition,
        ARRAY(SELECT DISTINCT dn.nspname || '.' || dc.relname
              FROM pg_rewrite r
              JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid

@@ -45,6 +45,7 @@ from rlskit.lint.rules import (
     rls039_immutable_reads_session,
     rls040_child_without_rls,
     rls041_default_privileges_low_trust,
+    rls042_view_without_security_barrier,
 )
 
 ALL_RULES: tuple[Rule, ...] = (
@@ -89,5 +90,6 @@ ALL_RULES: tuple[Rule, ...] = (
     rls039_immutable_reads_session.RULE,
     rls040_child_without_rls.RULE,
     rls041_default_privileges_low_trust.RULE,
+    rls042_view_without_security_barrier.RULE,
 )
 RULES_BY_ID = {r.id: r for r in ALL_RULES}
