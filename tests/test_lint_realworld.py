@@ -343,3 +343,36 @@ def test_rls014_only_columns_in_scope_shadow_a_variable() -> None:
     """
     )
     assert "RLS014" in rules(static(ambiguous))
+
+
+def test_generalisation_guards() -> None:
+    # BEGIN/COMMIT are fine in a no-transaction revision
+    no_txn = "-- rlskit: no-transaction\nBEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n"
+    assert "RLS036" not in rules(static(no_txn))
+    # an index added by ALTER TABLE ... ADD PRIMARY KEY / UNIQUE counts
+    indexed = """
+    CREATE ROLE app NOLOGIN;
+    CREATE TABLE t (owner text NOT NULL, n int);
+    ALTER TABLE t ADD CONSTRAINT t_owner UNIQUE (owner, n);
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    GRANT SELECT ON t TO app;
+    CREATE POLICY p ON t FOR SELECT TO app USING (owner = (SELECT current_user));
+    """
+    assert "RLS031" not in rules(static(indexed))
+    # = ANY (f()) is RLS019's finding, an IMMUTABLE function is folded: no RLS030
+    shapes = """
+    CREATE FUNCTION my_ids() RETURNS int[] LANGUAGE sql STABLE AS $$ SELECT '{1}'::int[] $$;
+    CREATE FUNCTION one() RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$;
+    CREATE TABLE t (id int PRIMARY KEY);
+    CREATE POLICY p ON t USING (id = ANY (my_ids()) OR id = one());
+    """
+    found = rules(static(shapes))
+    assert "RLS019" in found and "RLS030" not in found
+    # an admin's write policy may write any owner's rows
+    admin = """
+    CREATE TABLE t (id int PRIMARY KEY, owner text);
+    CREATE POLICY r ON t FOR SELECT USING (owner = (SELECT current_user));
+    CREATE POLICY w ON t FOR INSERT TO admin WITH CHECK (id > 0);
+    """
+    assert "RLS034" in rules(static(admin))
+    assert "RLS034" not in rules(static(admin, LintConfig(admin_roles={"admin"})))

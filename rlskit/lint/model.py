@@ -307,9 +307,13 @@ class StaticBuilder:
     def __init__(self) -> None:
         self.model = Model("static")
         self._no_public_execute: set[str | None] = set()  # schemas (None: all)
+        self._transactional = True  # the current file runs in rlskit's transaction
 
     def add_text(self, text: str, display: str) -> None:
         """Add one file's text (already normalised)."""
+        from rlskit.sqlfile import NO_TRANSACTION
+
+        self._transactional = NO_TRANSACTION.search(text) is None
         try:
             statements = pgsql.split(text)
         except pgsql.SplitError as exc:
@@ -445,7 +449,14 @@ class StaticBuilder:
 
     def on_TransactionStmt(self, n: Node, loc: Loc, text: str) -> None:
         kind = str(n.get("kind", "")).removeprefix("TRANS_STMT_")
-        if kind in ("BEGIN", "START", "COMMIT", "ROLLBACK", "COMMIT_PREPARED", "PREPARE"):
+        if self._transactional and kind in (
+            "BEGIN",
+            "START",
+            "COMMIT",
+            "ROLLBACK",
+            "COMMIT_PREPARED",
+            "PREPARE",
+        ):
             self.model.transaction_control.append((loc, kind.replace("_", " ")))
 
     def on_AlterTableStmt(self, n: Node, loc: Loc, text: str) -> None:
@@ -465,6 +476,10 @@ class StaticBuilder:
                 t.owner = _role(c["newowner"])
             elif sub == "AT_AddColumn":
                 t.columns.add(c["def"]["ColumnDef"]["colname"])
+            elif sub == "AT_AddConstraint":
+                con = c.get("def", {}).get("Constraint", {})
+                if con.get("contype") in _KEYS:
+                    t.indexes.append(tuple(names(con.get("keys", []))))
 
     def on_CreatePolicyStmt(self, n: Node, loc: Loc, text: str) -> None:
         table = _rangevar(n["table"])
@@ -674,7 +689,7 @@ class StaticBuilder:
         for t, node in walk(tree):
             line = (loc.line or 1) + max(int(node.get("lineno", 1)) - 1, 0)
             inner = Loc(loc.file, line, loc.obj)
-            if t in ("PLpgSQL_stmt_commit", "PLpgSQL_stmt_rollback"):
+            if t in ("PLpgSQL_stmt_commit", "PLpgSQL_stmt_rollback") and self._transactional:
                 self.model.transaction_control.append((inner, t.rsplit("_", 1)[-1].upper()))
             elif t == "PLpgSQL_stmt_execsql":
                 q = str(node.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query", ""))

@@ -26,15 +26,26 @@ from rlskit.lint.model import Model, func_name, walk
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for p, label, expr in policy_exprs(model):
         per_row: list[str] = []
+        # col = ANY (f()): RLS019 reports that shape, with its own measured cost
+        any_calls = {
+            id(n["rexpr"]["FuncCall"])
+            for t, n in walk(expr)
+            if t == "A_Expr"
+            and n.get("kind") == "AEXPR_OP_ANY"
+            and "FuncCall" in (n.get("rexpr") or {})
+        }
         for t, n, parents in with_parents({"root": expr}):
             if t != "FuncCall" or "SubLink" in parents or "FuncCall" in parents:
                 continue
+            if id(n) in any_calls:
+                continue
             name = func_name(n)
+            f = model.function(name)
+            if f is not None and f.volatility == "i":
+                continue  # IMMUTABLE: folded while planning
             if any(k == "ColumnRef" for k, _ in walk(n.get("args", []))):
                 continue  # depends on the row: RLS019 judges those
-            user_defined = model.function(name) is not None or (
-                "." in name and not name.startswith("pg_catalog.")
-            )
+            user_defined = f is not None or ("." in name and not name.startswith("pg_catalog."))
             if user_defined and name not in per_row:
                 per_row.append(name)
         if per_row:
