@@ -376,3 +376,28 @@ def test_generalisation_guards() -> None:
     """
     assert "RLS034" in rules(static(admin))
     assert "RLS034" not in rules(static(admin, LintConfig(admin_roles={"admin"})))
+
+
+def test_rls016_leaves_a_platforms_default_grants_alone_but_not_the_projects(
+    tmp_path: Path, database: Database
+) -> None:
+    sql = """
+    CREATE ROLE anon NOLOGIN;
+    CREATE ROLE app NOLOGIN;
+    ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon;
+    CREATE TABLE public.a (id int);
+    ALTER TABLE public.a ENABLE ROW LEVEL SECURITY;
+    CREATE TABLE public.b (id int);
+    ALTER TABLE public.b ENABLE ROW LEVEL SECURITY;
+    GRANT TRUNCATE ON public.b TO app;
+    """
+    platform = str(database.scalar("SELECT current_user"))  # who set the defaults
+    found = catalog_lint(tmp_path, database, sql, f"admin_roles = {platform}")
+    risky = [f for f in found if f.rule == "RLS016"]
+    assert [f.key for f in risky] == ["risky:public.b"]
+    assert risky[0].message.startswith("app holds TRUNCATE on public.b")
+    # without knowing the platform's admin, the defaults are reported: one finding per table
+    assert sorted(f.key for f in static(sql) if f.rule == "RLS016") == [
+        "risky:public.a",
+        "risky:public.b",
+    ]

@@ -349,8 +349,8 @@ class StaticBuilder:
         return [
             d
             for d in self.model.default_privileges
-            if d.kind == kind and d.schema in (None, schema)
-        ]
+            if d.kind == kind and d.schema in (None, schema) and d.owner is None
+        ]  # FOR ROLE x defaults apply to what x creates, not to the migrating role's objects
 
     # -- handlers -------------------------------------------------------------------
     def on_CreateStmt(self, n: Node, loc: Loc, text: str) -> None:
