@@ -251,12 +251,20 @@ def test_supabase_profile_finds_what_real_projects_need() -> None:
         USING (auth.uid() = owner) WITH CHECK (bucket = 'avatars');
     CREATE FUNCTION public.wipe() RETURNS void LANGUAGE sql SECURITY DEFINER
         SET search_path = '' AS $$ DELETE FROM public.objects $$;
+    CREATE FUNCTION public.wipe2() RETURNS void LANGUAGE sql SECURITY DEFINER
+        SET search_path = '' AS $$ DELETE FROM public.objects $$;
+    REVOKE EXECUTE ON FUNCTION public.wipe2() FROM PUBLIC;
     """
     )
     config = LintConfig()
     config.apply_profile("supabase")
-    found = set(rules(static(sql, config)))
+    findings = static(sql, config)
+    found = set(rules(findings))
     assert {"RLS030", "RLS031", "RLS034", "RLS037"} <= found
+    # one finding per exposed function: PUBLIC (RLS012, naming anon too) or the defaults (RLS037)
+    exposed = {f.key: f.message for f in findings if f.rule in ("RLS012", "RLS037")}
+    assert set(exposed) == {"publicexec:public.wipe", "lowtrust:public.wipe2"}
+    assert "anon, authenticated through default privileges" in exposed["publicexec:public.wipe"]
     assert "RLS018" not in found  # request.jwt.claims is a verified identity there
     assert "RLS008" not in found  # service_role is the platform's admin
     assert "RLS005" not in found  # the open WITH CHECK is one finding (RLS034), not two

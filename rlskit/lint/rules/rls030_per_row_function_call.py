@@ -46,13 +46,13 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
             if any(k == "ColumnRef" for k, _ in walk(n.get("args", []))):
                 continue  # depends on the row: RLS019 judges those
             user_defined = f is not None or ("." in name and not name.startswith("pg_catalog."))
-            if user_defined and name not in per_row:
-                per_row.append(name)
+            call = f"{name}({'...' if n.get('args') else ''})"
+            if user_defined and call not in per_row:
+                per_row.append(call)
         if per_row:
             yield RULE.finding(
-                f"{label} of policy {p.name} on {p.table} calls "
-                f"{', '.join(f'{n}()' for n in per_row)} once per row: wrap it as "
-                f"(SELECT {per_row[0]}()) so it runs once per statement",
+                f"{label} of policy {p.name} on {p.table} calls {', '.join(per_row)} once per "
+                f"row: wrap the call as (SELECT {per_row[0]}) so it runs once per statement",
                 p.loc,
                 f"{p.key}:{label}:perrow",
             )

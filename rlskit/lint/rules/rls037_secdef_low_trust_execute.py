@@ -23,6 +23,7 @@ from collections.abc import Iterator
 
 from rlskit.lint.core import Finding, LintConfig, make_rule
 from rlskit.lint.model import Model
+from rlskit.lint.rules.rls012_secdef_public_execute import by_default_privileges
 
 
 @make_rule("RLS037", "security-definer-low-trust-execute", "warning", __doc__)
@@ -32,28 +33,9 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for f in model.functions.values():
         if not f.security_definer or f.returns_trigger:
             continue  # a trigger function cannot be called directly
-        schema = f.name.split(".", 1)[0]
-        if f.executors is not None:
-            can = f.executors & config.low_trust_roles
-        else:
-            can = {
-                g.grantee
-                for g in model.grants
-                if g.kind == "function"
-                and g.target == f.name
-                and g.grantee in config.low_trust_roles
-            }
-        by_default = sorted(
-            r
-            for r in can
-            if any(
-                d.kind == "function"
-                and d.grantee == r
-                and d.schema in (None, schema)
-                and "EXECUTE" in d.privileges
-                for d in model.default_privileges
-            )
-        )
+        if f.public_execute:
+            continue  # RLS012 reports it, naming these roles too: one finding
+        by_default = by_default_privileges(model, config, f)
         if by_default:
             yield RULE.finding(
                 f"SECURITY DEFINER function {f.name} is executable by {', '.join(by_default)} "
