@@ -537,8 +537,17 @@ def lint(
     settings = opts.settings or project.settings
     config = LintConfig.from_ini(project.ini, settings.lock_timeout)
     t0 = time.perf_counter()
-    model, sup = build_static(lint_sources(project))
-    static = run_rules(model, config)
+    import dataclasses
+
+    sources = lint_sources(project)
+    model, sup = build_static(sources)
+    # Policy changes not yet in a revision are not in the scratch database either:
+    # the catalog cannot confirm their findings, so they stand on their own.
+    pending = {name for name, _ in sources if name.startswith("policies/")}
+    static = [
+        dataclasses.replace(f, static_only=True) if f.loc.file in pending else f
+        for f in run_rules(model, config)
+    ]
     report = LintReport(
         [f for f in static if not sup.suppressed(f)], static_seconds=time.perf_counter() - t0
     )

@@ -409,3 +409,25 @@ def test_rls016_leaves_a_platforms_default_grants_alone_but_not_the_projects(
         "risky:public.a",
         "risky:public.b",
     ]
+
+
+def test_pending_policy_yaml_findings_survive_the_catalog_pass(
+    tmp_path: Path, database: Database
+) -> None:
+    sql = """
+    CREATE ROLE app_user NOLOGIN;
+    CREATE TABLE public.t (id int PRIMARY KEY);
+    GRANT SELECT ON public.t TO app_user;
+    """
+    project = make_project(tmp_path, sql)
+    (project / "policies").mkdir(exist_ok=True)
+    (project / "policies" / "app.yaml").write_text(
+        "policies:\n  - template: allow_all\n    table: public.t\n    roles: [app_user]\n"
+    )
+    static_only = commands.lint(Project.find(project), with_database=False).findings
+    pending = [f for f in static_only if (f.loc.file or "").startswith("policies/")]
+    assert pending, [f"{f.rule} {f.loc}" for f in static_only]
+    report = commands.lint(
+        Project.find(project), RunOptions(url=database.server.url("postgres")), with_database=True
+    )
+    assert {(f.rule, f.key) for f in pending} <= {(f.rule, f.key) for f in report.findings}
