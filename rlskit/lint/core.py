@@ -202,10 +202,30 @@ def _row_free(node: Any) -> bool:
     return "ColumnRef" not in kinds and bool(kinds & {"FuncCall", "SubLink", "SQLValueFunction"})
 
 
-def scoping_columns(expr: Any) -> list[str]:
+def scoping_columns(expr: Any, table: str | None = None) -> list[str]:
     """Columns a policy compares with the caller: ``col = auth.uid()``,
-    ``col IN (SELECT ...)``, ``col = ANY (...)``."""
+    ``col IN (SELECT ...)``, ``col = ANY (...)``; with ``table``, also the columns of
+    that table a subquery ties to the caller (``EXISTS (... m.org_id = docs.org_id
+    AND m.user_id = auth.uid())`` scopes ``docs.org_id``)."""
     out: list[str] = []
+    if table is not None:
+        short = table.rsplit(".", 1)[-1]
+        for t, n in walk(expr):
+            if t != "SubLink" or not scoping_columns(n.get("subselect")):
+                continue
+            for t2, n2 in walk(n.get("subselect")):
+                if t2 != "A_Expr" or [
+                    x.get("String", {}).get("sval") for x in n2.get("name", [])
+                ] != ["="]:
+                    continue
+                for side in (n2.get("lexpr") or {}, n2.get("rexpr") or {}):
+                    side = uncast(side)
+                    parts = [
+                        f.get("String", {}).get("sval")
+                        for f in side.get("ColumnRef", {}).get("fields", [])
+                    ]
+                    if len(parts) >= 2 and parts[-2] == short and parts[-1] not in out:
+                        out.append(str(parts[-1]))
     for t, n in walk(expr):
         pairs: list[tuple[Any, Any]] = []
         if (

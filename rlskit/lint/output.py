@@ -80,7 +80,6 @@ def sarif(findings: list[Finding], rules: list[Any]) -> str:
                 "tool": {
                     "driver": {
                         "name": "rlskit",
-                        "informationUri": "https://github.com/rlskit/rlskit",
                         "rules": [
                             {
                                 "id": rid,

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rlskit.lint.core import Finding, LintConfig, make_rule, scoping_columns
-from rlskit.lint.model import Model, column_refs, is_true
+from rlskit.lint.model import Model, calls, column_refs, is_true
 
 
 @make_rule("RLS034", "check-not-tied-to-caller", "warning", __doc__)
@@ -31,17 +31,23 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for p in model.policies.values():
         for expr in (p.using, p.check):
             if expr is not None:
-                scoped.setdefault(p.table, set()).update(scoping_columns(expr))
+                scoped.setdefault(p.table, set()).update(scoping_columns(expr, p.table))
     for p in model.policies.values():
         if not p.permissive or p.command not in ("INSERT", "UPDATE", "ALL"):
             continue
         if set(p.roles) <= config.admin_roles:
             continue  # an admin may write any owner's rows
         owner_cols = scoped.get(p.table, set())
+        t = model.tables.get(p.table)
+        if t is not None and t.columns:
+            owner_cols &= t.columns  # not a column of a table a subquery reads
         check = p.check if p.check is not None else (p.using if p.command != "INSERT" else None)
         if not owner_cols or check is None or is_true(check):
             continue
-        used = {ref[-1] for ref in column_refs(check)}
+        # tied: compared with the caller, or handed to a helper (is_member(org_id))
+        used = set(scoping_columns(check, p.table)) | {
+            ref[-1] for call in calls(check) for ref in column_refs(call.get("args", []))
+        }
         if not used & owner_cols:
             cols = ", ".join(sorted(owner_cols))
             yield RULE.finding(
