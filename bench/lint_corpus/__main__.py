@@ -2,6 +2,7 @@
 
     python -m bench.lint_corpus            # table: schema x tool -> TP / FP / debatable / missed
     python -m bench.lint_corpus --dump     # every rlskit finding (to assign verdicts)
+    python -m bench.lint_corpus --write    # also write the table to RESULTS.md
 
 Peer findings (pgrls, splinter) come from ``peers.json`` (``python -m
 bench.lint_corpus.peers`` reruns them); their verdicts are in verdicts.yaml too.
@@ -107,6 +108,7 @@ def peer_fingerprint(tool: str, f: dict[str, Any]) -> str | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dump", action="store_true")
+    ap.add_argument("--write", action="store_true", help="write the table to RESULTS.md")
     args = ap.parse_args()
     t0 = time.perf_counter()
     results = run_all()
@@ -118,17 +120,30 @@ def main() -> None:
                 print(f"  {fingerprint(f.rule, f.key)!r}: {f.loc} {f.message}")
         return
     rows = score(load_verdicts(), results)
-    print("| schema | tool | TP | FP | debatable | unjudged | missed known problems |")
-    print("|---|---|---|---|---|---|---|")
+    lines = [
+        "| schema | tool | TP | FP | debatable | unjudged | missed known problems |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        print(
+        lines.append(
             f"| {r['schema']} | {r['tool']} | {r['tp']} | {r['fp']} | {r['debatable']} | "
             f"{r['unjudged']} | {', '.join(r['missed']) or '-'} |"
         )
     lint_s = sum(r.static_seconds + r.catalog_seconds for r in results.values())
-    print(
-        f"\nrlskit lint time on the corpus: {lint_s:.2f}s (whole run incl. applying: {total:.1f}s)"
+    lines.append(
+        f"\nrlskit lint time on the corpus (static rules + catalog queries and rules, four "
+        f"schemas): {lint_s:.2f}s; the whole run including applying them: {total:.1f}s."
     )
+    print("\n".join(lines))
+    if args.write:
+        (HERE / "RESULTS.md").write_text(
+            "# rlskit lint, pgrls and splinter on ../shared/corpus\n\n"
+            "Counts of findings by verdict (verdicts.yaml, written by judge.py); "
+            "`rlskit (before)` is the version before issue 14 (rlskit_before.txt). "
+            "TP: a real problem; FP: no problem; debatable: a judgement call. Missed: known "
+            "problems (found by any tool) this tool does not report. Regenerate with "
+            "`python -m bench.lint_corpus --write`.\n\n" + "\n".join(lines) + "\n"
+        )
 
 
 if __name__ == "__main__":
