@@ -359,7 +359,7 @@ def status(project: Project, opts: RunOptions | None = None) -> list[RevisionInf
         edited = False
         if rec is not None and info.up:
             path = project.root / info.up
-            edited = not path.is_file() or rec.differs(SqlFile.load(path, info.up).checksum)
+            edited = not path.is_file() or rec.differs(SqlFile.load(path, info.up))
         out.append(
             RevisionInfo(
                 **{
@@ -423,7 +423,8 @@ def repair(project: Project, opts: RunOptions | None = None) -> list[tuple[str, 
                     "applied_by = current_user WHERE revision = %s",
                     (f.checksum, f.display, rec.revision),
                 )
-                changed.append((rec.revision, f.display))
+                if rec.differs(f) or f.display != rec.path:  # not a mere algorithm upgrade
+                    changed.append((rec.revision, f.display))
 
     with _alembic_errors():
         _with_context(project, opts, action, lock=True)
