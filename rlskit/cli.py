@@ -42,6 +42,8 @@ def _echo_event(event: Event) -> None:
         click.echo(f"  ... {event.message}", err=True)
     elif event.kind == "connected":
         click.echo(f"Database: {event.message}")
+    elif event.kind == "stripped":
+        click.echo(f"  note: {event.message}")
 
 
 def _opts(

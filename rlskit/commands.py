@@ -253,6 +253,23 @@ def downgrade(
     return _migrate("downgrade", project, target, opts, sql)
 
 
+def migrate_scratch(
+    project: Project, url: str, target: str = "heads", settings: Settings | None = None
+) -> RunResult:
+    """Apply the migrations to a scratch database (lint, test, drift, the pytest
+    plugin): all-or-nothing, or revision by revision when a no-transaction
+    revision needs it (refused before anything runs, so the retry starts clean)."""
+    from rlskit.errors import NonTransactionalRevision
+
+    s = settings or project.settings
+    try:
+        return upgrade(project, target, RunOptions(url=url, settings=s))
+    except NonTransactionalRevision:
+        return upgrade(
+            project, target, RunOptions(url=url, settings=s.with_overrides(per_revision=True))
+        )
+
+
 def _with_context(project: Project, opts: RunOptions, fn: Any, *, lock: bool) -> None:
     """Run ``fn(migration_context)`` inside env.py (with or without the lock)."""
     from alembic.runtime.environment import EnvironmentContext
@@ -535,7 +552,7 @@ def lint(
     t1 = time.perf_counter()
     with scratch_database(project, opts.url) as url:
         try:
-            upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+            migrate_scratch(project, url, "heads", opts.settings)
         except SqlStatementError as exc:
             if exc.sqlstate != "42710" or opts.url is None:
                 raise
@@ -586,11 +603,7 @@ def drift(
     t0 = time.perf_counter()
     with scratch_database(project, scratch_url) as url:
         if heads:
-            upgrade(
-                project,
-                heads[0] if len(heads) == 1 else "heads",
-                RunOptions(url=url, settings=opts.settings),
-            )
+            migrate_scratch(project, url, heads[0] if len(heads) == 1 else "heads", opts.settings)
         with psycopg.connect(url) as conn:
             expected = snapshot(conn)
     t1 = time.perf_counter()
@@ -652,7 +665,7 @@ def test(
         run_on(database_url)
         return report
     with scratch_database(project, opts.url) as url:
-        upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+        migrate_scratch(project, url, "heads", opts.settings)
         run_on(url)
     return report
 
