@@ -814,8 +814,8 @@ def _run_with_retries(context: Any, config: Config, settings: Settings, allow_re
                 raise connection_lost(settings, exc.__context__ or exc) from None
             return
         except SqlStatementError as exc:
-            if exc.sqlstate != "55P03":
-                raise
+            if exc.sqlstate != "55P03" or not exc.failure.in_transaction:
+                raise  # a no-transaction revision is never re-run: part of it is committed
             if not allow_retry or attempt > settings.lock_retries:
                 raise LockTimeout(
                     exc.failure, attempt, pg_duration(settings.lock_timeout)
