@@ -634,12 +634,16 @@ def _run_offline(context: Any, settings: Settings) -> None:
         context.run_migrations()
 
 
-def _session_options(url: str) -> dict[str, Any]:
+def _session_options(url: str, orphan: bool = True) -> dict[str, Any]:
     """connect_args for the migration connection: keepalives, and the orphan
     settings appended to any ``options`` the URL already has."""
     from sqlalchemy.engine import make_url
 
-    ours = " ".join(f"-c {k}={v}" for k, v in ORPHAN_OPTIONS)
+    ours = " ".join(
+        f"-c {k}={v}"
+        for k, v in ORPHAN_OPTIONS
+        if orphan or k != "client_connection_check_interval"  # PostgreSQL 14+
+    )
     given = make_url(sqlalchemy_url(url)).query.get("options")
     given_text = given if isinstance(given, str) else " ".join(given or ())
     return {
@@ -670,7 +674,20 @@ def _run_online(context: Any, config: Config, project: Project, settings: Settin
         try:
             connection = engine.connect()
         except DBAPIError as exc:
-            raise connect_error(url, exc) from None
+            if "unrecognized configuration parameter" not in str(exc.orig):
+                raise connect_error(url, exc) from None
+            # A server older than PostgreSQL 14 (no client_connection_check_interval):
+            # keepalives and the idle-in-transaction timeout only.
+            engine.dispose()
+            engine = create_engine(
+                sqlalchemy_url(url),
+                poolclass=NullPool,
+                connect_args=_session_options(url, orphan=False),
+            )
+            try:
+                connection = engine.connect()
+            except DBAPIError as exc2:
+                raise connect_error(url, exc2) from None
         _report(config)(
             Event(
                 "connected",

@@ -14,7 +14,17 @@ import pytest
 
 from rlskit.sqlfile import SqlFile
 
-from .conftest import HEAD, PREV, REPO, Database, Server, alembic_process, rlskit, write_revision
+from .conftest import (
+    HEAD,
+    PREV,
+    REPO,
+    REVISIONS,
+    Database,
+    Server,
+    alembic_process,
+    rlskit,
+    write_revision,
+)
 
 
 def _psql(db_url: str, server: Server, script: Path) -> subprocess.CompletedProcess[str]:
@@ -338,6 +348,9 @@ def test_old_layout_is_moved_on_the_next_upgrade(project: Path, database: Databa
     # reading commands see it where it is
     cur = rlskit("current", project=project, url=database.url)
     assert cur.output.strip() == PREV
+    status = rlskit("status", project=project, url=database.url)
+    assert status.exit_code == 0 and "EDITED" not in status.output
+    assert f"{len(REVISIONS) - 1} applied, 1 pending" in status.output
     write_revision(project, "0100", GRANT_ALL, message="grant all")
     res = rlskit("upgrade", project=project, url=database.url)
     assert res.exit_code == 0, res.stderr
