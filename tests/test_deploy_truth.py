@@ -99,6 +99,25 @@ def test_plain_alembic_refuses_it_too(project: Path, database: Database) -> None
     assert database.scalar("SELECT to_regclass('app.customers')") is None
 
 
+def test_a_transaction_ended_by_a_statement_is_reported_not_called_rolled_back(
+    project: Path, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Belt and braces: were the splitter ever to miss a COMMIT, the runtime sees its
+    transaction end after that statement and says so instead of claiming a rollback."""
+    from rlskit import pgsql
+
+    assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
+    monkeypatch.setattr(pgsql, "transaction_control", lambda statement: None)
+    write_revision(project, "0100", "CREATE TABLE app.c3 (id int);\nCOMMIT;\nSELECT 1/0;\n")
+    res = rlskit("upgrade", project=project, url=database.url)
+    assert res.exit_code == 1
+    err = " ".join(res.stderr.split())
+    assert "sql/0100_test.up.sql:2 (COMMIT) ended the transaction" in err
+    assert "rolled back" not in err and "rlskit status" in err
+    # what the message warned about is what happened
+    assert database.scalar("SELECT to_regclass('app.c3')::text") == "app.c3"
+
+
 # -- case 2: every revision starts from the same session state -------------------------
 LEAKY = (
     "CREATE TABLE app.a100 (id int);\n"
