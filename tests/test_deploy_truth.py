@@ -87,6 +87,14 @@ def test_leading_begin_and_trailing_commit_are_left_out_and_said(
     script = rlskit("upgrade", "--sql", f"{HEAD}:head", project=project)
     assert script.exit_code == 0, script.stderr
     assert "\nbegin;" not in script.output and "\ncommit;" not in script.output
+    assert rlskit("downgrade", HEAD, project=project, url=database.url).exit_code == 0
+    assert database.scalar("SELECT to_regclass('app.c2')") is None
+    path = tmp_path / "deploy.sql"
+    path.write_text(script.output)
+    proc = _psql(database.url, database.server, path)
+    assert proc.returncode == 0, proc.stderr
+    assert database.scalar("SELECT to_regclass('app.c2')::text") == "app.c2"
+    assert database.version() == ["0101"]
 
 
 def test_plain_alembic_refuses_it_too(project: Path, database: Database) -> None:
