@@ -456,12 +456,28 @@ def test_plain_alembic_uses_the_bookkeeping_schema(project: Path, database: Data
 
 
 # -- case 11: offline deploys of an existing database ---------------------------------
+def _schema_dump(db: Database) -> list[str]:
+    proc = subprocess.run(
+        [db.server.embedded.tool("pg_dump"), "--schema-only", "--no-comments", db.url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [
+        line
+        for line in proc.stdout.splitlines()
+        if not line.startswith(("\\restrict", "\\unrestrict", "-- Dumped"))
+    ]
+
+
 def test_offline_from_to_on_an_existing_database(
     project: Path, database: Database, tmp_path: Path
 ) -> None:
     # online reference: PREV -> HEAD
     assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
     online = database.snapshot()
+    dump_online = _schema_dump(database)
+    assert any("CREATE TABLE app.customers" in line for line in dump_online)
     book_online = _book(database)
     assert rlskit("downgrade", PREV, project=project, url=database.url).exit_code == 0
     # the README's plain script is refused by the database, naming what to do
@@ -481,6 +497,7 @@ def test_offline_from_to_on_an_existing_database(
     assert proc.returncode == 0, proc.stderr
     assert database.version() == [HEAD]
     assert database.snapshot().diff(online) == []
+    assert _schema_dump(database) == dump_online  # pg_dump as the independent oracle
     assert [(r, p) for r, p, _ in _book(database)] == [(r, p) for r, p, _ in book_online]
     # run again: the database is no longer at FROM, and nothing changes
     proc = _psql(database.url, database.server, script)
