@@ -74,3 +74,22 @@ def test_waiting_upgrade_names_the_lock_holder_and_how_to_end_it(
     assert f"SELECT pg_terminate_backend({pid})" in err
     assert "Nothing was changed" in err
     assert database.version() == []
+
+
+def test_migration_session_bounds_orphans_in_every_revision(
+    project: Path, database: Database
+) -> None:
+    """The settings survive the per-revision session reset (they are startup options)."""
+    write_revision(
+        project,
+        "0100",
+        "CREATE TABLE app.orphan_settings AS SELECT "
+        "current_setting('idle_in_transaction_session_timeout') AS idle, "
+        "current_setting('client_connection_check_interval') AS check_interval;",
+        message="settings",
+    )
+    res = rlskit("upgrade", project=project, url=database.url)
+    assert res.exit_code == 0, res.stderr
+    with database.connect() as conn:
+        row = conn.execute("SELECT idle, check_interval FROM app.orphan_settings").fetchone()
+    assert row == ("5min", "5s")
