@@ -44,6 +44,8 @@ def _echo_event(event: Event) -> None:
         click.echo(f"  ... {escape(event.message, keep_newlines=True)}", err=True)
     elif event.kind == "connected":
         click.echo(f"Database: {escape(event.message, keep_newlines=True)}")
+    elif event.kind == "stripped":
+        click.echo(f"  note: {escape(event.message, keep_newlines=True)}")
 
 
 def _opts(

@@ -339,6 +339,23 @@ def downgrade(
     return _migrate("downgrade", project, target, opts, sql)
 
 
+def migrate_scratch(
+    project: Project, url: str, target: str = "heads", settings: Settings | None = None
+) -> RunResult:
+    """Apply the migrations to a scratch database (lint, test, drift, the pytest
+    plugin): all-or-nothing, or revision by revision when a no-transaction
+    revision needs it (refused before anything runs, so the retry starts clean)."""
+    from rlskit.errors import NonTransactionalRevision
+
+    s = settings or project.settings
+    try:
+        return upgrade(project, target, RunOptions(url=url, settings=s))
+    except NonTransactionalRevision:
+        return upgrade(
+            project, target, RunOptions(url=url, settings=s.with_overrides(per_revision=True))
+        )
+
+
 def _with_context(project: Project, opts: RunOptions, fn: Any, *, lock: bool) -> None:
     """Run ``fn(migration_context)`` inside env.py (with or without the lock)."""
     from alembic.runtime.environment import EnvironmentContext
@@ -447,7 +464,7 @@ def status(project: Project, opts: RunOptions | None = None) -> list[RevisionInf
         edited = False
         if rec is not None and info.up:
             path = project.root / info.up
-            edited = not path.is_file() or rec.differs(SqlFile.load(path, info.up).checksum)
+            edited = not path.is_file() or rec.differs(SqlFile.load(path, info.up))
         out.append(
             RevisionInfo(
                 **{
@@ -511,7 +528,8 @@ def repair(project: Project, opts: RunOptions | None = None) -> list[tuple[str, 
                     "applied_by = current_user WHERE revision = %s",
                     (f.checksum, f.display, rec.revision),
                 )
-                changed.append((rec.revision, f.display))
+                if rec.differs(f) or f.display != rec.path:  # not a mere algorithm upgrade
+                    changed.append((rec.revision, f.display))
 
     with _alembic_errors():
         _with_context(project, opts, action, lock=True)
@@ -594,7 +612,7 @@ def exact_down(
     kept: list[str] = []
     with scratch_database(project, scratch_url) as url:
         if history(project):
-            upgrade(project, "heads", RunOptions(url=url))
+            migrate_scratch(project, url, "heads")
         with psycopg.connect(url, autocommit=True) as conn:
             before, dump_before = snapshot(conn), _schema_dump(pg_dump, url)
             for st in pgsql.split(up_sql):
@@ -762,7 +780,7 @@ def lint(
     t1 = time.perf_counter()
     with scratch_database(project, opts.url) as url:
         try:
-            upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+            migrate_scratch(project, url, "heads", opts.settings)
         except SqlStatementError as exc:
             if exc.sqlstate != "42710" or opts.url is None:
                 # Still worth reporting: every static finding, and the failure itself.
@@ -820,11 +838,7 @@ def drift(
     t0 = time.perf_counter()
     with scratch_database(project, scratch_url) as url:
         if heads:
-            upgrade(
-                project,
-                heads[0] if len(heads) == 1 else "heads",
-                RunOptions(url=url, settings=opts.settings),
-            )
+            migrate_scratch(project, url, heads[0] if len(heads) == 1 else "heads", opts.settings)
         with psycopg.connect(url) as conn:
             expected = snapshot(conn)
     t1 = time.perf_counter()
@@ -888,7 +902,7 @@ def test(
         return report
     with scratch_database(project, opts.url) as url:
         if target != "base":
-            upgrade(project, target, RunOptions(url=url, settings=opts.settings))
+            migrate_scratch(project, url, target, opts.settings)
         run_on(url)
     return report
 

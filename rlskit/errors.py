@@ -103,6 +103,22 @@ class SqlSyntaxError(RlskitError):
         )
 
 
+class TransactionControlInFile(SqlSyntaxError):
+    """A migration file ends, nests or restarts the transaction rlskit runs it in."""
+
+    def __init__(self, path: str, line: int, statement: str, reason: str, fix: str) -> None:
+        self.statement = statement
+        RlskitError.__init__(
+            self,
+            f"{path}:{line}: {reason} ({' '.join(statement.split())[:80]}); "
+            "rlskit refuses to run it, nothing was changed.",
+            fix,
+        )
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Blocker:
     """A session holding a lock that a migration statement waited for."""
@@ -130,6 +146,10 @@ class StatementFailure:
     detail: str | None = None
     pg_hint: str | None = None
     blockers: list[Blocker] = field(default_factory=list)
+    in_transaction: bool = True  # False: a no-transaction revision, statements autocommitted
+    committed: int = 0  # no-transaction: statements of the file committed before the failure
+    total: int = 0  # statements in the file
+    last_committed: str | None = None  # "path:line statement" of the last committed one
 
 
 class SqlStatementError(RlskitError):
@@ -215,6 +235,18 @@ class ChecksumMismatch(RlskitError):
             "reviewing that the database already matches the edited file, accept it "
             "with `rlskit repair`.",
         )
+
+
+class BookkeepingError(RlskitError):
+    """rlskit's bookkeeping schema or tables cannot be created or read."""
+
+    exit_code = 1
+
+
+class TransactionLost(RlskitError):
+    """A statement ended the transaction rlskit ran a revision in."""
+
+    exit_code = 1
 
 
 class RevisionError(RlskitError):

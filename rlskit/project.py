@@ -45,7 +45,7 @@ class Settings:
     migration_lock_wait: float = 300.0  # seconds to wait for another upgrade
     per_revision: bool = False  # commit each revision on its own
     version_table: str = "alembic_version"
-    version_table_schema: str | None = None
+    version_table_schema: str | None = "rlskit"  # bookkeeping lives here, no PUBLIC access
     embedded: bool = True  # fall back to the embedded server when no URL is given
 
     def with_overrides(self, **kw: object) -> Settings:

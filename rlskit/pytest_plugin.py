@@ -32,14 +32,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def rlskit_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """URL of a freshly migrated database, for the whole session."""
     from rlskit import commands
-    from rlskit.commands import RunOptions
     from rlskit.project import Project
     from rlskit.scratch import scratch_database
 
     folder = request.config.getini("rlskit_project") or str(request.config.rootpath)
     project = Project.find(Path(folder))
     with scratch_database(project, os.environ.get("RLSKIT_TEST_SERVER_URL") or None) as url:
-        commands.upgrade(project, "heads", RunOptions(url=url))
+        commands.migrate_scratch(project, url, "heads")
         yield url
 
 

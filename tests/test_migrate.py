@@ -116,7 +116,7 @@ def test_offline_script_gives_the_same_database(
 def _book(db: Database) -> list[tuple[object, ...]]:
     with db.connect() as conn:
         return conn.execute(
-            "SELECT revision, path, checksum FROM rlskit_applied_files ORDER BY revision"
+            "SELECT revision, path, checksum FROM rlskit.rlskit_applied_files ORDER BY revision"
         ).fetchall()
 
 
@@ -314,7 +314,9 @@ def test_connection_from_config_attributes(project: Path, database: Database) ->
         trans = connection.begin()
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, "base")
-        assert connection.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 0
+        assert (
+            connection.exec_driver_sql("SELECT count(*) FROM rlskit.alembic_version").scalar() == 0
+        )
         trans.rollback()
     assert database.version() == [HEAD]
     engine.dispose()
