@@ -160,11 +160,11 @@ def test_session_settings_do_not_leak_into_later_revisions(
     at_once = _seen(database)
     assert at_once is not None and at_once[0] == "on" and at_once[1] == "on"  # type: ignore[index]
     # A applied earlier, B later
-    assert rlskit("downgrade", "0100", project=project, url=database.url).exit_code == 0
+    assert rlskit("downgrade", "0100", "--yes", project=project, url=database.url).exit_code == 0
     assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
     assert _seen(database) == at_once
     # offline (psql), from base
-    assert rlskit("downgrade", "base", project=project, url=database.url).exit_code == 0
+    assert rlskit("downgrade", "base", "--yes", project=project, url=database.url).exit_code == 0
     script = tmp_path / "up.sql"
     out = rlskit("upgrade", "--sql", project=project)
     assert out.exit_code == 0, out.stderr
@@ -510,7 +510,7 @@ def test_offline_script_is_idempotent_about_bookkeeping(
 ) -> None:
     # Bookkeeping exists but the database is at base (downgraded): the plain script works.
     assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
-    assert rlskit("downgrade", "base", project=project, url=database.url).exit_code == 0
+    assert rlskit("downgrade", "base", "--yes", project=project, url=database.url).exit_code == 0
     script = tmp_path / "up.sql"
     script.write_text(rlskit("upgrade", "--sql", project=project).output)
     proc = _psql(database.url, database.server, script)
