@@ -164,7 +164,7 @@ def _count(conn: Any, rep: Report) -> None:
                 with conn.transaction(force_rollback=True):
                     conn.execute("SET LOCAL statement_timeout = '10s'")
                     conn.execute("SET LOCAL lock_timeout = '1s'")
-                    conn.execute(setup_statement(rep.role, rep.settings))
+                    conn.execute(*setup_statement(rep.role, rep.settings))
                     cur = conn.execute(probe)
                     t.counts[command] = cur.fetchone()[0] if command == "SELECT" else cur.rowcount
             except psycopg.Error as exc:
