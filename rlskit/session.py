@@ -7,8 +7,18 @@ The role and settings are set with ``set_config(name, value, true)`` in one
 statement (``set_config('role', ...)`` is ``SET LOCAL ROLE``, membership check
 included). They last until the transaction ends, commit or rollback, so nothing
 is left behind when the connection goes back to a pool. Role names and values
-are bound parameters, never string formatting (seeds 000 and 002 built
-``SET ROLE "{user_id}"`` with Python f-strings).
+are bound parameters (server-side: a token is never in the query text that other
+sessions see in ``pg_stat_activity``), never string formatting (seeds 000 and 002
+built ``SET ROLE "{user_id}"`` with Python f-strings).
+
+The block is checked when it ends: a random marker set with the role tells
+whether the transaction is still the one act_as began (``commit()``, ``COMMIT``
+or ``ROLLBACK`` inside the block end it), the role and settings must be the ones
+act_as set, and after COMMIT the session must be as before the block (``SET``
+without ``LOCAL`` or ``set_config(..., false)`` would outlive it). Anything else
+raises :class:`~rlskit.errors.ActAsError`. SQL in the block can still switch to
+any role the login role is a member of: give the login role only the
+application's roles.
 """
 
 from __future__ import annotations
@@ -259,22 +269,6 @@ def _restore(conn: Any, before: _State, names: list[str], local: bool) -> None:
         cur.execute(query, params)
 
 
-def _reset_after_leak(conn: Any, before: _State, names: list[str]) -> None:
-    """After a committed block left session state behind: back to ``before``."""
-    from psycopg import pq
-
-    was = conn.autocommit
-    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
-        conn.rollback()
-    conn.autocommit = True
-    try:
-        if _read_state(conn, []).session_user != before.session_user:
-            conn.execute("RESET SESSION AUTHORIZATION")
-        _restore(conn, before, names, local=False)
-    finally:
-        conn.autocommit = was
-
-
 _ENDED = (
     "the block ended act_as's transaction (commit(), COMMIT, ROLLBACK or a savepoint "
     "command), so what ran after that ran as the login role, outside act_as"
@@ -320,22 +314,6 @@ def _check_block(
     return expected.differences(now, "the one act_as set")
 
 
-def _session_leaks(conn: Any, before: _State, names: list[str]) -> list[str]:
-    """After the transaction: is the session as it was before the block? If not, put
-    it back and say what was left behind."""
-    was = conn.autocommit
-    conn.autocommit = True
-    try:
-        leaks = before.differences(_read_state(conn, names), "the one before the block")
-        if leaks:
-            if _read_state(conn, []).session_user != before.session_user:
-                conn.execute("RESET SESSION AUTHORIZATION")
-            _restore(conn, before, names, local=False)
-    finally:
-        conn.autocommit = was
-    return leaks
-
-
 @contextmanager
 def act_as(
     conn: Any,
@@ -371,15 +349,116 @@ def act_as(
 
 
 def _begin(conn: Any, setup: tuple[str, tuple[str, ...]], names: list[str]) -> _State:
-    """The state before and the setup, in one round trip (a pipeline: the values stay
-    bound parameters, so psycopg's own BEGIN, if any, travels with them)."""
+    """The state before and the setup in one statement (the CTE is read before the
+    set_config calls run) and, when psycopg sends a BEGIN, in one round trip with it
+    (a pipeline: the values stay bound parameters)."""
     import psycopg
 
-    with conn.pipeline():
-        state = psycopg.Cursor(conn)
-        state.execute(_state_query(names), names)
-        psycopg.Cursor(conn).execute(*setup)
-    return _State.of(state.fetchone(), names)
+    query, params = setup
+    before = "WITH before AS MATERIALIZED (" + _state_query(names) + ") "
+    combined = before + "SELECT before.*, " + query.removeprefix("SELECT ") + " FROM before"
+    with psycopg.Cursor(conn) as cur:
+        with conn.pipeline():
+            cur.execute(combined, (*names, *params))
+        row = cur.fetchone()
+    assert row is not None
+    return _State.of(row[: 2 + len(names)], names)
+
+
+_CHECK = "rlskit act_as check "
+
+
+def _finish(
+    conn: Any, expected: _State, names: list[str], rollback_caught_errors: bool
+) -> tuple[list[str], _State]:
+    """End the block's transaction: COMMIT if it is the one act_as began with the role
+    and settings act_as set, else ROLLBACK. Returns the problems and the session's
+    state afterwards. In the usual case this is one round trip: a check that fails
+    with an error (which skips the rest of the pipeline) when the state is wrong,
+    COMMIT, and the state after it."""
+    import psycopg
+    from psycopg import pq
+
+    status = conn.info.transaction_status
+    if status != pq.TransactionStatus.INTRANS:
+        conn.rollback()
+        caught = status == pq.TransactionStatus.INERROR
+        return ([] if caught and rollback_caught_errors else [_CAUGHT if caught else _ENDED]), (
+            _read_state_idle(conn, names)
+        )
+    # One round trip (a pipeline of prepared statements): a check that fails with an
+    # error when the state is wrong, which makes the server skip the rest; COMMIT;
+    # and the state after it. Values are compared by their SHA-256, so that the
+    # token is not sent again.
+    eq = ", ".join(
+        "sha256(convert_to(coalesce(current_setting(%s, true), ''), 'UTF8')) = %s" for _ in names
+    )
+    check = (
+        "SELECT CASE WHEN cu = %s AND su = %s AND true = ALL (eq) THEN NULL ELSE "
+        f"('{_CHECK}' || json_build_array(cu, su, eq)::text)::int END FROM ("
+        f"SELECT current_user::text AS cu, session_user::text AS su, ARRAY[{eq}] AS eq) AS s"
+    )
+    params: list[Any] = [expected.current_user, expected.session_user]
+    for n in names:
+        params += [n, hashlib.sha256(expected.settings[n].encode()).digest()]
+    try:
+        with psycopg.Cursor(conn) as cur, psycopg.Cursor(conn) as after:
+            with conn.pipeline():
+                cur.execute(check, params)
+                cur.execute("COMMIT")
+                after.execute(_state_query(names), names)
+            return [], _State.of(after.fetchone(), names)
+    except psycopg.errors.InvalidTextRepresentation as exc:
+        message = exc.diag.message_primary or ""
+        if _CHECK not in message:
+            raise
+    conn.rollback()
+    cu, su, eq_flags = json.loads(message[message.index("[") : message.rindex("]") + 1])
+    found = dict(zip(names, eq_flags, strict=True))
+    if not found[MARKER]:
+        problems = [_ENDED]
+    else:
+        problems = [
+            f"setting {n} was changed inside the block" for n in names if not found[n]
+        ] + expected.differences(_State(cu, su, expected.settings), "the one act_as set")
+    return problems, _read_state_idle(conn, names)
+
+
+def _read_state_idle(conn: Any, names: list[str]) -> _State:
+    """The session's state outside any transaction."""
+    was = conn.autocommit
+    conn.autocommit = True
+    try:
+        return _read_state(conn, names)
+    finally:
+        conn.autocommit = was
+
+
+def _repair(conn: Any, before: _State, after: _State, names: list[str]) -> list[str]:
+    """Put the session back to ``before`` if ``after`` differs; say what differed."""
+    leaks = before.differences(after, "the one before the block")
+    if leaks:
+        was = conn.autocommit
+        conn.autocommit = True
+        try:
+            if after.session_user != before.session_user:
+                conn.execute("RESET SESSION AUTHORIZATION")
+            _restore(conn, before, names, local=False)
+        finally:
+            conn.autocommit = was
+    return leaks
+
+
+def _outcome(problems: list[str], leaks: list[str]) -> str:
+    """What happened to the work of a block that broke its contract."""
+    if _ENDED in problems:
+        out = (
+            "What the block did before it ended the transaction was committed or rolled "
+            "back by the block itself; what it did after that was rolled back"
+        )
+    else:
+        out = "The block's work was rolled back"
+    return out + ("; the session was put back." if leaks else ".")
 
 
 def _expected(before: _State, role: str | None, values: Mapping[str, str]) -> _State:
@@ -407,28 +486,22 @@ def _top_level(
         except BaseException:
             _end(conn, commit=False)
             raise
-        problems: list[str] = []
         try:
             yield
         except BaseException:
             _end(conn, commit=False)
-            leaks = _session_leaks(conn, before, names)
+            leaks = _repair(conn, before, _read_state_idle(conn, names), names)
             if leaks:
                 raise ActAsError(
                     [*leaks, _LEAK], "The block's work was rolled back; the session was put back."
                 ) from None
             raise
-        problems = _check_block(
+        problems, after = _finish(
             conn, _expected(before, role, values), names, rollback_caught_errors
         )
-        _end(conn, commit=not problems)
-        leaks = _session_leaks(conn, before, names)
+        leaks = _repair(conn, before, after, names)
         if problems:
-            raise ActAsError(
-                problems + leaks,
-                "The block's work was rolled back"
-                + ("; the session was put back." if leaks else "."),
-            )
+            raise ActAsError(problems + leaks, _outcome(problems, leaks))
         if leaks:
             raise ActAsError(
                 [*leaks, _LEAK],
@@ -518,11 +591,11 @@ def act_as_sqlalchemy(
         yield connection
         problems = _check_block(driver, _expected(before, role, values), names)
         if problems:
-            raise ActAsError(problems, "The block's work was rolled back.")
+            raise ActAsError(problems, _outcome(problems, []))
         if nested:
             _restore(driver, before, names, local=True)
     if not nested:
-        leaks = _session_leaks(driver, before, names)
+        leaks = _repair(driver, before, _read_state_idle(driver, names), names)
         if leaks:
             raise ActAsError(
                 [*leaks, _LEAK],
