@@ -4,6 +4,7 @@ pg_stat_activity.query, not in the server log (issue 12, item 8)."""
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 
 import psycopg
@@ -82,3 +83,43 @@ def test_token_is_not_in_the_server_log_when_the_setup_fails(app_db: Database) -
     text_ = "".join(p.read_text(errors="replace") for p in logs)
     assert "no_such_role" in text_  # the failure was logged...
     assert token.split(".")[1] not in text_  # ...without the token
+
+
+def _expiring_token() -> tuple[str, float]:
+    now = time.time()
+    return sign_identity(SECRET, {"user_id": 1}, ttl=2, now=now), int(now + 2) + 0.3
+
+
+def _titles(conn: psycopg.Connection) -> list[str]:  # type: ignore[type-arg]
+    return sorted(r[0] for r in conn.execute("SELECT title FROM app.documents").fetchall())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="auth.check_token compares the expiry with now(), the transaction's start: "
+    "needs clock_timestamp() in rlskit/policies/render.py (signed_identity) and a "
+    "revision that replaces auth.check_token",
+)
+def test_token_that_expires_inside_a_transaction_is_refused(app_db: Database) -> None:
+    token, expired_at = _expiring_token()
+    with psycopg.connect(app_db.url) as conn, act_as(conn, "app_user", token=token):
+        assert _titles(conn) == ["d1", "d2"]
+        time.sleep(max(0.0, expired_at - time.time()))
+        assert _titles(conn) == []
+
+
+def test_clock_timestamp_in_check_token_refuses_a_token_expiring_mid_transaction(
+    app_db: Database,
+) -> None:
+    """The fix for the test above, applied to the installed function: it works."""
+    with app_db.connect(autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pg_get_functiondef('auth.check_token(text)'::regprocedure)"
+        ).fetchone()
+        assert row is not None and "now()" in str(row[0])
+        conn.execute(str(row[0]).replace("now()", "clock_timestamp()"))
+    token, expired_at = _expiring_token()
+    with psycopg.connect(app_db.url) as conn, act_as(conn, "app_user", token=token):
+        assert _titles(conn) == ["d1", "d2"]
+        time.sleep(max(0.0, expired_at - time.time()))
+        assert _titles(conn) == []
