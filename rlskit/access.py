@@ -488,15 +488,18 @@ class ProbeEscaped(RlskitError):
         )
 
 
+_STATE = (
+    "SELECT current_user::text, session_user::text, "
+    "coalesce(current_setting('rlskit.test_run', true), ''), "
+    "coalesce(current_setting('rlskit.test_case', true), '')"
+)
+
+
 def _state(conn: Any) -> tuple[str, str, str, str]:
     import psycopg
 
     with psycopg.Cursor(conn) as cur:
-        row = cur.execute(
-            "SELECT current_user::text, session_user::text, "
-            "coalesce(current_setting('rlskit.test_run', true), ''), "
-            "coalesce(current_setting('rlskit.test_case', true), '')"
-        ).fetchone()
+        row = cur.execute(_STATE).fetchone()
     assert row is not None
     return (str(row[0]), str(row[1]), str(row[2]), str(row[3]))
 
@@ -521,31 +524,37 @@ def _enter(conn: Any, actor: Actor, savepoint: str, case_marker: str) -> None:
 def _leave(
     conn: Any, actor: Actor, savepoint: str, case_marker: str, base: tuple[str, str, str, str]
 ) -> str | None:
-    """Back to the state before the case; what the probe broke (None: nothing)."""
+    """Back to the state before the case, in one round trip: the state the probe left
+    (unless it failed), ROLLBACK TO and RELEASE of the case's savepoint, the state
+    after. Returns what the probe broke (None: nothing)."""
     import psycopg
     from psycopg import pq
 
     status = conn.info.transaction_status
     if status == pq.TransactionStatus.IDLE:
         return "ended the run's transaction (COMMIT or ROLLBACK)"
-    problem = None
-    if status == pq.TransactionStatus.INTRANS:
-        now = _state(conn)
-        if now[3] != case_marker or now[2] != base[2]:
-            problem = "left the case's savepoint"
-        elif now[1] != base[1]:
-            problem = f"changed the session authorization to {now[1]}"
-        elif now[0] != actor.role:
-            problem = f"changed role from {actor.role} to {now[0]}"
-    try:
-        with conn.pipeline(), psycopg.Cursor(conn) as cur:
-            cur.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
-            cur.execute(f"RELEASE SAVEPOINT {savepoint}")
-    except psycopg.Error:
-        return problem or "left the case's savepoint"
-    if problem is None and _state(conn) != base:
-        problem = "changed the state that later cases run in"
-    return problem
+    with psycopg.Cursor(conn) as left, psycopg.Cursor(conn) as cur, psycopg.Cursor(conn) as after:
+        try:
+            with conn.pipeline():
+                if status == pq.TransactionStatus.INTRANS:
+                    left.execute(_STATE)
+                cur.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                cur.execute(f"RELEASE SAVEPOINT {savepoint}")
+                after.execute(_STATE)
+        except psycopg.Error:
+            return "left the case's savepoint"
+        if status == pq.TransactionStatus.INTRANS:
+            now = left.fetchone()
+            assert now is not None
+            if now[3] != case_marker or now[2] != base[2]:
+                return "left the case's savepoint"
+            if now[1] != base[1]:
+                return f"changed the session authorization to {now[1]}"
+            if now[0] != actor.role:
+                return f"changed role from {actor.role} to {now[0]}"
+        if tuple(after.fetchone() or ()) != base:
+            return "changed the state that later cases run in"
+    return None
 
 
 def run_suite(conn: Any, suite: Suite, display: str, report: Report) -> None:

@@ -280,3 +280,24 @@ def test_reserved_names_are_refused_by_sqlalchemy(app_db: Database) -> None:
                     pytest.fail("the block ran")
     finally:
         engine.dispose()
+
+
+def test_reset_session_as_a_sqlalchemy_reset_listener(app_db: Database) -> None:
+    from sqlalchemy import event
+
+    engine = create_engine(
+        sqlalchemy_url(app_url(app_db)), poolclass=QueuePool, pool_size=1, max_overflow=0
+    )
+    event.listen(engine, "reset", lambda c, *a: reset_session(c))
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SET ROLE app_admin"))
+            conn.execute(text("SET app.tenant_id = '2'"))
+            conn.commit()
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT current_user, session_user, current_setting('app.tenant_id', true)")
+            ).one()
+            assert (row[0], row[1], row[2] or "") == ("app_login", "app_login", "")
+    finally:
+        engine.dispose()

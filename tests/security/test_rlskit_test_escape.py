@@ -144,3 +144,29 @@ def test_owner_of_a_mixed_case_table_through_a_chain_is_refused(
     else:
         assert not report.refused
         assert [r.ok for r in report.results] == [True]
+
+
+def test_runner_notices_an_ended_transaction_and_does_not_claim_a_rollback(
+    migrated: Database,
+) -> None:
+    """Behind the parser: a probe that ends the transaction stops the run, and the
+    message says what may have been kept."""
+    import psycopg
+
+    from rlskit.access import Report, Suite, run_suite
+
+    suite = Suite.model_validate(
+        {
+            "fixtures": "INSERT INTO app.organisations (id, name) OVERRIDING SYSTEM VALUE "
+            "VALUES (7, 'kept?')",
+            "actors": {"t1": {"role": "app_user"}},
+            "cases": [{"name": "ends it", "probe": "COMMIT", "expect": {"t1": 0}}],
+        }
+    )
+    with psycopg.connect(migrated.url) as conn, pytest.raises(ProbeEscaped) as info:
+        run_suite(conn, suite, "attack.yaml", Report())
+    assert "ended the run's transaction" in str(info.value)
+    assert "may have been committed" in str(info.value)
+    assert "nothing was kept" not in str(info.value)
+    # and it was: the report must not have said otherwise
+    assert migrated.scalar("SELECT count(*) FROM app.organisations WHERE id = 7") == 1
