@@ -340,20 +340,35 @@ def _check(
     return not detail, f"ids {sorted(have)}", "; ".join(detail)
 
 
-def _run_probe(conn: Any, probe: str) -> tuple[str, int, list[Any], str]:
+def _run_probe(conn: Any, probe: str, role: str) -> tuple[str, int, list[Any], str, str | None]:
+    """Run the probe's statements one by one; the outcome is the first error or the
+    last statement's rows. Between statements the role is checked, so that a later
+    statement cannot run (and fail, or pass) as a role an earlier one switched to.
+    The last item is what the probe broke (None: nothing)."""
     import psycopg
 
     try:
-        cur = conn.execute(probe)
+        statements = [s.text for s in pgsql.split(probe)] or [probe]
+    except pgsql.SplitError:
+        statements = [probe]
+    cur = None
+    try:
+        for n, statement in enumerate(statements):
+            if n:
+                who = conn.execute("SELECT current_user::text").fetchone()[0]
+                if who != role:
+                    return "error", 0, [], "", f"changed role from {role} to {who}"
+            cur = conn.execute(statement)
+        assert cur is not None
         if cur.description is not None:
             rows = cur.fetchall()
-            return "ok", len(rows), [r[0] for r in rows], ""
-        return "ok", cur.rowcount, [], ""
+            return "ok", len(rows), [r[0] for r in rows], "", None
+        return "ok", cur.rowcount, [], "", None
     except psycopg.errors.InsufficientPrivilege as exc:
         msg = exc.diag.message_primary or str(exc)
-        return ("rls_violation" if "row-level security" in msg else "denied"), 0, [], msg
+        return ("rls_violation" if "row-level security" in msg else "denied"), 0, [], msg, None
     except psycopg.Error as exc:
-        return "error", 0, [], exc.diag.message_primary or str(exc)
+        return "error", 0, [], exc.diag.message_primary or str(exc), None
 
 
 def _refusals(conn: Any, suite: Suite) -> list[str]:
@@ -593,8 +608,8 @@ def run_suite(conn: Any, suite: Suite, display: str, report: Report) -> None:
                 savepoint = f"rlskit_case_{secrets.token_hex(8)}"
                 marker = secrets.token_hex(16)
                 _enter(conn, actor, savepoint, marker)
-                kind, count, ids, message = _run_probe(conn, case.probe)
-                problem = _leave(conn, actor, savepoint, marker, base)
+                kind, count, ids, message, broke = _run_probe(conn, case.probe, actor.role)
+                problem = _leave(conn, actor, savepoint, marker, base) or broke
                 if problem is not None:
                     kept = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
                     raise ProbeEscaped(display, label, actor_name, problem, kept)

@@ -170,3 +170,22 @@ def test_runner_notices_an_ended_transaction_and_does_not_claim_a_rollback(
     assert "nothing was kept" not in str(info.value)
     # and it was: the report must not have said otherwise
     assert migrated.scalar("SELECT count(*) FROM app.organisations WHERE id = 7") == 1
+
+
+def test_role_changed_before_a_failing_statement_is_caught(
+    project: Path, migrated: Database
+) -> None:
+    """The probe switches to a role without privileges, so the expected `denied`
+    would come from that role, not from the actor."""
+    yaml = (
+        "fixtures: |" + FIXTURES + "  CREATE ROLE powerless NOLOGIN;\n"
+        "  GRANT powerless TO postgres;\n"
+        "  CREATE FUNCTION public.become(r text) RETURNS text LANGUAGE sql\n"
+        "    AS $$ SELECT set_config('role', r, true) $$;\n"
+        "actors:\n  t1: {role: app_user, settings: {app.tenant_id: '1'}}\n"
+        "cases:\n  - name: sneaky\n"
+        "    probe: SELECT public.become('powerless'); SELECT id FROM app.customers\n"
+        "    expect: {t1: denied}\n"
+    )
+    with pytest.raises(ProbeEscaped, match=r"changed role from app_user to powerless"):
+        run(project, migrated, yaml)
