@@ -481,20 +481,18 @@ def _top_level(
     was_autocommit = conn.autocommit
     conn.autocommit = False
     try:
-        try:
-            before = _begin(conn, setup, names)
-        except BaseException:
-            _end(conn, commit=False)
-            raise
+        before = _begin(conn, setup, names)
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
+            if not _usable(conn):
+                raise
             _end(conn, commit=False)
             leaks = _repair(conn, before, _read_state_idle(conn, names), names)
             if leaks:
                 raise ActAsError(
                     [*leaks, _LEAK], "The block's work was rolled back; the session was put back."
-                ) from None
+                ) from exc
             raise
         problems, after = _finish(
             conn, _expected(before, role, values), names, rollback_caught_errors
@@ -509,9 +507,14 @@ def _top_level(
                 "were put back as they were before the block.",
             )
     finally:
-        if not conn.closed:
+        if _usable(conn):
             _end(conn, commit=False)
             conn.autocommit = was_autocommit
+
+
+def _usable(conn: Any) -> bool:
+    """False when the connection is closed or lost: nothing to roll back or check."""
+    return not conn.closed and not getattr(conn, "broken", False)
 
 
 @contextmanager

@@ -301,3 +301,12 @@ def test_reset_session_as_a_sqlalchemy_reset_listener(app_db: Database) -> None:
             assert (row[0], row[1], row[2] or "") == ("app_login", "app_login", "")
     finally:
         engine.dispose()
+
+
+def test_a_lost_connection_raises_the_real_error(app_db: Database) -> None:
+    with psycopg.connect(app_url(app_db)) as conn:
+        pid = conn.info.backend_pid
+        with pytest.raises(psycopg.OperationalError), act_as(conn, "app_user"):
+            with app_db.connect(autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            conn.execute("SELECT 1")
