@@ -9,6 +9,7 @@ this, so dependency order and quoting are the server's.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from rlskit.catalog import Membership, Role, fetch
 from rlskit.drift import role_attrs
 from rlskit.errors import RlskitError
 from rlskit.quoting import quote_ident
-from rlskit.urls import libpq_url, mask_url
+from rlskit.urls import libpq_env, mask_url
 
 # Session-level settings pg_dump writes at the top: made transaction-local, so they
 # end with the migration's transaction. The empty search_path is dropped: the dump
@@ -71,6 +72,7 @@ def build(conn: Any, url: str, schemas: list[str], pg_dump: str) -> Baseline:
     members = [
         m for m in fetch(conn, "memberships", Membership) if m.role in names and m.member in names
     ]
+    conninfo, env = libpq_env(url)  # the password goes in the child's environment only
     cmd = [
         pg_dump,
         "--schema-only",
@@ -78,13 +80,15 @@ def build(conn: Any, url: str, schemas: list[str], pg_dump: str) -> Baseline:
         "--no-comments",
         "--quote-all-identifiers",
         "-d",
-        libpq_url(url),
+        conninfo,
     ]
     for s in schemas:
         cmd += ["--schema", s]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, check=False, env={**os.environ, **env}
+    )
     if proc.returncode != 0:
-        err = " ".join(proc.stderr.split()).replace(libpq_url(url), mask_url(url))
+        err = " ".join(proc.stderr.split()).replace(conninfo, mask_url(conninfo))
         raise RlskitError(
             f"pg_dump could not read the schemas: {err}.",
             "The role in the URL needs to read the catalog and the schemas; nothing was written.",

@@ -686,8 +686,8 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
 @click.option(
     "--count",
     is_flag=True,
-    help="Count rows the role sees/updates/deletes (runs them in a transaction "
-    "that is rolled back: use a replica or a test database).",
+    help="Count rows the role sees/updates/deletes (SELECTs only, in a read-only "
+    "transaction: no trigger fires).",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text"

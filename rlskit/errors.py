@@ -326,3 +326,13 @@ class DestructiveDowngrade(RlskitError):
     def tables(self) -> set[str]:
         """Every table that would lose rows."""
         return {loss.table for f in self.found for loss in f.losses}
+
+
+class ActAsError(RlskitError):
+    """An ``act_as`` block broke its contract: it ended its transaction, changed the
+    session's role or settings, or caught a failed statement and carried on."""
+
+    def __init__(self, problems: list[str], outcome: str) -> None:
+        self.problems = problems
+        self.outcome = outcome  # what happened to the block's work and the session
+        super().__init__("act_as: " + "; ".join(problems) + ".", outcome)

@@ -53,10 +53,12 @@ def rlskit_connection(rlskit_database: str) -> Iterator[Any]:
 
 @pytest.fixture
 def rlskit_act(rlskit_connection: Any) -> Callable[..., AbstractContextManager[Any]]:
-    """``rlskit_act(role, settings)``: a context manager acting as ``role``."""
+    """``rlskit_act(role, settings)``: a context manager acting as ``role``. A statement
+    that fails inside it (``pytest.raises``) rolls the block back; everything else
+    is checked as in :func:`rlskit.session.act_as`."""
     from rlskit.session import act_as
 
     def act(role: str, settings: dict[str, Any] | None = None) -> AbstractContextManager[Any]:
-        return act_as(rlskit_connection, role, settings)
+        return act_as(rlskit_connection, role, settings, rollback_caught_errors=True)
 
     return act
