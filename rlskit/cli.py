@@ -632,6 +632,11 @@ def db_psql(ctx: Ctx, args: tuple[str, ...]) -> None:
     sys.exit(proc.returncode)
 
 
+from rlskit.review_cli import review_cmd  # noqa: E402
+
+cli.add_command(review_cmd)
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
