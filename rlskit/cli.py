@@ -632,9 +632,10 @@ def db_psql(ctx: Ctx, args: tuple[str, ...]) -> None:
     sys.exit(proc.returncode)
 
 
-from rlskit.review_cli import review_cmd  # noqa: E402
+from rlskit.review_cli import explain_cmd, review_cmd  # noqa: E402
 
 cli.add_command(review_cmd)
+cli.add_command(explain_cmd)
 
 
 def main() -> None:

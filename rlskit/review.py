@@ -116,6 +116,11 @@ def actor_key(display: str, actor: str) -> str:
     return f"{Path(display).stem}:{actor}"
 
 
+def actor_settings(actor: Actor) -> dict[str, str]:
+    """The settings an actor's transaction gets, as strings."""
+    return {k: str(v) for k, v in actor.settings.items()}
+
+
 def _enter(actor: Actor) -> Any:
     from rlskit.access import _enter as enter
 

@@ -96,3 +96,108 @@ def review_cmd(
             )
             sys.exit(1)
         click.echo(f"The access matches {lock}.")
+
+
+def find_actor(suites: list[Any], name: str) -> tuple[Any, Any, str]:
+    """(suite, actor, key) for ``name`` (``actor`` if unique, else ``file:actor``)."""
+    from rlskit.errors import SpecError
+    from rlskit.review import actor_key
+
+    hits = [
+        (suite, actor, actor_key(display, n))
+        for suite, display in suites
+        for n, actor in suite.actors.items()
+        if name in (n, actor_key(display, n))
+    ]
+    if len(hits) == 1:
+        return hits[0]
+    keys = sorted(actor_key(display, n) for suite, display in suites for n in suite.actors)
+    if not hits:
+        raise SpecError(f"No actor {name!r} in tests/rls/*.yaml.", f"Actors: {', '.join(keys)}.")
+    raise SpecError(
+        f"Actor {name!r} is in several files.",
+        f"Name one of: {', '.join(h[2] for h in hits)}.",
+    )
+
+
+def parse_settings(items: tuple[str, ...], option: str = "--setting") -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise click.UsageError(f"{option} takes NAME=VALUE, not {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+@click.command("explain")
+@click.argument("args", nargs=-1, required=True, metavar="[ACTOR] STATEMENT")
+@click.option("--role", help="Act as this role instead of an actor of tests/rls/*.yaml.")
+@click.option("--setting", "settings", multiple=True, metavar="NAME=VALUE", help="With --role.")
+@click.option(
+    "--fixtures",
+    "fixtures",
+    type=click.Path(dir_okay=False),
+    help="With --role: load the fixtures of this access-matrix file.",
+)
+@click.option("--row", "rows", multiple=True, metavar="COLUMN=VALUE", help="Judge only this row.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def explain_cmd(
+    ctx: Ctx,
+    args: tuple[str, ...],
+    role: str | None,
+    settings: tuple[str, ...],
+    fixtures: str | None,
+    rows: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """Why ACTOR sees or changes these rows: privileges, RLS, policies, row by row.
+
+    Builds the project in a scratch database, loads the actor's fixtures, and runs
+    everything (the statement too, to check the verdict) in a rolled-back
+    transaction. Exit 1 when PostgreSQL's result disagrees with the explanation.
+    """
+    from pathlib import Path
+
+    import psycopg
+
+    from rlskit import explain, review
+    from rlskit.access import load_suite
+    from rlskit.commands import RunOptions, upgrade
+    from rlskit.scratch import scratch_database
+
+    if len(args) > 2:
+        raise click.UsageError('quote the statement: rlskit explain ACTOR "UPDATE ..."')
+    actor, statement = (None, args[0]) if len(args) == 1 else args
+    project = ctx.project()
+    values = parse_settings(settings)
+    fixture_sql = ""
+    if role is None:
+        if actor is None:
+            raise click.UsageError("name an ACTOR of tests/rls/*.yaml, or use --role")
+        suite, found, key = find_actor(review.load_suites(project), actor)
+        role, values, fixture_sql, name = (
+            found.role,
+            review.actor_settings(found),
+            suite.fixtures,
+            key,
+        )
+    else:
+        if actor is not None:
+            raise click.UsageError("give either an ACTOR or --role, not both")
+        name = role
+        if fixtures is not None:
+            fixture_sql = load_suite(Path(fixtures), fixtures).fixtures
+    server = review.scratch_server_url(project, ctx.url)
+    with scratch_database(None, server) as url:
+        upgrade(project, "heads", RunOptions(url=url, settings=project.settings))
+        with psycopg.connect(url) as conn, conn.transaction(force_rollback=True):
+            if fixture_sql.strip():
+                conn.execute(fixture_sql)
+            result = explain.explain(
+                conn, role, values, statement, parse_settings(rows, "--row"), name
+            )
+    click.echo(explain.as_json(result) if fmt == "json" else explain.as_text(result))
+    if not result.agrees:
+        sys.exit(1)
