@@ -434,9 +434,19 @@ def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
 
 @cli.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text")
+@click.option("--coverage", is_flag=True, help="Which policy x command x role the cases exercise.")
+@click.option("--mutate", is_flag=True, help="Mutation-test the cases; print the score.")
+@click.option("--fail-under", type=float, metavar="PCT", help="With --mutate: exit 1 below PCT.")
 @pass_ctx
-def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
+def test_cmd(
+    ctx: Ctx,
+    paths: tuple[Path, ...],
+    fmt: str,
+    coverage: bool = False,
+    mutate: bool = False,
+    fail_under: float | None = None,
+) -> None:
     """Run access-matrix tests (tests/rls/*.yaml) on a freshly migrated database.
 
     With --url the fresh database is created on that server (it must not hold
@@ -446,11 +456,21 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
 
     from rlskit import commands
 
+    if coverage or mutate:
+        from rlskit.review_cli import test_quality
+
+        test_quality(ctx, paths, coverage, mutate, fmt, fail_under)
+        return
+
     project = ctx.project()
     started = time.perf_counter()
     report = commands.test(project, list(paths) or None, _opts(ctx, project, quiet=True))
     seconds = time.perf_counter() - started
-    if fmt == "json":
+    if fmt == "junit":
+        from rlskit.junit import as_junit
+
+        click.echo(as_junit(report, seconds))
+    elif fmt == "json":
         import json
 
         click.echo(

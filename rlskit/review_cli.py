@@ -201,3 +201,83 @@ def explain_cmd(
     click.echo(explain.as_json(result) if fmt == "json" else explain.as_text(result))
     if not result.agrees:
         sys.exit(1)
+
+
+def test_quality(
+    ctx: Ctx,
+    paths: tuple[Any, ...],
+    coverage: bool,
+    mutate: bool,
+    fmt: str,
+    fail_under: float | None,
+) -> None:
+    """``rlskit test --coverage`` / ``--mutate`` on a scratch build of the project."""
+    import json
+    import time
+
+    import psycopg
+
+    from rlskit import mutate as mutate_mod
+    from rlskit import review
+    from rlskit.commands import RunOptions, upgrade
+    from rlskit.scratch import scratch_database
+
+    project = ctx.project()
+    suites = review.load_suites(project, list(paths) or None)
+    server = review.scratch_server_url(project, ctx.url)
+    out: dict[str, Any] = {}
+    failed = False
+    started = time.perf_counter()
+    with scratch_database(None, server) as url:
+        upgrade(project, "heads", RunOptions(url=url, settings=project.settings))
+        build = time.perf_counter() - started
+        with psycopg.connect(url) as conn:
+            if coverage:
+                entries, notes = mutate_mod.coverage(conn, suites)
+                out["coverage"] = [{**e.__dict__, "status": e.status} for e in entries]
+                if fmt != "json":
+                    click.echo("Policy coverage (policy x command x role):")
+                    for e in entries:
+                        mark = {"admits and filters": "ok "}.get(e.status, "-- ")
+                        click.echo(
+                            f"  {mark}{e.table} {e.policy} {e.command} TO {e.role}: {e.status}"
+                            + (f" ({len(e.cases)} case(s))" if e.cases else "")
+                        )
+                    for n in notes:
+                        click.echo(f"  note: {n}")
+                    full = sum(1 for e in entries if e.status == "admits and filters")
+                    missing = sum(1 for e in entries if not e.cases)
+                    click.echo(
+                        f"{full}/{len(entries)} seen to admit and filter; "
+                        f"{missing} not exercised by any case."
+                    )
+            if mutate:
+                rep = mutate_mod.mutate(conn, suites)
+                out["mutation"] = {
+                    "score": rep.score,
+                    "killed": len(rep.killed),
+                    "survived": [r.mutant.label for r in rep.survived],
+                    "invalid": [f"{r.mutant.label}: {r.invalid}" for r in rep.results if r.invalid],
+                    "baseline_failures": rep.baseline_failures,
+                    "seconds": rep.seconds,
+                }
+                if fmt != "json":
+                    for label in rep.baseline_failures:
+                        click.secho(f"FAILS WITHOUT MUTATION {label} (left out)", fg="red")
+                    for r in rep.survived:
+                        click.secho(f"SURVIVED {r.mutant.label}", fg="yellow")
+                    for r in rep.results:
+                        if r.invalid:
+                            click.echo(f"not applicable {r.mutant.label}: {r.invalid}")
+                    click.echo(
+                        f"mutation score {rep.score:.1%}: {len(rep.killed)} killed, "
+                        f"{len(rep.survived)} survived in {rep.seconds:.2f}s "
+                        f"(+ {build:.2f}s build)"
+                    )
+                failed = bool(rep.baseline_failures) or (
+                    fail_under is not None and rep.score * 100 < fail_under
+                )
+    if fmt == "json":
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    if failed:
+        sys.exit(1)
