@@ -43,6 +43,17 @@ class Actor(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     role: str
     settings: dict[str, str | int | bool] = Field(default_factory=dict)
+    # JWT-style claims: request.jwt.claims and request.jwt.claim.* (PostgREST, Supabase)
+    claims: dict[str, Any] = Field(default_factory=dict)
+
+
+def actor_settings(actor: Actor) -> dict[str, str]:
+    """What an actor's transaction sets: its claims' settings, then its own settings."""
+    from rlskit.session import claims_settings
+
+    out = claims_settings(actor.claims) if actor.claims else {}
+    out.update({k: str(v) for k, v in actor.settings.items()})
+    return out
 
 
 class Expect(BaseModel):
@@ -289,8 +300,7 @@ def _enter(actor: Actor) -> Any:
     """``SAVEPOINT`` plus the actor's role and settings, in one round trip."""
     from rlskit.session import setup_statement
 
-    settings = {k: str(v) for k, v in actor.settings.items()}
-    return setup_statement(actor.role, settings, before="SAVEPOINT rlskit_case")
+    return setup_statement(actor.role, actor_settings(actor), before="SAVEPOINT rlskit_case")
 
 
 def run_suite(conn: Any, suite: Suite, display: str, report: Report) -> None:

@@ -513,6 +513,13 @@ def test_cmd(
     metavar="NAME=VALUE",
     help="Session setting for the row counts (repeatable).",
 )
+@click.option(
+    "--claim",
+    "claims",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A JWT-style claim for the row counts: request.jwt.claims and request.jwt.claim.NAME.",
+)
 @click.option("--schema", "schemas", multiple=True, help="Only these schemas (repeatable).")
 @click.option(
     "--count",
@@ -525,7 +532,13 @@ def test_cmd(
 )
 @pass_ctx
 def permissions(
-    ctx: Ctx, role: str, settings: tuple[str, ...], schemas: tuple[str, ...], count: bool, fmt: str
+    ctx: Ctx,
+    role: str,
+    settings: tuple[str, ...],
+    schemas: tuple[str, ...],
+    count: bool,
+    fmt: str,
+    claims: tuple[str, ...] = (),
 ) -> None:
     """Show what ROLE can do on each table: privileges, policies, row counts."""
     from rlskit import commands
@@ -537,6 +550,11 @@ def permissions(
             raise click.UsageError(f"--setting takes NAME=VALUE, not {item!r}")
         k, v = item.split("=", 1)
         parsed[k.strip()] = v
+    if claims:
+        from rlskit.review_cli import parse_settings
+        from rlskit.session import claims_settings
+
+        parsed = {**claims_settings(parse_settings(claims, "--claim")), **parsed}
     project = ctx.project()
     rep = commands.permissions(
         project, role, parsed, list(schemas), count, _opts(ctx, project, quiet=True)

@@ -54,10 +54,13 @@ def rlskit_connection(rlskit_database: str) -> Iterator[Any]:
 
 @pytest.fixture
 def rlskit_act(rlskit_connection: Any) -> Callable[..., AbstractContextManager[Any]]:
-    """``rlskit_act(role, settings)``: a context manager acting as ``role``."""
+    """``rlskit_act(role, settings, claims=None)``: a context manager acting as ``role``
+    (``claims``: JWT-style, as ``request.jwt.claims`` and ``request.jwt.claim.*``)."""
     from rlskit.session import act_as
 
-    def act(role: str, settings: dict[str, Any] | None = None) -> AbstractContextManager[Any]:
-        return act_as(rlskit_connection, role, settings)
+    def act(
+        role: str, settings: dict[str, Any] | None = None, claims: dict[str, Any] | None = None
+    ) -> AbstractContextManager[Any]:
+        return act_as(rlskit_connection, role, settings, claims=claims)
 
     return act

@@ -117,8 +117,10 @@ def actor_key(display: str, actor: str) -> str:
 
 
 def actor_settings(actor: Actor) -> dict[str, str]:
-    """The settings an actor's transaction gets, as strings."""
-    return {k: str(v) for k, v in actor.settings.items()}
+    """The settings an actor's transaction gets, as strings (claims included)."""
+    from rlskit.access import actor_settings as settings_of
+
+    return settings_of(actor)
 
 
 def _enter(actor: Actor) -> Any:
@@ -251,6 +253,7 @@ def compute(conn: Any, suites: list[tuple[Suite, str]]) -> Matrix:
                 actors[key] = {
                     "role": actor.role,
                     "settings": {k: str(v) for k, v in sorted(actor.settings.items())},
+                    **({"claims": actor.claims} if actor.claims else {}),
                 }
                 if exists is None:
                     access[key] = {}

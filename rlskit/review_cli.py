@@ -135,6 +135,13 @@ def parse_settings(items: tuple[str, ...], option: str = "--setting") -> dict[st
 @click.option("--role", help="Act as this role instead of an actor of tests/rls/*.yaml.")
 @click.option("--setting", "settings", multiple=True, metavar="NAME=VALUE", help="With --role.")
 @click.option(
+    "--claim",
+    "claims",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="With --role: a JWT-style claim (request.jwt.claims, request.jwt.claim.NAME).",
+)
+@click.option(
     "--fixtures",
     "fixtures",
     type=click.Path(dir_okay=False),
@@ -148,6 +155,7 @@ def explain_cmd(
     args: tuple[str, ...],
     role: str | None,
     settings: tuple[str, ...],
+    claims: tuple[str, ...],
     fixtures: str | None,
     rows: tuple[str, ...],
     fmt: str,
@@ -170,8 +178,11 @@ def explain_cmd(
     if len(args) > 2:
         raise click.UsageError('quote the statement: rlskit explain ACTOR "UPDATE ..."')
     actor, statement = (None, args[0]) if len(args) == 1 else args
+    from rlskit.session import claims_settings
+
     project = ctx.project()
-    values = parse_settings(settings)
+    claimed = parse_settings(claims, "--claim")
+    values = {**(claims_settings(claimed) if claimed else {}), **parse_settings(settings)}
     fixture_sql = ""
     if role is None:
         if actor is None:

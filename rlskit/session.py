@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -53,6 +54,22 @@ def sign_identity(
     )
     sig = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
     return f"{body}.{sig}"
+
+
+CLAIMS_SETTING = "request.jwt.claims"
+_CLAIM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def claims_settings(claims: Mapping[str, Any]) -> dict[str, str]:
+    """JWT-style claims as PostgREST and Supabase hand them to the database:
+    ``request.jwt.claims`` (the JSON object) and ``request.jwt.claim.<name>`` (each
+    scalar claim whose name can be part of a setting name)."""
+    out = {CLAIMS_SETTING: json.dumps(dict(claims), sort_keys=True, separators=(",", ":"))}
+    for name, value in claims.items():
+        if _CLAIM_NAME.match(name) and not isinstance(value, dict | list):
+            text = json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+            out[f"request.jwt.claim.{name}"] = "" if value is None else text
+    return out
 
 
 @dataclass(frozen=True)
@@ -161,8 +178,12 @@ def act_as(
     settings: Mapping[str, Any] | None = None,
     declared: Settings | None = None,
     token: str | None = None,
+    claims: Mapping[str, Any] | None = None,
 ) -> Iterator[Any]:
     """Run the block in a transaction as ``role`` with ``settings`` (psycopg 3).
+
+    ``claims``: JWT-style claims, set as ``request.jwt.claims`` and
+    ``request.jwt.claim.<name>`` the way PostgREST does (see :func:`claims_settings`).
 
     Opens a transaction (or a savepoint inside one); everything set here ends
     with it, also when the block raises: the block's work is committed when it
@@ -175,6 +196,8 @@ def act_as(
     values = (declared or Settings(strict=False)).check(settings or {})
     if token is not None:
         values[IDENTITY_SETTING] = token
+    if claims:
+        values = {**claims_settings(claims), **values}
     nested = conn.info.transaction_status != pq.TransactionStatus.IDLE
     if not nested:
         with _own_transaction(conn, setup_statement(role, values, before="BEGIN")):
