@@ -336,12 +336,20 @@ def explain(
             conn.execute("GRANT ALL ON pg_temp.rlskit_new TO PUBLIC")
             insert = pgsql.retarget(statement, "pg_temp", "rlskit_new", alias)
             if applies:
-                checked = _judge(conn, enter, new, "ctid", checks, "WITH CHECK", insert)
+                checked = _judge(
+                    conn,
+                    enter,
+                    new,
+                    "row_number() OVER (ORDER BY ctid)",
+                    checks,
+                    "WITH CHECK",
+                    insert,
+                )
                 for k, js in sorted(checked.items()):
                     if k == "*":
                         continue
                     ok = _passes(js + checked.get("*", []), check_groups)
-                    rows.append(RowReport(f"new row at {k}", None, ok, js, new=True))
+                    rows.append(RowReport(f"new row {k}", None, ok, js, new=True))
                 if not checks:
                     rows.append(RowReport("every new row", None, False, [], new=True))
     finally:

@@ -32,7 +32,7 @@ from rlskit.access import (
 )
 from rlskit.catalog import Policy, fetch
 from rlskit.quoting import quote_ident, quote_qualified
-from rlskit.review import actor_settings
+from rlskit.review import actor_key, actor_matrix, actor_settings, compare
 
 COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 SWAP = {"SELECT": "UPDATE", "UPDATE": "SELECT", "DELETE": "SELECT", "INSERT": "UPDATE"}
@@ -46,6 +46,9 @@ class Mutant:
     target: str  # "policy NAME" or "grant"
     operator: str
     sql: str
+    # True when the access matrix sees all the mutant changes (it changes no WITH
+    # CHECK): then an unchanged matrix proves the mutant equivalent on the fixtures.
+    matrix_sees_all: bool = False
 
     @property
     def label(self) -> str:
@@ -57,6 +60,8 @@ class MutantResult:
     mutant: Mutant
     killed_by: str | None = None  # "file::case [actor]"
     invalid: str | None = None  # the mutant's SQL failed: not counted
+    equivalent: str | None = None  # changes nothing any actor can do: not counted
+    changes: list[str] = field(default_factory=list)  # what a survivor changes (review's words)
 
 
 @dataclass
@@ -71,7 +76,7 @@ class MutationReport:
 
     @property
     def survived(self) -> list[MutantResult]:
-        return [r for r in self.results if not r.killed_by and not r.invalid]
+        return [r for r in self.results if not r.killed_by and not r.invalid and not r.equivalent]
 
     @property
     def score(self) -> float:
@@ -119,7 +124,10 @@ def policy_mutants(p: Policy, actor_roles: list[str], conn: Any) -> list[Mutant]
     out: list[Mutant] = []
 
     def add(operator: str, sql: str) -> None:
-        out.append(Mutant(table, target, operator, sql))
+        no_check_change = p.command in ("SELECT", "DELETE") or (
+            operator.startswith("USING") and p.check_expr is not None
+        )
+        out.append(Mutant(table, target, operator, sql, no_check_change))
 
     # A mutant equal to the original (USING true -> true) is not made.
     if p.using_expr is not None and p.using_expr != "true":
@@ -152,19 +160,29 @@ def policy_mutants(p: Policy, actor_roles: list[str], conn: Any) -> list[Mutant]
                 "SELECT bool_or(pg_has_role(%s, r, 'USAGE')) FROM unnest(%s::text[]) AS r",
                 (role, list(p.roles)),
             ).fetchone()[0]
-            relevant = conn.execute(
-                "SELECT has_any_column_privilege(%s, %s::regclass, 'SELECT, INSERT, UPDATE') "
-                "OR has_table_privilege(%s, %s::regclass, 'DELETE')",
-                (role, table, role, table),
-            ).fetchone()[0]
+            # Only a role that holds the policy's command on the table can tell.
+            relevant = any(_holds(conn, role, table, c) for c in _commands(p.command))
             if not covered and relevant:
                 add(f"TO + {role}", create_policy(p, roles=[*p.roles, role]))
     return out
 
 
+def _commands(command: str) -> tuple[str, ...]:
+    return COMMANDS if command == "ALL" else (command,)
+
+
+def _holds(conn: Any, role: str, table: str, command: str) -> bool:
+    """Whether ``role`` holds ``command`` on ``table`` (on some column, for a column grant)."""
+    check = "has_table_privilege" if command == "DELETE" else "has_any_column_privilege"
+    return bool(
+        conn.execute(f"SELECT {check}(%s, %s::regclass, %s)", (role, table, command)).fetchone()[0]
+    )
+
+
 def grant_mutants(conn: Any, table: str, actor_roles: list[str]) -> list[Mutant]:
     """Revoke each grant the actors hold (directly, through a role, or PUBLIC; a
-    column grant as a whole); grant to PUBLIC each table privilege an actor lacks."""
+    column grant as a whole); grant to PUBLIC each table privilege an actor that can
+    reach the schema lacks (one that cannot would notice nothing)."""
     out: list[Mutant] = []
     t = quote_qualified(*table.split(".", 1))
     held = conn.execute(
@@ -203,15 +221,47 @@ def grant_mutants(conn: Any, table: str, actor_roles: list[str]) -> list[Mutant]
         )
     for priv in COMMANDS:
         lacking = conn.execute(
-            "SELECT bool_or(NOT has_table_privilege(r, %s::regclass, %s)) "
-            "FROM unnest(%s::text[]) AS r",
-            (table, priv, actor_roles),
+            # lacking: not on the table, and not on every column either (that is the same)
+            "SELECT bool_or(NOT has_table_privilege(r, %(t)s::regclass, %(p)s) "
+            "AND has_schema_privilege(r, %(s)s, 'USAGE') AND (%(p)s = 'DELETE' OR EXISTS ("
+            "SELECT 1 FROM pg_attribute a WHERE a.attrelid = %(t)s::regclass AND a.attnum > 0 "
+            "AND NOT a.attisdropped AND NOT has_column_privilege(r, a.attrelid, a.attnum, %(p)s))))"
+            " FROM unnest(%(r)s::text[]) AS r",
+            {"t": table, "p": priv, "s": table.split(".", 1)[0], "r": actor_roles},
         ).fetchone()[0]
         if lacking:
             out.append(
                 Mutant(table, "grant", f"GRANT {priv} TO PUBLIC", f"GRANT {priv} ON {t} TO PUBLIC")
             )
     return out
+
+
+def _access(conn: Any, suite: Suite, display: str, table: str) -> dict[str, Any]:
+    """Every actor's access to ``table`` (privileges, rows; see :mod:`rlskit.review`)."""
+    out = {}
+    for name, actor in suite.actors.items():
+        entry = actor_matrix(conn, actor, only=table)
+        for cells in entry.values():  # behaviour only: which policy admitted is not seen
+            for cell in cells.values():
+                if isinstance(cell, dict):
+                    cell.pop("policies", None)
+        out[actor_key(display, name)] = entry
+    return out
+
+
+def _privileges(conn: Any, table: str, roles: list[str]) -> list[tuple[Any, ...]]:
+    """What each role may do on each column of ``table`` (and DELETE on it)."""
+    return list(
+        conn.execute(
+            "SELECT r, a.attname, has_column_privilege(r, a.attrelid, a.attnum, 'SELECT'), "
+            "has_column_privilege(r, a.attrelid, a.attnum, 'INSERT'), "
+            "has_column_privilege(r, a.attrelid, a.attnum, 'UPDATE'), "
+            "has_table_privilege(r, a.attrelid, 'DELETE') "
+            "FROM unnest(%s::text[]) AS r, pg_attribute a WHERE a.attrelid = %s::regclass "
+            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2",
+            (roles, table),
+        ).fetchall()
+    )
 
 
 def _tables_of(conn: Any, case: Case) -> list[str]:
@@ -267,6 +317,8 @@ def mutate(conn: Any, suites: list[tuple[Suite, str]]) -> MutationReport:
                 if f"{p.schema}.{p.table_name}" in touching
             ]
             mutants = [m for p in policies for m in policy_mutants(p, roles, conn)]
+            before = {t: _privileges(conn, t, roles) for t in touching}
+            matrix = {t: _access(conn, suite, display, t) for t in touching}
             for table in sorted(touching):
                 mutants += grant_mutants(conn, table, roles)
             for m in mutants:
@@ -283,6 +335,11 @@ def mutate(conn: Any, suites: list[tuple[Suite, str]]) -> MutationReport:
                         result.invalid = exc.diag.message_primary or str(exc)
                         continue
                     result.invalid = None
+                    if m.target == "grant":
+                        if _privileges(conn, m.table, roles) == before[m.table]:
+                            result.equivalent = "no actor's privileges change (a redundant grant)"
+                            continue
+                        result.equivalent = None
                     broken = [
                         r.case
                         for r in _structure(conn, display, suite)
@@ -297,6 +354,20 @@ def mutate(conn: Any, suites: list[tuple[Suite, str]]) -> MutationReport:
                                 f"{display}::{case.name or f'case {i + 1}'} [{actor}]"
                             )
                             break
+                    else:
+                        # No case noticed: does the mutant change anything an actor can
+                        # do on these fixtures? If not, no case could notice it.
+                        now = _access(conn, suite, display, m.table)
+                        if m.matrix_sees_all and now == matrix[m.table]:
+                            result.equivalent = (
+                                "no actor's access to the table changes on these fixtures"
+                            )
+                        else:
+                            result.equivalent = None
+                            result.changes = [
+                                f"{c.subject}: {c.text}"
+                                for c in compare({"access": matrix[m.table]}, {"access": now})
+                            ]
                 finally:
                     conn.execute(
                         "ROLLBACK TO SAVEPOINT rlskit_mutant; RELEASE SAVEPOINT rlskit_mutant"
@@ -360,6 +431,8 @@ def coverage(conn: Any, suites: list[tuple[Suite, str]]) -> tuple[list[CoverageE
                     except SpecError as exc:
                         notes.append(f"{label} [{actor_name}]: not analysed ({exc.message})")
                         continue
+                    if e.missing:
+                        continue  # denied before any policy is consulted
                     for row in e.rows:
                         for j in row.judgements:
                             for (table, name, command, role), entry in entries.items():

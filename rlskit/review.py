@@ -170,10 +170,13 @@ def _counts(conn: Any, actor: Actor, t: TableRow) -> dict[str, int | str]:
     return out
 
 
-def actor_matrix(conn: Any, actor: Actor) -> dict[str, Any]:
-    """table -> what ``actor`` may do on it (only tables it holds some privilege on)."""
+def actor_matrix(conn: Any, actor: Actor, only: str | None = None) -> dict[str, Any]:
+    """table -> what ``actor`` may do on it (only tables it holds some privilege on;
+    ``only``: just that ``schema.table``)."""
     out: dict[str, Any] = {}
     for t in table_rows(conn, actor.role):
+        if only is not None and t.qualified != only:
+            continue
         cells: dict[str, Any] = {}
         for command in COMMANDS:
             cols = t.columns(command)

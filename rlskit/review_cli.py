@@ -269,6 +269,10 @@ def test_quality(
                     "killed": len(rep.killed),
                     "survived": [r.mutant.label for r in rep.survived],
                     "invalid": [f"{r.mutant.label}: {r.invalid}" for r in rep.results if r.invalid],
+                    "equivalent": [
+                        f"{r.mutant.label}: {r.equivalent}" for r in rep.results if r.equivalent
+                    ],
+                    "survivor_changes": {r.mutant.label: r.changes for r in rep.survived},
                     "baseline_failures": rep.baseline_failures,
                     "seconds": rep.seconds,
                 }
@@ -277,12 +281,19 @@ def test_quality(
                         click.secho(f"FAILS WITHOUT MUTATION {label} (left out)", fg="red")
                     for r in rep.survived:
                         click.secho(f"SURVIVED {r.mutant.label}", fg="yellow")
+                        for change in r.changes:
+                            click.echo(f"    changes {change}")
+                    for r in rep.results:
+                        if r.equivalent:
+                            click.echo(f"equivalent {r.mutant.label}: {r.equivalent}")
                     for r in rep.results:
                         if r.invalid:
                             click.echo(f"not applicable {r.mutant.label}: {r.invalid}")
                     click.echo(
                         f"mutation score {rep.score:.1%}: {len(rep.killed)} killed, "
-                        f"{len(rep.survived)} survived in {rep.seconds:.2f}s "
+                        f"{len(rep.survived)} survived, "
+                        f"{sum(1 for r in rep.results if r.equivalent)} equivalent "
+                        f"in {rep.seconds:.2f}s "
                         f"(+ {build:.2f}s build)"
                     )
                 failed = bool(rep.baseline_failures) or (

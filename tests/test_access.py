@@ -28,7 +28,7 @@ def rls_project(project: Path) -> Path:
 def test_reference_access_matrices_pass(rls_project: Path, scratch_server: Server) -> None:
     res = _run(rls_project, scratch_server)
     assert res.exit_code == 0, res.output
-    assert res.output.strip().splitlines()[-1].startswith("72 passed, 0 failed")
+    assert res.output.strip().splitlines()[-1].startswith("153 passed, 0 failed")
 
 
 # Each article's mistake, reintroduced as a later revision, fails the matrix.

@@ -70,22 +70,47 @@ def test_every_operator_is_killed_by_some_reference_case(reference_report) -> No
     )
 
 
-def test_killed_and_surviving_mutants_agree_with_rlskit_test(  # type: ignore[no-untyped-def]
+def test_killed_and_equivalent_mutants_agree_with_rlskit_test(  # type: ignore[no-untyped-def]
     reference_report, rls_project: Path, scratch_server: Server
 ) -> None:
-    """Independent check: a mutant's SQL as a real revision fails `rlskit test` exactly
-    when the mutation run says some case kills it."""
+    """Independent check: a mutant's SQL as a real revision fails `rlskit test` when
+    the mutation run says a case kills it, and passes when it says equivalent."""
     rep = reference_report[0]
     killed = next(r for r in rep.killed if r.mutant.operator == "USING → true")
-    survived = next(
-        (r for r in rep.survived if r.mutant.target.startswith("policy")), None
-    ) or next(iter(rep.survived))
-    for result, fails in ((killed, True), (survived, False)):
+    equivalent = next(r for r in rep.results if r.equivalent)
+    for result, fails in ((killed, True), (equivalent, False)):
         proj = rls_project.parent / f"copy_{int(fails)}"
         shutil.copytree(rls_project, proj)
         write_revision(proj, "0100", result.mutant.sql + ";\n")
         res = rlskit("test", project=proj, url=scratch_server.url("postgres"))
         assert (res.exit_code == 1) == fails, (result.mutant.label, res.output)
+
+
+def test_reference_matrices_kill_every_mutant(reference_report) -> None:  # type: ignore[no-untyped-def]
+    rep = reference_report[0]
+    assert [r.mutant.label for r in rep.survived] == []
+    assert rep.score == 1.0
+    assert len(rep.killed) > 200
+
+
+def test_a_missing_case_leaves_survivors_with_what_they_change(
+    rls_project: Path, scratch_server: Server
+) -> None:
+    path = rls_project / "tests" / "rls" / "reference_app.yaml"
+    text = path.read_text()
+    case = (
+        "- name: signed user 1 deletes only their documents\n"
+        "  probe: DELETE FROM app.documents\n"
+        "  expect:\n"
+        "    signed_1: 2\n"
+    )
+    assert case in text
+    path.write_text(text.replace(case, ""))
+    res = rlskit("test", "--mutate", project=rls_project, url=scratch_server.url("postgres"))
+    assert res.exit_code == 0, res.output
+    assert "SURVIVED app.documents policy documents_owner_delete: USING → false" in res.output
+    assert "changes reference_app:signed_1: DELETE on app.documents: 2 rows → 0 rows" in res.output
+    assert "mutation score 98." in res.output
 
 
 def test_cli_mutate_and_coverage(rls_project: Path, scratch_server: Server) -> None:
@@ -113,7 +138,14 @@ def test_cli_mutate_and_coverage(rls_project: Path, scratch_server: Server) -> N
     res = rlskit("test", "--coverage", project=rls_project, url=scratch_server.url("postgres"))
     assert res.exit_code == 0, res.output
     assert "ok app.notes notes_owner_update UPDATE TO app_user: admits and filters" in res.output
-    assert "-- app.documents documents_owner_select SELECT TO app_user: not exercised" in res.output
+    assert (
+        "-- shop.store store_catalog_all_select SELECT TO normal_account: only admits" in res.output
+    )
+    # admin holds no DELETE on organisations: a denied case does not exercise the policy
+    assert (
+        "-- app.organisations organisations_admin_all DELETE TO app_admin: not exercised"
+        in res.output
+    )
 
 
 def test_junit(rls_project: Path, scratch_server: Server) -> None:

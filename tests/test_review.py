@@ -138,9 +138,13 @@ def test_review_against_a_git_ref_is_fast(rls_project: Path, scratch_server: Ser
 
 
 def test_two_revisions(rls_project: Path, scratch_server: Server) -> None:
-    res = _review(rls_project, scratch_server, "--from", "0002", "--to", "0003")
+    write_revision(
+        rls_project, "0100", "ALTER POLICY notes_owner_select ON app.notes USING (true);\n"
+    )
+    res = _review(rls_project, scratch_server, "--from", "0008", "--to", "0100")
     assert res.exit_code == 0, res.output
-    assert "reference_app:user_1: gains SELECT on app.notes (0 → 2 rows)" in res.output
+    assert "reference_app:user_1: SELECT on app.notes: 2 rows → 3 rows" in res.output
+    assert "policy notes_owner_select changed" in res.output
 
 
 def test_counts_agree_with_running_the_statements(server: Server) -> None:
