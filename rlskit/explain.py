@@ -265,6 +265,7 @@ def explain(
     )
     rows: list[RowReport] = []
     notes: list[str] = []
+    failed = False  # the WHERE or a policy expression raised an error as the actor
     old = sql.SQL("pg_temp.rlskit_old AS {}").format(sql.Identifier(alias))
     new = sql.SQL("pg_temp.rlskit_new AS {}").format(sql.Identifier(alias))
 
@@ -299,7 +300,9 @@ def explain(
             finally:
                 conn.execute(LEAVE)
             if isinstance(base, str):
-                raise SpecError(f"The statement's WHERE cannot be evaluated as {role}: {base}.")
+                notes.append(f"the statement's WHERE fails as {role}: {base}")
+                failed = True
+                base = []
             if len(base) > MAX_ROWS:
                 notes.append(f"only the first {MAX_ROWS} rows are judged; use --row to pick one")
                 base = base[:MAX_ROWS]
@@ -357,7 +360,15 @@ def explain(
             "ROLLBACK TO SAVEPOINT rlskit_explain_all; RELEASE SAVEPOINT rlskit_explain_all"
         )
 
-    predicted = _predict(d.command, missing, applies, rows)
+    errors = sorted(
+        {f"{j.policy}: {j.result}" for r in rows for j in r.judgements if isinstance(j.result, str)}
+    )
+    notes += [f"policy expression failed as {role}: {e}" for e in errors]
+    predicted = (
+        "error"
+        if (failed or errors) and not missing
+        else _predict(d.command, missing, applies, rows)
+    )
     conn.execute(enter)
     try:
         kind, count, _ids, message = _run_probe(conn, statement)

@@ -408,7 +408,7 @@ def _policy(p: dict[str, Any]) -> str:
         *([f"USING {p['using']}"] if p["using"] is not None else []),
         *([f"WITH CHECK {p['check']}"] if p["check"] is not None else []),
     ]
-    return " ".join(parts)
+    return " ".join(" ".join(parts).split())
 
 
 # -- output ------------------------------------------------------------------------
