@@ -322,7 +322,7 @@ def _rows(cell: dict[str, Any] | None) -> str:
     if cell is None or "rows" not in cell:
         return "-"
     n = cell["rows"]
-    return f"{n} rows" if isinstance(n, int) else str(n)
+    return (f"{n} row" if n == 1 else f"{n} rows") if isinstance(n, int) else str(n)
 
 
 def _cell_changes(key: str, table: str, command: str, a: Any, b: Any) -> list[Change]:
@@ -336,7 +336,9 @@ def _cell_changes(key: str, table: str, command: str, a: Any, b: Any) -> list[Ch
     if b is None:
         rows = f" ({_rows(a)} → 0)" if "rows" in a else ""
         return [Change(key, f"loses {command} on {table}{rows}", "loses")]
-    out = []
+    parts = []
+    if a.get("rows") != b.get("rows"):
+        parts.append(f"{_rows(a)} → {_rows(b)}")
     if a.get("columns") != b.get("columns"):
         ca, cb = a.get("columns") or [], b.get("columns") or []
         if cb == ["*"]:
@@ -345,17 +347,17 @@ def _cell_changes(key: str, table: str, command: str, a: Any, b: Any) -> list[Ch
             text = f"only columns {', '.join(cb)}"
         else:
             gained, lost = [c for c in cb if c not in ca], [c for c in ca if c not in cb]
-            text = ", ".join([*(f"+{c}" for c in gained), *(f"-{c}" for c in lost)])
-        out.append(Change(key, f"{command} on {table}: columns {text}", "changes"))
-    if a.get("rows") != b.get("rows"):
-        out.append(Change(key, f"{command} on {table}: {_rows(a)} → {_rows(b)}", "changes"))
+            text = "columns " + ", ".join([*(f"+{c}" for c in gained), *(f"-{c}" for c in lost)])
+        parts.append(text)
     if a.get("policies") != b.get("policies"):
         pa, pb = a.get("policies") or [], b.get("policies") or []
-        text = ", ".join(
-            [*(f"+{p}" for p in pb if p not in pa), *(f"-{p}" for p in pa if p not in pb)]
+        parts.append(
+            "policies "
+            + ", ".join(
+                [*(f"+{p}" for p in pb if p not in pa), *(f"-{p}" for p in pa if p not in pb)]
+            )
         )
-        out.append(Change(key, f"{command} on {table}: policies {text}", "changes"))
-    return out
+    return [Change(key, f"{command} on {table}: {'; '.join(parts)}", "changes")]
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
