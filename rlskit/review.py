@@ -573,7 +573,14 @@ def review(
             if git_ref is not None
             else f"Access changes from {project.display(lock_path)} to the working tree"
         )
-    notes += head.notes
+    if head.notes:
+        raise SpecError(
+            f"The access matrix would be incomplete: {head.notes[0]}"
+            + (f" (and {len(head.notes) - 1} more)" if len(head.notes) > 1 else "")
+            + ".",
+            "Fix the access-matrix files (`rlskit test` runs the same fixtures); "
+            "nothing was compared or written.",
+        )
     locked = load_lock(lock_path, project.display(lock_path)) if lock_path.is_file() else None
     if base is None:
         base = locked if locked is not None else {}

@@ -142,3 +142,51 @@ def test_permissions_and_act_as_with_claims(supabase_project: Path, server: Serv
         assert res.exit_code == 0, res.output
         table = json.loads(res.output)["tables"][0]
         assert table["counts"]["SELECT"] == 2
+
+
+PLUGIN_TEST = """
+def test_claims(rlskit_connection, rlskit_act):
+    with rlskit_act("app_user", claims={"sub": "u-1", "role": "authenticated"}) as conn:
+        row = conn.execute(
+            "SELECT current_setting('request.jwt.claim.sub'), "
+            "current_setting('request.jwt.claims')::jsonb ->> 'role'"
+        ).fetchone()
+        assert row == ("u-1", "authenticated")
+    assert rlskit_connection.execute(
+        "SELECT current_setting('request.jwt.claims', true)"
+    ).fetchone()[0] in (None, "")
+"""
+
+
+def test_pytest_plugin_act_with_claims(project: Path, scratch_server: Server) -> None:
+    import os
+    import subprocess
+    import sys
+
+    tests = project / "app_tests"
+    tests.mkdir()
+    (tests / "test_app.py").write_text(PLUGIN_TEST)
+    env = {**os.environ, "RLSKIT_TEST_SERVER_URL": scratch_server.url("postgres")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            f"rlskit_project={project}",
+            "--rootdir",
+            str(project),
+            str(tests),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout

@@ -64,6 +64,15 @@ def test_check_without_lock_fails_and_update_writes_it(
     assert res.exit_code == 0, res.output
 
 
+def test_broken_fixtures_write_no_lock(rls_project: Path, scratch_server: Server) -> None:
+    path = rls_project / "tests" / "rls" / "seed002_sales.yaml"
+    path.write_text(path.read_text().replace("sales.salespeople", "sales.nosuchtable", 1))
+    res = _review(rls_project, scratch_server, "--update")
+    assert res.exit_code == 2, res.output
+    assert "seed002_sales.yaml: the fixtures failed" in res.output
+    assert not (rls_project / "tests" / "rls" / review.LOCK_NAME).exists()
+
+
 def test_lock_ignores_whitespace_and_comments_in_sql(
     rls_project: Path, scratch_server: Server
 ) -> None:
