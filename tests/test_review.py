@@ -130,7 +130,8 @@ def test_review_against_a_git_ref_is_fast(rls_project: Path, scratch_server: Ser
         "0100",
         "GRANT USAGE ON SCHEMA django TO app_user;\n"
         "GRANT SELECT ON django.auth_user TO app_user;\n"
-        "ALTER POLICY customers_tenant_isolation ON app.customers USING (false);\n",
+        "ALTER POLICY customers_tenant_isolation ON app.customers USING (false);\n"
+        "GRANT EXECUTE ON FUNCTION auth.check_token(text) TO app_user;\n",
     )
     started = time.perf_counter()
     res = _review(rls_project, scratch_server, "--git", "HEAD", "--format", "json")
@@ -140,6 +141,7 @@ def test_review_against_a_git_ref_is_fast(rls_project: Path, scratch_server: Ser
     texts = {(c["subject"], c["text"]) for c in changes}
     assert ("reference_app:app_user_1", "gains SELECT on django.auth_user (0 → 0 rows)") in texts
     assert ("reference_app:app_user_1", "UPDATE on app.customers: 2 rows → 0 rows") in texts
+    assert ("app_user", "gains EXECUTE on auth.check_token(text) SECURITY DEFINER") in texts
     assert seconds < 10, seconds
     res = _review(rls_project, scratch_server, "--git", "no-such-ref")
     assert res.exit_code == 2
