@@ -199,7 +199,9 @@ def explain(
             (oid,),
         ).fetchall()
     ]
-    read = [c for c in d.columns_read if c in columns]
+    # Columns of the target the statement reads (an INSERT reads its target only
+    # through RETURNING; its other column references are another table's).
+    read = [c for c in d.columns_read if c in columns] if d.command != "INSERT" else []
     if d.star and (d.command == "SELECT" or d.returning):
         read = columns
     reads = bool(read) or d.returning

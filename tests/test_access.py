@@ -108,7 +108,7 @@ def test_json_output_and_unknown_actor(rls_project: Path, scratch_server: Server
         str(rls_project / "tests" / "rls" / "seed002_sales.yaml"),
     )
     data = json.loads(res.output)
-    assert data["failed"] == 0 and data["passed"] == 6
+    assert data["failed"] == 0 and data["passed"] == 7
     bad = rls_project / "tests" / "rls" / "typo.yaml"
     bad.write_text(
         "actors:\n  a: {role: app_user}\ncases:\n  - probe: SELECT 1\n    expect: {b: 1}\n"
