@@ -73,12 +73,13 @@ def review_cmd(
     if update:
         text = review.dumps(result.matrix)
         old = result.lock_path.read_text(encoding="utf-8") if result.lock_path.is_file() else None
+        quiet = fmt == "json"  # keep stdout one JSON document
         if old == text:
-            click.echo(f"{lock} is up to date.")
+            click.echo(f"{lock} is up to date.", err=quiet)
         else:
             result.lock_path.parent.mkdir(parents=True, exist_ok=True)
             result.lock_path.write_text(text, encoding="utf-8")
-            click.echo(f"wrote {lock}")
+            click.echo(f"wrote {lock}", err=quiet)
     elif check:
         if result.lock_differs is None:
             click.secho(
@@ -95,7 +96,7 @@ def review_cmd(
                 err=True,
             )
             sys.exit(1)
-        click.echo(f"The access matches {lock}.")
+        click.echo(f"The access matches {lock}.", err=fmt == "json")
 
 
 def find_actor(suites: list[Any], name: str) -> tuple[Any, Any, str]:

@@ -124,4 +124,4 @@ def test_api_against_an_existing_database(rls_project: Path, scratch_server: Ser
     with scratch_database(project, scratch_server.url("postgres")) as url:
         commands.upgrade(project, "head", RunOptions(url=url))
         report = commands.test(project, database_url=url)
-    assert report.passed == 72 and not report.failed
+    assert report.passed == 153 and not report.failed
