@@ -29,7 +29,9 @@ from rlskit.errors import SpecError
 from rlskit.quoting import quote_ident, quote_literal
 from rlskit.review import TableRow, check_of, table_rows
 
-MAX_ROWS = 200
+MAX_ROWS = 10_000  # rows judged; beyond that the verdict is not predicted
+SHOWN_ROWS = 50  # rows the text output lists
+NOT_PREDICTED = "not predicted (too many rows)"
 SAVEPOINT = "SAVEPOINT rlskit_explain"
 LEAVE = "ROLLBACK TO SAVEPOINT rlskit_explain; RELEASE SAVEPOINT rlskit_explain"
 
@@ -53,6 +55,7 @@ class RowReport:
     passes: bool  # existing row: admitted by USING; new row: passes WITH CHECK
     judgements: list[Judgement]
     new: bool = False
+    chosen: bool = True  # shown (--row picks rows to show; every row is judged)
 
 
 @dataclass
@@ -268,26 +271,32 @@ def explain(
     rows: list[RowReport] = []
     notes: list[str] = []
     failed = False  # the WHERE or a policy expression raised an error as the actor
+    truncated = False
     old = sql.SQL("pg_temp.rlskit_old AS {}").format(sql.Identifier(alias))
     new = sql.SQL("pg_temp.rlskit_new AS {}").format(sql.Identifier(alias))
 
     conn.execute("SAVEPOINT rlskit_explain_all")
     try:
         if d.command != "INSERT":
-            cond: sql.Composable = sql.SQL("")
-            params: list[str] = []
-            if row_filter:
-                cond = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(
-                    sql.SQL("{}::text = %s").format(sql.Identifier(c)) for c in row_filter
-                )
-                params = list(row_filter.values())
             conn.execute(
                 sql.SQL(
                     "CREATE TEMP TABLE rlskit_old ON COMMIT DROP AS "
-                    "SELECT *, row_number() OVER () AS rlskit_row FROM {}{} LIMIT {}"
-                ).format(ident, cond, sql.Literal(MAX_ROWS + 1)),
-                params or None,
+                    "SELECT *, row_number() OVER () AS rlskit_row FROM {} LIMIT {}"
+                ).format(ident, sql.Literal(MAX_ROWS + 1))
             )
+            chosen: set[str] | None = None
+            if row_filter:  # --row: which rows to show (every row is judged)
+                cond = sql.SQL(" AND ").join(
+                    sql.SQL("{}::text = %s").format(sql.Identifier(c)) for c in row_filter
+                )
+                found_rows = _try(
+                    conn,
+                    sql.SQL("SELECT rlskit_row FROM pg_temp.rlskit_old WHERE ") + cond,
+                    list(row_filter.values()),
+                )
+                if isinstance(found_rows, str):
+                    raise SpecError(f"--row cannot select rows: {found_rows}.")
+                chosen = {str(r[0]) for r in found_rows}
             conn.execute("GRANT ALL ON pg_temp.rlskit_old TO PUBLIC")
             conn.execute(enter)
             try:
@@ -306,14 +315,19 @@ def explain(
                 failed = True
                 base = []
             if len(base) > MAX_ROWS:
-                notes.append(f"only the first {MAX_ROWS} rows are judged; use --row to pick one")
+                notes.append(
+                    f"only the first {MAX_ROWS} rows are judged, so no verdict is predicted"
+                )
+                truncated = True
                 base = base[:MAX_ROWS]
             judged = _judge(conn, enter, old, "rlskit_row", filters, "USING") if applies else {}
             by_row: dict[str, RowReport] = {}
             for r in base:
                 js = judged.get(str(r[0]), []) + judged.get("*", [])
                 ok = _passes(js, filter_groups) if applies else True
-                by_row[str(r[0])] = RowReport(r[1], r[2], ok, js)
+                by_row[str(r[0])] = RowReport(
+                    r[1], r[2], ok, js, chosen=chosen is None or str(r[0]) in chosen
+                )
             rows = list(by_row.values())
             if d.command == "UPDATE":
                 conn.execute(
@@ -330,7 +344,7 @@ def explain(
                     for k in wanted:
                         js = checked.get(k, []) + checked.get("*", [])
                         ok = _passes(js, check_groups)
-                        rows.append(RowReport(by_row[k].key, True, ok, js, new=True))
+                        rows.append(RowReport(by_row[k].key, True, ok, js, True, by_row[k].chosen))
         else:
             conn.execute(
                 sql.SQL(
@@ -367,7 +381,9 @@ def explain(
     )
     notes += [f"policy expression failed as {role}: {e}" for e in errors]
     predicted = (
-        "error"
+        NOT_PREDICTED
+        if truncated and not missing
+        else "error"
         if (failed or errors) and not missing
         else _predict(d.command, missing, applies, rows)
     )
@@ -543,7 +559,14 @@ def as_text(e: Explanation) -> str:
     out += ["", "4. Rows"]
     if not e.rows:
         out.append("   no rows" if e.command != "INSERT" else "   (no new row was judged)")
-    for r in e.rows:
+    picked = [r for r in e.rows if r.chosen]
+    if len(picked) < len(e.rows):
+        out.append(f"   ({len(e.rows) - len(picked)} row report(s) not picked by --row)")
+    shown = [r for r in picked if r.new or r.matches_where]
+    hidden = len(picked) - len(shown)
+    if hidden:
+        out.append(f"   ({hidden} row(s) the WHERE clause does not match are not listed)")
+    for r in shown[:SHOWN_ROWS]:
         if r.new:
             verdict = "passes WITH CHECK" if r.passes else "REJECTED by WITH CHECK"
             out.append(
@@ -556,8 +579,12 @@ def as_text(e: Explanation) -> str:
             verdict = "admitted" if r.passes or not e.rls_applies else "FILTERED (silently)"
             out.append(f"   {r.key}: {verdict}")
         out += [f"      {_value_text(j)}" for j in r.judgements]
+    if len(shown) > SHOWN_ROWS:
+        out.append(f"   ... {len(shown) - SHOWN_ROWS} more (--format json lists every row)")
     out += ["", f"5. Verdict: {e.predicted}"]
-    if e.agrees:
+    if e.predicted == NOT_PREDICTED:
+        out.append(f"   running it as {e.role} (rolled back) gave {e.actual}")
+    elif e.agrees:
         out.append(f"   PostgreSQL agrees: running it as {e.role} (rolled back) gave {e.actual}")
     else:
         out.append(

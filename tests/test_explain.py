@@ -83,13 +83,31 @@ def test_explain_cli_names_the_policy_and_values(project: Path, scratch_server: 
         str(project / "tests" / "rls" / "reference_app.yaml"),
         "--row",
         "id=1",
-        "SELECT * FROM app.customers",
+        "SELECT id, name FROM app.customers",
         project=project,
         url=scratch_server.url("postgres"),
     )
     assert res.exit_code == 0, res.output
     assert "id=1: FILTERED (silently)" in res.output
     assert "customers_tenant_isolation USING → false" in res.output
+    assert "(2 row report(s) not picked by --row)" in res.output
+    # --row only picks what to show: the verdict is still the whole statement's
+    assert "5. Verdict: 1 row(s)" in res.output
+    assert "PostgreSQL agrees" in res.output
     res = rlskit("explain", "nobody", "SELECT 1 FROM app.notes", project=project)
     assert res.exit_code == 2
     assert "No actor 'nobody'" in res.output
+
+
+def test_too_many_rows_predicts_nothing(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(explain, "MAX_ROWS", 2)
+    suite = load_suite(REPO / "tests" / "rls" / "reference_app.yaml", "reference_app.yaml")
+    with fresh_database(server) as db:
+        upgrade(Project.find(REPO), "heads", RunOptions(url=db.url))
+        with psycopg.connect(db.url) as conn, conn.transaction(force_rollback=True):
+            conn.execute(suite.fixtures)
+            e = explain.explain(conn, "user:1", {}, "SELECT * FROM app.notes")
+    assert e.predicted == explain.NOT_PREDICTED
+    assert not e.agrees
+    assert e.actual == "2 row(s)"
+    assert "PostgreSQL agrees" not in explain.as_text(e)
