@@ -164,6 +164,7 @@ def test_counts_agree_with_running_the_statements(server: Server) -> None:
     project = Project.find(REPO)
     with fresh_database(server) as db:
         upgrade(project, "heads", RunOptions(url=db.url))
+        before = db.snapshot()
         checked = 0
         with psycopg.connect(db.url) as conn:
             for path in sorted((REPO / "tests" / "rls").glob("*.yaml")):
@@ -185,6 +186,10 @@ def test_counts_agree_with_running_the_statements(server: Server) -> None:
                                 )
                                 checked += 1
         assert checked > 20
+        # No side effects: the catalog is as before and the fixtures' rows are gone.
+        assert db.snapshot() == before
+        assert db.scalar("SELECT count(*) FROM app.customers") == 0
+        assert db.scalar("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'user:%%'") == 0
 
 
 def _run_as(conn: psycopg.Connection[tuple[object, ...]], actor, table: str, command: str) -> int:  # type: ignore[no-untyped-def]
