@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rlskit import pgsql
 from rlskit.errors import RlskitError, SpecError
 from rlskit.policies.yamlload import load_yaml
+from rlskit.quoting import quote_ident
 
 OUTCOMES = ("rls_violation", "denied")
 
@@ -44,6 +45,8 @@ class Actor(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     role: str
     settings: dict[str, str | int | bool] = Field(default_factory=dict)
+    # JWT-style claims: request.jwt.claims and request.jwt.claim.* (PostgREST, Supabase)
+    claims: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("role")
     @classmethod
@@ -66,6 +69,15 @@ class Actor(BaseModel):
             except SpecError as exc:
                 raise ValueError(exc.message) from None
         return v
+
+
+def actor_settings(actor: Actor) -> dict[str, str]:
+    """What an actor's transaction sets: its claims' settings, then its own settings."""
+    from rlskit.session import claims_settings
+
+    out = claims_settings(actor.claims) if actor.claims else {}
+    out.update({k: str(v) for k, v in actor.settings.items()})
+    return out
 
 
 class Expect(BaseModel):
@@ -519,6 +531,19 @@ def _state(conn: Any) -> tuple[str, str, str, str]:
     return (str(row[0]), str(row[1]), str(row[2]), str(row[3]))
 
 
+def enter_as(conn: Any, role: str | None, settings: dict[str, str], savepoint: str) -> None:
+    """``SAVEPOINT savepoint`` and ``role`` with ``settings`` (names checked, values bound
+    parameters), in one round trip; leave with ``ROLLBACK TO`` and ``RELEASE``."""
+    import psycopg
+
+    from rlskit.session import setup_statement
+
+    query, params = setup_statement(role, settings)
+    with conn.pipeline(), psycopg.Cursor(conn) as cur:
+        cur.execute(f"SAVEPOINT {quote_ident(savepoint)}")
+        cur.execute(query, params)
+
+
 def _enter(conn: Any, actor: Actor, savepoint: str, case_marker: str) -> None:
     """``SAVEPOINT`` plus the actor's role and settings (bound parameters) and the
     case's marker, in one round trip."""
@@ -526,7 +551,7 @@ def _enter(conn: Any, actor: Actor, savepoint: str, case_marker: str) -> None:
 
     from rlskit.session import setup_statement
 
-    settings = {k: str(v) for k, v in actor.settings.items()}
+    settings = actor_settings(actor)
     query, params = setup_statement(actor.role, settings)
     with conn.pipeline(), psycopg.Cursor(conn) as cur:
         cur.execute(f"SAVEPOINT {savepoint}")

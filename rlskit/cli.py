@@ -15,6 +15,7 @@ import click
 
 from rlskit.errors import RlskitError
 from rlskit.fleet.cli import fleet
+from rlskit.review_cli import explain_cmd, review_cmd
 from rlskit.term import escape
 
 if TYPE_CHECKING:
@@ -620,10 +621,20 @@ def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
 
 @cli.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text")
+@click.option("--coverage", is_flag=True, help="Which policy x command x role the cases exercise.")
+@click.option("--mutate", is_flag=True, help="Mutation-test the cases; print the score.")
+@click.option("--fail-under", type=float, metavar="PCT", help="With --mutate: exit 1 below PCT.")
 @url_option
 @pass_ctx
-def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
+def test_cmd(
+    ctx: Ctx,
+    paths: tuple[Path, ...],
+    fmt: str,
+    coverage: bool = False,
+    mutate: bool = False,
+    fail_under: float | None = None,
+) -> None:
     """Run access-matrix tests (tests/rls/*.yaml) on a freshly migrated database.
 
     With --url the fresh database is created on that server (it must not hold
@@ -633,11 +644,21 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
 
     from rlskit import commands
 
+    if coverage or mutate:
+        from rlskit.review_cli import test_quality
+
+        test_quality(ctx, paths, coverage, mutate, fmt, fail_under)
+        return
+
     project = ctx.project()
     started = time.perf_counter()
     report = commands.test(project, list(paths) or None, _opts(ctx, project, quiet=True))
     seconds = time.perf_counter() - started
-    if fmt == "json":
+    if fmt == "junit":
+        from rlskit.junit import as_junit
+
+        click.echo(as_junit(report, seconds))
+    elif fmt == "json":
         import json
 
         click.echo(
@@ -682,6 +703,13 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
     metavar="NAME=VALUE",
     help="Session setting for the row counts (repeatable).",
 )
+@click.option(
+    "--claim",
+    "claims",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A JWT-style claim for the row counts: request.jwt.claims and request.jwt.claim.NAME.",
+)
 @click.option("--schema", "schemas", multiple=True, help="Only these schemas (repeatable).")
 @click.option(
     "--count",
@@ -695,7 +723,13 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
 @url_option
 @pass_ctx
 def permissions(
-    ctx: Ctx, role: str, settings: tuple[str, ...], schemas: tuple[str, ...], count: bool, fmt: str
+    ctx: Ctx,
+    role: str,
+    settings: tuple[str, ...],
+    schemas: tuple[str, ...],
+    count: bool,
+    fmt: str,
+    claims: tuple[str, ...] = (),
 ) -> None:
     """Show what ROLE can do on each table: privileges, policies, row counts."""
     from rlskit import commands
@@ -707,6 +741,11 @@ def permissions(
             raise click.UsageError(f"--setting takes NAME=VALUE, not {item!r}")
         k, v = item.split("=", 1)
         parsed[k.strip()] = v
+    if claims:
+        from rlskit.review_cli import parse_settings
+        from rlskit.session import claims_settings
+
+        parsed = {**claims_settings(parse_settings(claims, "--claim")), **parsed}
     project = ctx.project()
     rep = commands.permissions(
         project, role, parsed, list(schemas), count, _opts(ctx, project, quiet=True)
@@ -824,6 +863,8 @@ def db_psql(ctx: Ctx, args: tuple[str, ...]) -> None:
 
 
 cli.add_command(fleet)
+cli.add_command(review_cmd)
+cli.add_command(explain_cmd)
 
 
 def main() -> None:

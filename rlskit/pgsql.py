@@ -305,3 +305,121 @@ def tokens(text: str) -> list[tuple[str, str]]:
     """PostgreSQL's scanner over ``text``: ``(token name, token text)`` pairs,
     comments included (``SQL_COMMENT``, ``C_COMMENT``)."""
     return [(t.name, text[t.start : t.end + 1]) for t in _parser.scan(text)]
+
+
+@dataclass(frozen=True)
+class Dml:
+    """What ``rlskit explain`` needs to know about one statement."""
+
+    command: str  # SELECT, INSERT, UPDATE or DELETE
+    schema: str | None
+    table: str
+    alias: str | None
+    where: str | None  # the WHERE clause's text, deparsed
+    returning: bool
+    set_columns: tuple[str, ...]  # UPDATE ... SET targets
+    insert_columns: tuple[str, ...]  # INSERT (...) column list
+    columns_read: tuple[str, ...]  # column names the statement mentions (any table)
+    star: bool  # SELECT * / RETURNING *
+
+
+def dml(statement: str) -> Dml | None:
+    """Describe a single-table SELECT/INSERT/UPDATE/DELETE; None for anything else."""
+    from pglast import ast
+    from pglast.stream import RawStream
+    from pglast.visitors import Visitor
+
+    try:
+        tree = pglast.parse_sql(statement)
+    except _parser.ParseError:
+        return None
+    if len(tree) != 1:
+        return None
+    stmt: Any = tree[0].stmt
+    names: list[str] = []
+    star = False
+
+    class _Cols(Visitor):
+        def visit_ColumnRef(self, ancestors: Any, node: Any) -> None:
+            nonlocal star
+            last = node.fields[-1]
+            if isinstance(last, ast.A_Star):
+                star = True
+            elif isinstance(last, ast.String) and last.sval and last.sval not in names:
+                names.append(last.sval)
+
+    def text(node: Any) -> str | None:
+        return None if node is None else str(RawStream()(node))
+
+    if isinstance(stmt, ast.SelectStmt):
+        if not stmt.fromClause or len(stmt.fromClause) != 1:
+            return None
+        rel = stmt.fromClause[0]
+        if not isinstance(rel, ast.RangeVar):
+            return None
+        command, where, returning = "SELECT", stmt.whereClause, False
+        sets: tuple[str, ...] = ()
+        cols: tuple[str, ...] = ()
+    elif isinstance(stmt, ast.UpdateStmt | ast.DeleteStmt | ast.InsertStmt):
+        rel = stmt.relation
+        command = type(stmt).__name__[:-4].upper()
+        where = getattr(stmt, "whereClause", None)
+        returning = stmt.returningClause is not None
+        dml_stmt: Any = stmt
+        sets = tuple(t.name for t in dml_stmt.targetList or ()) if command == "UPDATE" else ()
+        cols = tuple(t.name for t in dml_stmt.cols or ()) if command == "INSERT" else ()
+    else:
+        return None
+    _Cols()(stmt)
+    return Dml(
+        command,
+        rel.schemaname,
+        rel.relname,
+        rel.alias.aliasname if rel.alias else None,
+        text(where),
+        returning,
+        sets,
+        cols,
+        tuple(names),
+        star,
+    )
+
+
+def retarget(statement: str, schema: str, name: str, alias: str) -> str:
+    """The same INSERT/UPDATE/DELETE on another relation, aliased as ``alias`` so
+    the statement's qualified column references still resolve."""
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    tree = pglast.parse_sql(statement)
+    stmt: Any = tree[0].stmt
+    old = stmt.relation
+    stmt.relation = ast.RangeVar(
+        schemaname=schema,
+        relname=name,
+        inh=True,
+        relpersistence="p",
+        alias=old.alias or ast.Alias(aliasname=alias),
+    )
+    return str(RawStream()(tree[0]))
+
+
+def operands(expression: str) -> list[str]:
+    """The top-level operands of an expression (``a = b`` -> ``[a, b]``; ``x AND y``
+    -> ``[x, y]``), to show the values that decided it; [] when there are none."""
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    try:
+        tree = pglast.parse_sql(f"SELECT {expression}")
+    except _parser.ParseError:
+        return []
+    select: Any = tree[0].stmt
+    node = select.targetList[0].val
+    if isinstance(node, ast.A_Expr) and node.lexpr is not None and node.rexpr is not None:
+        parts = [node.lexpr, node.rexpr]
+    elif isinstance(node, ast.BoolExpr):
+        parts = list(node.args or ())
+    else:
+        return []
+    return [str(RawStream()(p)) for p in parts if not isinstance(p, ast.A_Const)]

@@ -53,12 +53,15 @@ def rlskit_connection(rlskit_database: str) -> Iterator[Any]:
 
 @pytest.fixture
 def rlskit_act(rlskit_connection: Any) -> Callable[..., AbstractContextManager[Any]]:
-    """``rlskit_act(role, settings)``: a context manager acting as ``role``. A statement
-    that fails inside it (``pytest.raises``) rolls the block back; everything else
-    is checked as in :func:`rlskit.session.act_as`."""
+    """``rlskit_act(role, settings, claims=None)``: a context manager acting as ``role``
+    (``claims``: JWT-style, as ``request.jwt.claims`` and ``request.jwt.claim.*``). A
+    statement that fails inside it (``pytest.raises``) rolls the block back; everything
+    else is checked as in :func:`rlskit.session.act_as`."""
     from rlskit.session import act_as
 
-    def act(role: str, settings: dict[str, Any] | None = None) -> AbstractContextManager[Any]:
-        return act_as(rlskit_connection, role, settings, rollback_caught_errors=True)
+    def act(
+        role: str, settings: dict[str, Any] | None = None, claims: dict[str, Any] | None = None
+    ) -> AbstractContextManager[Any]:
+        return act_as(rlskit_connection, role, settings, claims=claims, rollback_caught_errors=True)
 
     return act

@@ -27,6 +27,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterator, Mapping
@@ -64,6 +65,22 @@ def sign_identity(
     )
     sig = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
     return f"{body}.{sig}"
+
+
+CLAIMS_SETTING = "request.jwt.claims"
+_CLAIM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def claims_settings(claims: Mapping[str, Any]) -> dict[str, str]:
+    """JWT-style claims as PostgREST and Supabase hand them to the database:
+    ``request.jwt.claims`` (the JSON object) and ``request.jwt.claim.<name>`` (each
+    scalar claim whose name can be part of a setting name)."""
+    out = {CLAIMS_SETTING: json.dumps(dict(claims), sort_keys=True, separators=(",", ":"))}
+    for name, value in claims.items():
+        if _CLAIM_NAME.match(name) and not isinstance(value, dict | list):
+            text = json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+            out[f"request.jwt.claim.{name}"] = "" if value is None else text
+    return out
 
 
 @dataclass(frozen=True)
@@ -322,6 +339,7 @@ def act_as(
     declared: Settings | None = None,
     token: str | None = None,
     *,
+    claims: Mapping[str, Any] | None = None,
     rollback_caught_errors: bool = False,
 ) -> Iterator[Any]:
     """Run the block in a transaction as ``role`` with ``settings`` (psycopg 3).
@@ -333,6 +351,8 @@ def act_as(
     statement and ended normally (the work is rolled back), or left a session-level
     change that would outlive it in a pool (the session is put back). Works on
     autocommit connections too: act_as begins the transaction itself.
+    ``claims``: JWT-style claims, set as ``request.jwt.claims`` and
+    ``request.jwt.claim.<name>`` the way PostgREST does (see :func:`claims_settings`).
     ``rollback_caught_errors`` (for tests that assert a statement fails inside the
     block) rolls such a block back without raising.
     """
@@ -341,6 +361,8 @@ def act_as(
     values = (declared or Settings(strict=False)).check(settings or {})
     if token is not None:
         values[IDENTITY_SETTING] = token
+    if claims:
+        values = {**claims_settings(claims), **values}
     setup = _with_marker(role, values)
     names = list(values)
     run = _top_level if conn.info.transaction_status == pq.TransactionStatus.IDLE else _nested
