@@ -582,7 +582,7 @@ class Renderer:
             f"            AND encode({schema}.hmac(convert_to(split_part($1, '.', 1), 'UTF8'), "
             "k.secret, 'sha256'), 'hex')\n"
             "                = split_part($1, '.', 2)\n"
-            "            AND (c.claims ->> 'exp')::bigint > extract(epoch FROM now())\n"
+            "            AND (c.claims ->> 'exp')::bigint > extract(epoch FROM clock_timestamp())\n"
             "       THEN c.claims -> 'c' END\n"
             f"FROM (SELECT secret FROM {keys} ORDER BY id DESC LIMIT 1) AS k,\n"
             "     LATERAL (SELECT convert_from(decode(translate(split_part($1, '.', 1), '-_', '+/')\n"
