@@ -375,8 +375,9 @@ def test_fleet_drift_and_test(
         write_revision(
             tiny,
             "0003",
-            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fleet_reader') "
-            "THEN CREATE ROLE fleet_reader NOLOGIN; END IF; END $$;\n"
+            # roles are per cluster and the targets share one: concurrent jobs race here
+            "DO $$ BEGIN CREATE ROLE fleet_reader NOLOGIN; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;\n"
             "GRANT SELECT ON items TO fleet_reader;\n",
             "REVOKE SELECT ON items FROM fleet_reader;",
             message="reader",
