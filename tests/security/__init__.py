@@ -1,0 +1,1 @@
+"""Attacks on rlskit's promises, each against real servers and files (issue 12)."""
