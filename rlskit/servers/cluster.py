@@ -264,8 +264,6 @@ class EmbeddedServer:
         if os.path.lexists(cluster):
             shutil.rmtree(cluster)  # a failed earlier init (rmtree does not follow links)
         os.mkdir(cluster, 0o700)
-        if user is not None:
-            os.chown(cluster, user.pw_uid, user.pw_gid, follow_symlinks=False)
         st = ServerState(
             port=_free_port(),
             password=secrets.token_urlsafe(24),
@@ -273,15 +271,15 @@ class EmbeddedServer:
             os_user=user.pw_name if user else None,
             version=binaries.server_version(bin_dir),
         )
-        # in our own folder, readable by the server user only for initdb's few milliseconds
-        pwfile = self.home / ".pwfile"
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(pwfile)
+        # written while the folder is still ours alone, then handed over
+        pwfile = cluster / ".pwfile"
         fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w") as fh:
+            fh.write(st.password + "\n")
             if user is not None:
                 os.fchown(fd, user.pw_uid, user.pw_gid)
-            fh.write(st.password + "\n")
+        if user is not None:
+            os.chown(cluster, user.pw_uid, user.pw_gid, follow_symlinks=False)
         try:
             self._run(
                 st,
@@ -301,6 +299,9 @@ class EmbeddedServer:
                 + (["--no-sync"] if self.fast else []),
                 timeout=120,
             )
+        except BaseException:
+            shutil.rmtree(cluster, ignore_errors=True)
+            raise
         finally:
             pwfile.unlink(missing_ok=True)
         self._save(st)

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from rlskit.cli import cli
+from rlskit.embedded import EmbeddedServer
 from rlskit.project import Project
 from rlskit.scratch import scratch_database
 
@@ -64,6 +66,9 @@ def workdir() -> Iterator[Path]:
     finally:
         _cli(proj, "db", "stop")
         _kill_postmasters(base)
+        for name in ("pg", "scratch"):  # clusters outside the project too
+            with contextlib.suppress(Exception):
+                EmbeddedServer(proj / ".rlskit" / name).destroy()
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -131,16 +136,24 @@ def _assert_nothing_ran(proj: Path) -> None:
     assert (base / "secret" / "victim").read_text() == "precious\n", "root followed .lock"
 
 
+def _postmasters(base: Path) -> list[str]:
+    out = subprocess.run(["ps", "-ww", "-eo", "args="], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if f"-D {base}/" in line]
+
+
 def _root_uses_the_servers(proj: Path) -> None:
-    """What root runs next: status, stop, start, a scratch database, stop."""
+    """What root runs next: status, stop, start, a scratch database, stop;
+    each still works, and nothing planted runs."""
     for args in (("status",), ("stop",), ("start",), ("status",)):
-        _cli(proj, "db", *args)
+        out = _cli(proj, "db", *args)
         _assert_nothing_ran(proj)
+    assert out.startswith("running:"), out
     with contextlib.suppress(Exception), scratch_database(Project.find(proj)):
         pass
     _assert_nothing_ran(proj)
     _cli(proj, "db", "stop")
     _assert_nothing_ran(proj)
+    assert _postmasters(proj.parent) == []
 
 
 def test_project_superuser_cannot_make_root_run_a_planted_pg_ctl(workdir: Path) -> None:
@@ -170,6 +183,11 @@ def test_root_does_not_follow_a_planted_lock_link(workdir: Path, cluster: str) -
     _root_uses_the_servers(proj)
 
 
+# "shared": the project's folder is private to root, so the clusters live under
+# $RLSKIT_SHARED_DIR/clusters, where the server users can reach them.
+LAYOUTS = pytest.mark.parametrize("layout", ["in-project", "shared"])
+
+
 def test_state_files_are_roots_and_out_of_the_server_users_reach(workdir: Path) -> None:
     """Independent of any attack: what root trusts is root's and not writable by others."""
     proj = workdir
@@ -184,8 +202,13 @@ def test_state_files_are_roots_and_out_of_the_server_users_reach(workdir: Path) 
             assert not st.st_mode & 0o022, f"{path} is writable by others"
 
 
-def test_scratch_and_project_clusters_cannot_read_each_others_files(workdir: Path) -> None:
+@LAYOUTS
+def test_scratch_and_project_clusters_cannot_read_each_others_files(
+    workdir: Path, layout: str
+) -> None:
     proj = workdir
+    if layout == "shared":
+        os.chmod(proj.parent, 0o700)
     with _superuser(_project_url(proj)) as project_conn:
         project_data = str(project_conn.execute("SHOW data_directory").fetchone()[0])  # type: ignore[index]
         with scratch_database(Project.find(proj)) as url, _superuser(url) as scratch_conn:
