@@ -28,6 +28,7 @@ import pwd
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -133,17 +134,85 @@ class EmbeddedServer:
                 return False
         else:
             if root and st.st_uid != 0:
-                raise UnsafeServerFile(
-                    str(self.home),
-                    f"it belongs to uid {st.st_uid}, which an rlskit before 0.2 let the "
-                    "server's OS user own",
-                    "Stop that server as its user (runuser -u <user> -- pg_ctl stop -D "
-                    f"{self.home}/data), move the folder aside (mv {self.home} "
-                    f"{self.home}.old) and run the command again: a fresh server is made "
-                    "(dump its data first with pg_dump if you need it).",
-                )
+                self._adopt_legacy_home()
         files.private_dir(self.home, 0o711 if root else 0o700)
         return True
+
+    def _adopt_legacy_home(self) -> None:
+        """As root, take back a home an rlskit before 0.2 let the server's OS user own.
+
+        Its server is stopped (with our binaries, as its user), the folder becomes
+        root's, and the data moves to ``cluster/``, re-owned by this kind's user.
+        Only the port and password of the old state are kept, and only if root
+        wrote the file.
+        """
+        lock = files.open_lock(self.home.parent / f".{self.home.name}.adopt.lock")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            st = os.lstat(self.home)
+            if st.st_uid == 0:
+                return  # another process did it meanwhile
+            manual = (
+                "Stop that server as its user (runuser -u <user> -- pg_ctl stop -D "
+                f"{self.home}/data), move the folder aside (mv {self.home} {self.home}.old) "
+                "and run the command again: a fresh server is made (dump its data first "
+                "with pg_dump if you need it)."
+            )
+            if not stat.S_ISDIR(st.st_mode):
+                raise UnsafeServerFile(str(self.home), "it is not a folder")
+            try:
+                old = pwd.getpwuid(st.st_uid)
+            except KeyError:
+                raise UnsafeServerFile(
+                    str(self.home), f"it belongs to uid {st.st_uid}, who no longer exists", manual
+                ) from None
+            data = self.home / "data"
+            if (data / "postmaster.pid").exists():
+                subprocess.run(
+                    [str(self._bin_dir(old) / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", data],
+                    capture_output=True,
+                    cwd="/",
+                    env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"},
+                    user=old.pw_uid,
+                    group=old.pw_gid,
+                    extra_groups=[],
+                    timeout=90,
+                    check=False,
+                )
+            # From here on the old owner can add, remove or rename nothing in the folder.
+            fd = os.open(self.home, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            try:
+                os.fchown(fd, 0, 0)
+                os.fchmod(fd, 0o711)
+            finally:
+                os.close(fd)
+            legacy: ServerState | None = None
+            with contextlib.suppress(UnsafeServerFile, ValueError, TypeError):
+                raw = files.read_state(self.state_file)
+                legacy = ServerState.parse(raw) if raw else None
+            if legacy is None or (data / "postmaster.pid").exists():
+                raise UnsafeServerFile(
+                    str(self.home),
+                    "it was made by an older rlskit, and its server still runs or its "
+                    "server.json was replaced by the server's OS user",
+                    manual,
+                )
+            user = accounts.service_user(self.kind)
+            assert user is not None  # we are root
+            for name in (".lock", ".pwfile", "server.tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.home / name)
+            cluster = self.home / "cluster"
+            os.mkdir(cluster, 0o700)  # root's until the end: nobody else reaches inside
+            os.rename(data, cluster / "data")
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(self.home / "server.log", cluster / "server.log")
+            files.chown_tree(cluster, user.pw_uid, user.pw_gid)
+            self._save(
+                dataclasses.replace(legacy, data_dir=str(cluster / "data"), os_user=user.pw_name)
+            )
+        finally:
+            os.close(lock)
 
     def _load(self) -> ServerState | None:
         if not self._check_home(create=False):

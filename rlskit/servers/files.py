@@ -115,3 +115,33 @@ def read_tail(path: Path, owner: int, size: int = 4096) -> str:
             return ""
         fh.seek(max(0, st.st_size - size))
         return fh.read(size).decode(errors="replace")
+
+
+def chown_tree(path: Path, uid: int, gid: int) -> None:
+    """``chown -R`` on descriptors: links are not followed, hard-linked files are skipped."""
+    fd = _open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _chown_dir(fd, uid, gid)
+    finally:
+        os.close(fd)
+
+
+def _chown_dir(dfd: int, uid: int, gid: int) -> None:
+    os.fchown(dfd, uid, gid)
+    for name in os.listdir(dfd):
+        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            os.chown(name, uid, gid, dir_fd=dfd, follow_symlinks=False)
+            continue
+        if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+            continue
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(name, flags | (os.O_DIRECTORY if stat.S_ISDIR(st.st_mode) else 0), dir_fd=dfd)
+        try:
+            fst = os.fstat(fd)
+            if stat.S_ISDIR(fst.st_mode):
+                _chown_dir(fd, uid, gid)
+            elif stat.S_ISREG(fst.st_mode) and fst.st_nlink == 1:
+                os.fchown(fd, uid, gid)
+        finally:
+            os.close(fd)

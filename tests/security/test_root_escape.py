@@ -15,8 +15,10 @@ import base64
 import contextlib
 import json
 import os
+import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -28,7 +30,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from rlskit.cli import cli
-from rlskit.embedded import EmbeddedServer
+from rlskit.embedded import EmbeddedServer, find_bin_dir
 from rlskit.project import Project
 from rlskit.scratch import scratch_database
 
@@ -226,3 +228,53 @@ def test_scratch_and_project_clusters_cannot_read_each_others_files(
                         )
                     )
                 conn.execute("DROP TABLE loot")
+
+
+def test_a_home_an_older_rlskit_gave_the_server_user_is_taken_back(workdir: Path) -> None:
+    """The layout rlskit used to make (the server user owns .rlskit/pg, root's
+    server.json inside), with a planted .lock link: root takes the folder back,
+    keeps the data and password, and follows nothing."""
+    proj = workdir
+    home = proj / ".rlskit" / "pg"
+    home.mkdir(parents=True)
+    old = pwd.getpwnam("nobody")
+    os.chown(home, old.pw_uid, old.pw_gid)
+    bin_dir = find_bin_dir()
+    password = "legacy-secret"
+    pwfile = home / ".pwfile"
+    pwfile.write_text(password + "\n")
+    os.chown(pwfile, old.pw_uid, old.pw_gid)
+    as_old = {"user": old.pw_uid, "group": old.pw_gid, "extra_groups": [], "cwd": str(home)}
+    data = home / "data"
+    subprocess.run(
+        [bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=scram-sha-256",
+         f"--pwfile={pwfile}", "--no-sync", "--no-instructions"],
+        check=True, capture_output=True, **as_old,  # type: ignore[arg-type]
+    )  # fmt: skip
+    pwfile.unlink()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    state = {"port": port, "password": password, "data_dir": str(data),
+             "bin_dir": str(bin_dir), "os_user": "nobody", "version": "17"}  # fmt: skip
+    fd = os.open(home / "server.json", os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(state, fh)
+    subprocess.run(
+        [bin_dir / "pg_ctl", "start", "-w", "-D", data, "-l", home / "server.log", "-o",
+         f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"],
+        check=True, capture_output=True, **as_old,  # type: ignore[arg-type]
+    )  # fmt: skip
+    url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
+    with _superuser(url) as conn:
+        conn.execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('data')")
+        _plant_lock_links(conn, home)
+
+    status = _cli(proj, "db", "status")
+    assert status.startswith("stopped:") and "runs as OS user rlskit-pg" in status, status
+    _root_uses_the_servers(proj)
+    assert home.stat().st_uid == 0 and (home / "server.json").stat().st_uid == 0
+    assert (home / "cluster" / "data").stat().st_uid == pwd.getpwnam("rlskit-pg").pw_uid
+    _cli(proj, "db", "start")
+    with _superuser(url) as conn:
+        assert conn.execute("SELECT v FROM kept").fetchall() == [("data",)]
