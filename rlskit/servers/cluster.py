@@ -139,7 +139,7 @@ class EmbeddedServer:
         return True
 
     def _adopt_legacy_home(self) -> None:
-        """As root, take back a home an rlskit before 0.2 let the server's OS user own.
+        """As root, take back a home an older rlskit let the server's OS user own.
 
         Its server is stopped (with our binaries, as its user), the folder becomes
         root's, and the data moves to ``cluster/``, re-owned by this kind's user.
