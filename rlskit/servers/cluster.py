@@ -391,6 +391,7 @@ class EmbeddedServer:
 
     def _start(self) -> ServerState:
         st = self.init()
+        st = self._reown(st)
         if self.is_running(st):
             return st
         if not _port_free(st.port):
@@ -414,6 +415,22 @@ class EmbeddedServer:
             timeout=90,
         )
         self._ensure_database(st)
+        return st
+
+    def _reown(self, st: ServerState) -> ServerState:
+        """As root, hand a cluster another OS user runs (an older rlskit's
+        ``postgres``/``nobody``, or a changed setting) to this kind's user."""
+        want = accounts.service_user(self.kind)
+        if want is None or st.os_user == want.pw_name:
+            return st
+        if self.is_running(st):
+            self._run(st, "pg_ctl", ["stop", "-w", "-m", "fast", "-D", st.data_dir])
+        cluster = Path(st.data_dir).parent
+        files.check_dir(cluster.parent, 0)  # only root can swap the cluster folder
+        files.chown_tree(cluster, want.pw_uid, want.pw_gid)
+        os.chmod(cluster, 0o700)
+        st = dataclasses.replace(st, os_user=want.pw_name)
+        self._save(st)
         return st
 
     def _ensure_database(self, st: ServerState) -> None:

@@ -278,3 +278,23 @@ def test_a_home_an_older_rlskit_gave_the_server_user_is_taken_back(workdir: Path
     _cli(proj, "db", "start")
     with _superuser(url) as conn:
         assert conn.execute("SELECT v FROM kept").fetchall() == [("data",)]
+
+
+def test_a_cluster_run_by_another_os_user_is_handed_to_its_own(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clusters an older rlskit ran as postgres/nobody (both kinds as the same
+    user) move to rlskit-pg / rlskit-scratch, data kept."""
+    proj = workdir
+    monkeypatch.setenv("RLSKIT_PG_OS_USER", "nobody")
+    with _superuser(_project_url(proj)) as conn:
+        conn.execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('data')")
+        data = str(conn.execute("SHOW data_directory").fetchone()[0])  # type: ignore[index]
+    assert Path(data).stat().st_uid == pwd.getpwnam("nobody").pw_uid
+    monkeypatch.delenv("RLSKIT_PG_OS_USER")
+    with _superuser(_project_url(proj)) as conn:
+        assert conn.execute("SELECT v FROM kept").fetchall() == [("data",)]
+    owner = pwd.getpwnam("rlskit-pg").pw_uid
+    assert Path(data).stat().st_uid == owner
+    assert all(p.lstat().st_uid == owner for p in Path(data).rglob("*"))
+    assert "runs as OS user rlskit-pg" in _cli(proj, "db", "status")
