@@ -11,12 +11,13 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlskit.errors import ProjectError, RevisionError, RlskitError, SqlStatementError
 from rlskit.project import INI_NAME, Project, Settings
+from rlskit.quoting import comment_text, sql_comment
 from rlskit.runtime import (
     ATTR_ACTION,
     ATTR_REPORT,
@@ -31,6 +32,7 @@ from rlskit.runtime import (
     sql_revision_for,
     sql_revision_of,
 )
+from rlskit.term import escape
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -47,6 +49,8 @@ class RunOptions:
     url: str | None = None
     settings: Settings | None = None
     report: Report | None = None
+    # downgrade: True (--yes) or the schema.table names confirmed to lose their rows
+    accept_data_loss: bool | frozenset[str] = False
 
 
 # -- init / new --------------------------------------------------------------
@@ -109,8 +113,12 @@ def new(
     rev_id: str | None = None,
     up_sql: str | None = None,
     down_sql: str | None = None,
+    heads: tuple[str, ...] | None = None,
 ) -> NewRevision:
-    """Create a revision: two .sql files and a thin Alembic module applying them."""
+    """Create a revision: two .sql files and a thin Alembic module applying them.
+
+    ``heads``: the revisions it follows (a merge); default: the single head.
+    """
     from alembic.script import ScriptDirectory
 
     if not message.strip():
@@ -119,12 +127,12 @@ def new(
     script = ScriptDirectory.from_config(cfg)
     script.messaging_opts = {"quiet": True}  # we print our own lines
     with _alembic_errors():
-        heads = script.get_heads()
-        if len(heads) > 1:
+        current_heads = script.get_heads()
+        if heads is None and len(current_heads) > 1:
             raise RevisionError(
-                f"The project has {len(heads)} heads ({', '.join(heads)}), so a new revision "
-                "would not know what it follows.",
-                "Merge them first with `alembic merge heads -m merge`.",
+                f"The project has {len(current_heads)} heads ({', '.join(current_heads)}), so a "
+                "new revision would not know what it follows.",
+                "Merge them first with `rlskit merge` (or `alembic merge heads -m merge`).",
             )
         rev = rev_id or _next_rev_id(script)
         if not re.fullmatch(r"[A-Za-z0-9_]+", rev):
@@ -141,19 +149,93 @@ def new(
         up.write_text(
             up_sql
             if up_sql is not None
-            else f"-- {message}\n-- Revision {rev}: write the change as plain SQL statements.\n"
+            else f"-- {comment_text(message)}\n-- Revision {rev}: write the change as plain SQL statements.\n"
         )
         down.write_text(
             down_sql
             if down_sql is not None
-            else f"-- Revert: {message}\n-- Revision {rev}: undo exactly what the .up.sql did.\n"
+            else f"-- Revert: {comment_text(message)}\n-- Revision {rev}: undo exactly what the .up.sql did.\n"
         )
-        sc = script.generate_revision(rev, message, head="head", stem=stem)
+        sc = script.generate_revision(
+            rev, message, head=list(heads) if heads else "head", refresh=True, stem=stem
+        )
     assert sc is not None
     module = Path(sc.path)
     if module.name != f"{stem}.py":  # Alembic cuts long slugs its own way: keep the stems equal
         module = module.rename(module.with_name(f"{stem}.py"))
     return NewRevision(rev, module, up, down)
+
+
+def _merge_sql(heads: tuple[str, ...], direction: str) -> str:
+    return (
+        f"-- Merge of heads {comment_text(', '.join(heads))}: the revision only joins the branches.\n"
+        f"-- Nothing to run {direction}; add statements here only if the merge needs them.\n"
+    )
+
+
+def merge(project: Project, message: str = "merge", rev_id: str | None = None) -> NewRevision:
+    """A revision following every head, with empty .sql files: joins the branches."""
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(project, RunOptions())
+    script = ScriptDirectory.from_config(cfg)
+    script.messaging_opts = {"quiet": True}
+    with _alembic_errors():
+        heads = tuple(sorted(script.get_heads()))
+    if len(heads) < 2:
+        raise RevisionError(
+            f"The project has {len(heads)} head(s); there is nothing to merge.",
+            "Nothing was created.",
+        )
+    return new(
+        project,
+        message,
+        rev_id,
+        up_sql=_merge_sql(heads, "up"),
+        down_sql=_merge_sql(heads, "down"),
+        heads=heads,
+    )
+
+
+def template_stem(config: Any, revision: str, message: str | None, down_revision: Any) -> str:
+    """For plain ``alembic revision``/``alembic merge``: write the .sql files, return the stem.
+
+    Called from ``script.py.mako`` when rlskit did not pass a stem. Existing files
+    are kept as they are.
+    """
+    from rlskit.runtime import project_for
+
+    project = project_for(config)
+    text = (message or "").strip() or "revision"
+    stem = f"{revision}_{slugify(text)}"
+    parents = tuple(down_revision) if isinstance(down_revision, tuple | list) else ()
+    project.sql_dir.mkdir(parents=True, exist_ok=True)
+    for direction in ("up", "down"):
+        path = project.sql_dir / f"{stem}.{direction}.sql"
+        if path.exists():
+            continue
+        if len(parents) > 1:
+            path.write_text(_merge_sql(parents, direction))
+        elif direction == "up":
+            path.write_text(
+                sql_comment(text, f"Revision {revision}: write the change as plain SQL statements.")
+                + "\n"
+            )
+        else:
+            path.write_text(
+                sql_comment(
+                    f"Revert: {text}", f"Revision {revision}: undo exactly what the .up.sql did."
+                )
+                + "\n"
+            )
+    return stem
+
+
+def docstring_text(message: str | None) -> str:
+    """``message`` safe inside a revision module's ``\"\"\"`` docstring: backslashes and
+    quotes escaped, so a message cannot end the docstring and become Python."""
+    text = (message or "").replace("\\", "\\\\").replace('"', '\\"')
+    return escape(text, keep_newlines=True)
 
 
 # -- Alembic plumbing --------------------------------------------------------
@@ -164,11 +246,15 @@ def alembic_config(project: Project, opts: RunOptions, buffer: io.StringIO | Non
     cfg = Config(str(project.ini), output_buffer=buffer) if buffer else Config(str(project.ini))
     cfg.attributes["rlskit.project"] = project
     cfg.attributes["rlskit.cli"] = True
-    if opts.url:
+    if opts.url is not None:
         cfg.attributes[ATTR_URL] = opts.url
     cfg.attributes[ATTR_SETTINGS] = opts.settings or project.settings
     if opts.report:
         cfg.attributes[ATTR_REPORT] = opts.report
+    if opts.accept_data_loss:
+        from rlskit.guard import ATTR_ACCEPT
+
+        cfg.attributes[ATTR_ACCEPT] = opts.accept_data_loss
     return cfg
 
 
@@ -187,7 +273,7 @@ def _alembic_errors() -> Iterator[None]:
         if "Multiple head" in text or "multiple heads" in text.lower():
             raise RevisionError(
                 f"The project has several heads, so 'head' is ambiguous: {text}",
-                "Merge them (`alembic merge heads -m merge`) or name a target; "
+                "Merge them (`rlskit merge`, or `alembic merge heads -m merge`) or name a target; "
                 "nothing was changed.",
             ) from None
         if "Can't locate revision" in text or "No such revision" in text:
@@ -220,7 +306,7 @@ def _collecting(opts: RunOptions, result: RunResult) -> RunOptions:
         if outer:
             outer(event)
 
-    return RunOptions(opts.url, opts.settings, report)
+    return replace(opts, report=report)
 
 
 def _migrate(
@@ -302,6 +388,7 @@ class RevisionInfo:
     applied: bool | None = None  # None: not asked
     applied_at: str | None = None
     edited: bool = False
+    down_missing: bool = False  # an SQL revision without its .down.sql
 
 
 def _revisions(project: Project) -> list[Script]:
@@ -323,6 +410,7 @@ def _info(project: Project, sc: Script) -> RevisionInfo:
         up=project.display(rev.path(project, "up")) if rev else None,
         down=project.display(rev.path(project, "down")) if rev else None,
         is_head=sc.is_head,
+        down_missing=rev is not None and not rev.path(project, "down").is_file(),
     )
 
 
@@ -460,18 +548,130 @@ def policy_changes(project: Project) -> tuple[str, str, list[str], str]:
     return up, down, summary, dump_state(rendered.objects)
 
 
-def new_from_policies(
-    project: Project, message: str, rev_id: str | None = None
-) -> tuple[NewRevision, list[str]]:
-    """A revision holding exactly the policy changes since the last one."""
-    from rlskit.policies.diff import STATE_FILE
+def _schema_dump(pg_dump: str, url: str) -> str:
+    """``pg_dump --schema-only`` of a database, without its per-run random lines."""
+    import subprocess
 
-    up, down, summary, state = policy_changes(project)
+    from rlskit.urls import libpq_url
+
+    proc = subprocess.run(
+        [pg_dump, "--schema-only", "--no-comments", "-d", libpq_url(url)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RlskitError(f"pg_dump of the scratch database failed: {proc.stderr.strip()}")
+    return "\n".join(
+        line
+        for line in proc.stdout.splitlines()
+        if not line.startswith(("\\restrict", "\\unrestrict", "-- Dumped"))
+    )
+
+
+def exact_down(
+    project: Project, up_sql: str, down_steps: list[str], scratch_url: str | None = None
+) -> str:
+    """A down script that restores exactly the state before ``up_sql``.
+
+    The previous revisions are built in a scratch database; ``up_sql`` runs there,
+    then the rendered ``down_steps`` (a step that fails there is left out), then
+    what restores anything those steps changed that existed before (RLS enabled by
+    hand, grants, replaced functions). Refuses when the result is not exactly the
+    state before, by catalog snapshot and by ``pg_dump --schema-only``.
+    """
+    import psycopg
+
+    from rlskit import drift as drift_mod
+    from rlskit import pgsql
+    from rlskit.catalog import snapshot
+    from rlskit.embedded import EmbeddedServer
+    from rlskit.policies.diff import DOWN_TITLE, script
+    from rlskit.quoting import comment_text
+    from rlskit.scratch import scratch_database
+
+    pg_dump = EmbeddedServer(project.embedded_home).tool("pg_dump")
+    kept: list[str] = []
+    with scratch_database(project, scratch_url) as url:
+        if history(project):
+            upgrade(project, "heads", RunOptions(url=url))
+        with psycopg.connect(url, autocommit=True) as conn:
+            before, dump_before = snapshot(conn), _schema_dump(pg_dump, url)
+            for st in pgsql.split(up_sql):
+                try:
+                    conn.execute(st.text.encode())
+                except psycopg.Error as exc:
+                    raise RevisionError(
+                        f"The policy changes fail on a build of the previous revisions: "
+                        f"{' '.join(str(exc).split())} (statement: {' '.join(st.text.split())[:200]}).",
+                        "Fix policies/*.yaml or the earlier revisions; nothing was created.",
+                    ) from None
+            for step in down_steps:
+                comment = "\n".join(x for x in step.splitlines() if x.startswith("-- "))
+                ran, skipped = [], []
+                for st in pgsql.split(step):
+                    try:
+                        with conn.transaction():
+                            conn.execute(st.text.encode())
+                        ran.append(st.text.strip() + ";")
+                    except psycopg.Error as exc:
+                        reason = comment_text(" ".join(str(exc).split())[:150])
+                        what = comment_text(" ".join(st.text.split())[:150])
+                        skipped.append(f"-- left out, it fails here ({reason}): {what}")
+                if ran and not skipped:
+                    kept.append(step)
+                elif ran or skipped:
+                    kept.append("\n".join([comment, *skipped, *ran]).strip())
+            after = snapshot(conn)
+            restore = [d.restore for d in drift_mod.compare(before, after) if d.restore.strip()]
+            for sql in restore:
+                for st in pgsql.split(sql):
+                    conn.execute(st.text.encode())
+            left = snapshot(conn).diff(before)
+            dump_after = _schema_dump(pg_dump, url)
+    if left or dump_after != dump_before:
+        import difflib
+
+        detail = (
+            left[:5]
+            if left
+            else [
+                line
+                for line in difflib.unified_diff(
+                    dump_before.splitlines(), dump_after.splitlines(), lineterm="", n=0
+                )
+                if line[:1] in "+-" and not line.startswith(("+++", "---"))
+            ][:8]
+        )
+        raise RevisionError(
+            "rlskit cannot write a down script that restores exactly the state before this "
+            f"revision; what would still differ after it: {detail}.",
+            "Write this revision by hand (rlskit new, then copy `rlskit render` output), "
+            "nothing was created.",
+        )
+    if restore:
+        kept.append(
+            "-- restore what existed before this revision (found by building the previous "
+            "revisions in a scratch database)\n" + "\n".join(restore)
+        )
+    return script(kept, DOWN_TITLE)
+
+
+def new_from_policies(
+    project: Project, message: str, rev_id: str | None = None, scratch_url: str | None = None
+) -> tuple[NewRevision, list[str]]:
+    """A revision holding exactly the policy changes since the last one; its down
+    script restores exactly the state before it (checked on a scratch build)."""
+    from rlskit.policies.diff import STATE_FILE, load_state, steps
+
+    up, _, summary, state = policy_changes(project)
     if not summary:
         raise RevisionError(
             "policies/*.yaml render to the same SQL as at the last --from-policies revision.",
             "Nothing to put in a revision; nothing was created.",
         )
+    _, down_steps, _ = steps(load_state(project.policies_dir / STATE_FILE), render(project).objects)
+    down = exact_down(project, up, down_steps, scratch_url)
     rev = new(project, message, rev_id, up_sql=up, down_sql=down)
     (project.policies_dir / STATE_FILE).write_text(state)
     return rev, summary
@@ -625,8 +825,9 @@ def test(
     paths: list[Path] | None = None,
     opts: RunOptions | None = None,
     database_url: str | None = None,
+    target: str = "heads",
 ) -> Any:
-    """Apply the migrations to a fresh database and run the access matrices.
+    """Apply the migrations (up to ``target``) to a fresh database and run the access matrices.
 
     ``database_url``: an already migrated database to run against instead.
     """
@@ -651,7 +852,8 @@ def test(
         run_on(database_url)
         return report
     with scratch_database(project, opts.url) as url:
-        upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+        if target != "base":
+            upgrade(project, target, RunOptions(url=url, settings=opts.settings))
         run_on(url)
     return report
 

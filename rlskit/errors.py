@@ -248,3 +248,62 @@ class NonTransactionalRevision(RevisionError):
             "Run `rlskit upgrade --per-revision` (each revision commits on its own), "
             "nothing was changed.",
         )
+
+
+@dataclass(frozen=True)
+class DataLoss:
+    """A table a down statement would drop or empty, with its rows."""
+
+    table: str  # schema.table
+    rows: int | None  # None: rlskit could not count them (counted as holding rows)
+    capped: bool = False  # at least ``rows`` rows (counting stopped there)
+
+    def describe(self) -> str:
+        if self.rows is None:
+            return f"{self.table} (rows could not be counted)"
+        return f"{self.table} ({'more than ' if self.capped else ''}{self.rows} rows)"
+
+
+@dataclass(frozen=True)
+class DestructiveStatement:
+    """A statement of a down script that drops or empties tables holding rows."""
+
+    revision: str
+    path: str
+    line: int
+    statement: str
+    losses: tuple[DataLoss, ...]
+
+    def describe(self) -> str:
+        text = " ".join(self.statement.split())
+        if len(text) > 120:
+            text = text[:117] + "..."
+        tables = ", ".join(loss.describe() for loss in self.losses)
+        return f"{self.path}:{self.line} `{text}` would drop {tables}"
+
+
+class DestructiveDowngrade(RlskitError):
+    """A downgrade would drop tables holding rows and was not confirmed."""
+
+    exit_code = 6
+
+    def __init__(self, found: list[DestructiveStatement], per_revision: bool) -> None:
+        self.found = found
+        first = found[0]
+        before = (
+            "Revisions reverted before it in this run stay reverted (--per-revision)."
+            if per_revision
+            else "Everything this downgrade did before it was rolled back."
+        )
+        super().__init__(
+            f"Downgrade stopped before running the down script of revision {first.revision}: "
+            + "; ".join(f.describe() for f in found)
+            + f". None of that script ran. {before}",
+            "Back up what you need, then confirm with `rlskit downgrade ... --yes` "
+            "(plain Alembic: `alembic -x yes=1 downgrade ...`).",
+        )
+
+    @property
+    def tables(self) -> set[str]:
+        """Every table that would lose rows."""
+        return {loss.table for f in self.found for loss in f.losses}

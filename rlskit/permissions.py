@@ -11,6 +11,7 @@ from typing import Any
 
 from rlskit.catalog import fetch
 from rlskit.errors import RlskitError
+from rlskit.term import escape
 
 COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
@@ -216,7 +217,7 @@ def as_text(rep: Report) -> str:
                 for p in t.policies[c]
             )
             lines.append(f"  {c:<7} {_cell(t, c):<22} {pol}")
-    return "\n".join(lines)
+    return "\n".join(escape(line) for line in lines)  # a name cannot add or rewrite lines
 
 
 def as_markdown(rep: Report) -> str:
@@ -236,7 +237,7 @@ def as_markdown(rep: Report) -> str:
             + " | ".join(_cell(t, c) for c in COMMANDS)
             + f" | {'; '.join(t.column_privileges)} |"
         )
-    return "\n".join(out) + "\n"
+    return "\n".join(escape(line) for line in out) + "\n"
 
 
 CSS = """

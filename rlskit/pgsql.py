@@ -180,3 +180,9 @@ def parse_plpgsql(create_function_sql: str) -> dict[str, Any] | None:
         return None
     fn = data[0].get("PLpgSQL_function")
     return fn if isinstance(fn, dict) else None
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """PostgreSQL's scanner over ``text``: ``(token name, token text)`` pairs,
+    comments included (``SQL_COMMENT``, ``C_COMMENT``)."""
+    return [(t.name, text[t.start : t.end + 1]) for t in _parser.scan(text)]

@@ -32,7 +32,7 @@ from rlskit.errors import (
     SqlStatementError,
     StatementFailure,
 )
-from rlskit.project import Project, Settings, env_url, parse_duration, pg_duration
+from rlskit.project import Project, Settings, check_url, env_url, parse_duration, pg_duration
 from rlskit.quoting import comment_text, quote_literal, quote_qualified
 from rlskit.sqlfile import SqlFile
 from rlskit.urls import mask_url, sqlalchemy_url
@@ -119,17 +119,17 @@ def settings_for(config: Config, project: Project) -> Settings:
 def resolve_url(config: Config, project: Project, settings: Settings) -> tuple[str, str]:
     """The database URL and where it came from (attribute, -x, env, ini, embedded)."""
     url = config.attributes.get(ATTR_URL)
-    if url:
-        return str(url), "--url"
+    if url is not None:  # set but empty or unparsable is an error, never a fallback
+        return check_url(str(url), "--url"), "--url"
     if config.cmd_opts is not None and getattr(config.cmd_opts, "x", None):
         for item in config.cmd_opts.x:
             if item.startswith("url="):
-                return item[4:], "-x url"
+                return check_url(item[4:], "-x url"), "-x url"
     found = env_url()
     if found:
         return found
     if project.ini_url:
-        return project.ini_url, "alembic.ini"
+        return check_url(project.ini_url, "sqlalchemy.url in alembic.ini"), "alembic.ini"
     if settings.embedded:
         from rlskit.embedded import EmbeddedServer
 
@@ -305,6 +305,13 @@ def _apply(rev: SqlRevision, direction: str) -> None:
         return
 
     started = time.perf_counter()
+    if direction == "down":  # stop before dropping tables that hold rows, unless confirmed
+        from rlskit import guard
+
+        accept = guard.accepted(config)
+        guard.check_down(
+            _driver_connection(ctx), sqlfile, rev.revision, accept, settings.per_revision
+        )
     if sqlfile.transactional:
         _execute(ctx, [lock_timeout_sql(settings)], None, rev.revision)
         _execute(ctx, sqlfile.statements, sqlfile, rev.revision)

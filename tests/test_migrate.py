@@ -85,7 +85,7 @@ def test_offline_script_gives_the_same_database(
     book_online = _book(database)
     version_online = database.version()
     # Roles are cluster-wide: take the online database back to base first.
-    down = rlskit("downgrade", "base", project=project, url=database.url)
+    down = rlskit("downgrade", "base", "--yes", project=project, url=database.url)
     assert down.exit_code == 0, down.output
 
     res = rlskit("upgrade", "--sql", project=project)
@@ -217,7 +217,8 @@ def test_downgrade_of_every_revision_restores_the_catalog(
         before = database.snapshot()
         assert rlskit("upgrade", rev, project=project, url=database.url).exit_code == 0
         assert database.snapshot() != before, f"revision {rev} changed nothing"
-        assert rlskit("downgrade", "-1", project=project, url=database.url).exit_code == 0
+        down = rlskit("downgrade", "-1", "--yes", project=project, url=database.url)
+        assert down.exit_code == 0, down.output
         assert database.snapshot().diff(before) == [], f"downgrade of {rev} left changes"
         assert rlskit("upgrade", rev, project=project, url=database.url).exit_code == 0
 

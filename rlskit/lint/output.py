@@ -7,6 +7,7 @@ from collections.abc import Callable
 from itertools import groupby
 
 from rlskit.lint.core import Finding
+from rlskit.term import escape
 
 
 def text(findings: list[Finding], style: Callable[..., str] = lambda s, **_: s) -> str:
@@ -15,11 +16,13 @@ def text(findings: list[Finding], style: Callable[..., str] = lambda s, **_: s) 
         return "No findings."
     lines: list[str] = []
     for where, group in groupby(findings, key=lambda f: f.loc.file or "(database catalog)"):
-        lines.append(style(where, bold=True))
+        lines.append(style(escape(where), bold=True))
         for f in group:
             colour = "red" if f.severity == "error" else "yellow"
             at = f"{f.loc.line}" if f.loc.file else f.loc.obj
-            lines.append(f"  {at}: {style(f.rule, fg=colour)} {f.severity}: {f.message}")
+            lines.append(
+                f"  {escape(str(at))}: {style(f.rule, fg=colour)} {f.severity}: {escape(f.message)}"
+            )
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = len(findings) - errors
     lines.append(
