@@ -473,7 +473,27 @@ def repair(ctx: Ctx, yes: bool) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github", "sarif", "junit"]),
+    default="text",
+)
+@click.option(
+    "--baseline",
+    "baseline",
+    type=click.Path(dir_okay=False),
+    help="Accepted findings (JSON): only findings not in it are reported and fail.",
+)
+@click.option(
+    "--update-baseline", is_flag=True, help="Write every current finding to --baseline; exit 0."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    help="Lowest severity that makes the exit code 1 (default: error).",
+)
 @click.option(
     "--db/--no-db",
     "with_db",
@@ -484,9 +504,24 @@ def repair(ctx: Ctx, yes: bool) -> None:
 @click.option("--explain", "explain", metavar="RLSnnn", help="Show what a rule checks and the fix.")
 @click.option("--list", "list_rules", is_flag=True, help="List the rules.")
 @url_option
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
 @pass_ctx
-def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: bool) -> None:
-    """Check sql/ files (and the applied catalog) for RLS mistakes."""
+def lint(
+    ctx: Ctx,
+    paths: tuple[str, ...],
+    fmt: str,
+    baseline: str | None,
+    update_baseline: bool,
+    fail_on: str,
+    with_db: bool,
+    explain: str | None,
+    list_rules: bool,
+) -> None:
+    """Check sql/ files (and the applied catalog) for RLS mistakes.
+
+    With PATHS (e.g. from pre-commit), the whole project is linted but only
+    findings in those files are reported. Exit codes: 0 no findings (at
+    --fail-on or above), 1 findings, 2 usage or tool error."""
     from rlskit.lint.rules import ALL_RULES, RULES_BY_ID
 
     if explain:
@@ -504,16 +539,47 @@ def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: boo
     from rlskit import commands
     from rlskit.lint import output
 
-    project = ctx.project()
-    report = commands.lint(project, _opts(ctx, project, quiet=True), with_database=with_db)
+    if update_baseline and not baseline:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    try:
+        project = ctx.project()
+        report = commands.lint(project, _opts(ctx, project, quiet=True), with_database=with_db)
+    except RlskitError as exc:  # a tool error, not a finding: exit 2
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    findings = report.findings
+    if paths:
+        root = project.root.resolve()
+        wanted = set()
+        for p in paths:
+            full = (Path(p) if Path(p).is_absolute() else Path.cwd() / p).resolve()
+            wanted.add(full.relative_to(root).as_posix() if full.is_relative_to(root) else p)
+        findings = [f for f in findings if f.loc.file in wanted]
+    if baseline:
+        path = Path(baseline)
+        if update_baseline:
+            path.write_text(output.baseline_dump(findings), encoding="utf-8")
+            click.echo(f"{len(findings)} finding(s) recorded in {path}.")
+            return
+        if path.is_file():
+            try:
+                accepted = output.baseline_fingerprints(path.read_text(encoding="utf-8"))
+            except (ValueError, KeyError, TypeError) as exc:
+                click.echo(f"Error: {path} is not an rlskit baseline ({exc}).", err=True)
+                sys.exit(2)
+            findings = [f for f in findings if f.fingerprint not in accepted]
     if fmt == "json":
-        click.echo(output.as_json(report.findings))
+        click.echo(output.as_json(findings))
     elif fmt == "github":
-        if report.findings:
-            click.echo(output.github(report.findings))
+        if findings:
+            click.echo(output.github(findings))
+    elif fmt == "sarif":
+        click.echo(output.sarif(findings, list(ALL_RULES)))
+    elif fmt == "junit":
+        click.echo(output.junit(findings, list(ALL_RULES)))
     else:
-        click.echo(output.text(report.findings, click.style))
-    if report.errors:
+        click.echo(output.text(findings, click.style))
+    if any(f.severity == "error" or fail_on == "warning" for f in findings):
         sys.exit(1)
 
 

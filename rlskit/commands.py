@@ -707,6 +707,23 @@ def lint_sources(project: Project) -> list[tuple[str, str]]:
     return out
 
 
+def _apply_failure(exc: SqlStatementError) -> Any:
+    """The scratch database refused a statement: a finding at its file:line."""
+    from rlskit.lint.core import Finding
+    from rlskit.lint.model import Loc
+
+    path = str(exc.failure.path)
+    return Finding(
+        "RLS000",
+        "error",
+        f"the migrations do not apply to an empty database: {exc.failure.pg_message} "
+        "(catalog rules were not run)",
+        Loc(path, exc.failure.line, path),
+        f"apply:{path}",
+        static_only=True,
+    )
+
+
 def lint(
     project: Project, opts: RunOptions | None = None, with_database: bool = True
 ) -> LintReport:
@@ -720,11 +737,22 @@ def lint(
     settings = opts.settings or project.settings
     config = LintConfig.from_ini(project.ini, settings.lock_timeout)
     t0 = time.perf_counter()
-    model, sup = build_static(lint_sources(project))
-    static = [f for f in run_rules(model, config) if not sup.suppressed(f)]
-    report = LintReport(static, static_seconds=time.perf_counter() - t0)
+    import dataclasses
+
+    sources = lint_sources(project)
+    model, sup = build_static(sources)
+    # Policy changes not yet in a revision are not in the scratch database either:
+    # the catalog cannot confirm their findings, so they stand on their own.
+    pending = {name for name, _ in sources if name.startswith("policies/")}
+    static = [
+        dataclasses.replace(f, static_only=True) if f.loc.file in pending else f
+        for f in run_rules(model, config)
+    ]
+    report = LintReport(
+        [f for f in static if not sup.suppressed(f)], static_seconds=time.perf_counter() - t0
+    )
     if not with_database:
-        report.findings = merge(static, [])
+        report.findings = merge(report.findings, [], with_catalog=False)
         return report
     import psycopg
 
@@ -737,7 +765,14 @@ def lint(
             upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
         except SqlStatementError as exc:
             if exc.sqlstate != "42710" or opts.url is None:
-                raise
+                # Still worth reporting: every static finding, and the failure itself.
+                report.findings = [
+                    f
+                    for f in merge([*static, _apply_failure(exc)], [], with_catalog=False)
+                    if not sup.suppressed(f)
+                ]
+                report.build_seconds = time.perf_counter() - t1
+                return report
             raise RlskitError(
                 f"The migrations cannot be applied to a scratch database on that server: "
                 f"{exc.failure.pg_message} ({exc.failure.path}:{exc.failure.line}). Roles are "
@@ -751,7 +786,7 @@ def lint(
         found = run_rules(cmodel, config)
         report.catalog_seconds = time.perf_counter() - t2
         report.build_seconds = t2 - t1
-    report.findings = merge(static, found)
+    report.findings = [f for f in merge(static, found) if not sup.suppressed(f)]
     return report
 
 

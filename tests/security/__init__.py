@@ -1,1 +1,0 @@
-"""Attacks on rlskit's promises, each against real servers and files (issue 12)."""
