@@ -126,7 +126,16 @@ class EmbeddedServer:
         elif not os.path.lexists(self.home):
             return False
         if root:
-            files.check_dir(self.home.parent, 0)
+            try:
+                files.check_dir(self.home.parent, 0)
+            except UnsafeServerFile as exc:
+                raise UnsafeServerFile(
+                    exc.path,
+                    exc.reason,
+                    "Another user could swap the servers' folders in it. Check what it "
+                    f"holds, then make it root's alone (chown root: {exc.path}; chmod go-w "
+                    f"{exc.path}), or remove it.",
+                ) from None
         try:
             st = os.lstat(self.home)
         except FileNotFoundError:

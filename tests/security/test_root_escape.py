@@ -298,3 +298,18 @@ def test_a_cluster_run_by_another_os_user_is_handed_to_its_own(
     assert Path(data).stat().st_uid == owner
     assert all(p.lstat().st_uid == owner for p in Path(data).rglob("*"))
     assert "runs as OS user rlskit-pg" in _cli(proj, "db", "status")
+
+
+def test_no_server_user_is_a_clear_error_and_never_root(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proj = workdir
+    monkeypatch.setenv("RLSKIT_PG_OS_USER", "not a valid name!")
+    out = _cli(proj, "db", "start")
+    assert "could not be created" in out and "RLSKIT_PG_OS_USER" in out, out
+    assert not (proj / ".rlskit" / "pg" / "cluster").exists()
+    monkeypatch.setenv("RLSKIT_PG_OS_USER", "root")
+    assert "unprivileged" in _cli(proj, "db", "start")
+    monkeypatch.setenv("RLSKIT_PG_OS_USER", "rlskit-scratch")
+    assert "different users" in _cli(proj, "db", "start")
+    assert _postmasters(proj.parent) == []
