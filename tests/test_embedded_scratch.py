@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from rlskit.project import Project
-from rlskit.scratch import scratch_database
+from rlskit.scratch import scratch_database, scratch_server
 
 from .conftest import REPO, Database, rlskit
 
@@ -122,3 +122,35 @@ def test_db_stop_stops_a_scratch_server_a_killed_command_left(proj: Path) -> Non
     # and the next command that needs it starts it again and stops it after
     assert rlskit("lint", project=proj).exit_code == 0
     assert _postmasters(proj) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="clusters go to the shared root only as root")
+def test_the_scratch_cluster_of_a_deleted_project_is_swept() -> None:
+    """A project the server users cannot reach keeps its scratch cluster under
+    RLSKIT_SHARED_DIR; once the project is deleted, the next scratch use
+    elsewhere deletes that cluster."""
+    base = Path(tempfile.mkdtemp(prefix="rlskit-sweep-"))  # 0700: out of their reach
+    projects = []
+    for name in ("gone", "next"):
+        dest = base / name
+        dest.mkdir()
+        shutil.copy(REPO / "alembic.ini", dest / "alembic.ini")
+        shutil.copytree(REPO / "migrations", dest / "migrations")
+        shutil.copytree(REPO / "sql", dest / "sql")
+        projects.append(dest)
+    gone, nxt = projects
+    try:
+        with scratch_database(Project.find(gone)):
+            data = scratch_server(Project.find(gone)).status().data_dir
+        assert data is not None and not data.startswith(str(base))
+        cluster = Path(data).parent
+        assert cluster.exists()
+        shutil.rmtree(gone)
+        with scratch_database(Project.find(nxt)):
+            pass
+        assert not cluster.exists()
+    finally:
+        for p in projects:
+            if p.exists():
+                scratch_server(Project.find(p)).destroy()
+        shutil.rmtree(base, ignore_errors=True)

@@ -105,6 +105,26 @@ def _port_free(port: int) -> bool:
         return True
 
 
+def _sweep_orphaned_scratch_clusters(clusters: Path) -> None:
+    """Delete scratch clusters under the shared root whose project folder is gone.
+
+    Scratch clusters hold nothing of value; a project's own cluster is never
+    deleted this way. A cluster still running is left alone.
+    """
+    for note in clusters.glob("*.json"):
+        with contextlib.suppress(OSError, ValueError, TypeError, EmbeddedServerError):
+            raw = files.read_state(note)  # root's own note, or skipped
+            info = json.loads(raw or b"{}")
+            cluster = note.with_suffix("")
+            if (
+                info.get("kind") == "scratch"
+                and not os.path.lexists(info["home"])
+                and not (cluster / "data" / "postmaster.pid").exists()
+            ):
+                shutil.rmtree(cluster, ignore_errors=True)
+                note.unlink()
+
+
 class EmbeddedServer:
     """A PostgreSQL cluster under ``home``; ``kind`` picks its OS user as root."""
 
@@ -328,8 +348,12 @@ class EmbeddedServer:
         root = binaries.shared_root()
         binaries.secure_shared_dir(root, 0o755)
         binaries.secure_shared_dir(root / "clusters", 0o711)
+        clusters = root / "clusters"
+        _sweep_orphaned_scratch_clusters(clusters)
         digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:16]
-        return root / "clusters" / digest
+        note = {"home": str(self.home), "kind": self.kind}
+        files.write_state(clusters / f"{digest}.json", json.dumps(note).encode())
+        return clusters / digest
 
     def init(self) -> ServerState:
         """Create the cluster (idempotent; call with the lock held); return its state."""
@@ -528,7 +552,10 @@ class EmbeddedServer:
         if st is not None:
             with contextlib.suppress(EmbeddedServerError):
                 self.stop()
-            shutil.rmtree(Path(st.data_dir).parent, ignore_errors=True)
+            cluster = Path(st.data_dir).parent
+            shutil.rmtree(cluster, ignore_errors=True)
+            if cluster.parent == binaries.shared_root() / "clusters":
+                Path(f"{cluster}.json").unlink(missing_ok=True)
         shutil.rmtree(self.home, ignore_errors=True)
 
     # -- connection ----------------------------------------------------
