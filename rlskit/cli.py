@@ -792,7 +792,11 @@ def baseline(
 # -- the embedded server -------------------------------------------------------
 @cli.group()
 def db() -> None:
-    """Manage the embedded PostgreSQL server of this project (.rlskit/pg)."""
+    """Manage the embedded PostgreSQL server of this project (.rlskit/pg).
+
+    status and stop also cover the scratch server (.rlskit/scratch) that
+    lint, test and drift start while they run.
+    """
 
 
 def _server(ctx: Ctx) -> Any:
@@ -819,23 +823,43 @@ def db_start(ctx: Ctx) -> None:
 @db.command("stop")
 @pass_ctx
 def db_stop(ctx: Ctx) -> None:
-    """Stop the embedded server."""
+    """Stop the embedded server and the scratch server."""
+    from rlskit.scratch import scratch_server
+
     click.echo("stopped" if _server(ctx).stop() else "not running")
+    if scratch_server(ctx.project()).stop():
+        click.echo("scratch server: stopped")
 
 
 @db.command("status")
 @pass_ctx
 def db_status(ctx: Ctx) -> None:
-    """Show whether the embedded server exists and runs."""
+    """Show whether the embedded server (and the scratch server) exist and run.
+
+    Exit 1 when the embedded server is not running.
+    """
+    from rlskit.scratch import scratch_server
+
+    def describe(st: Any) -> str:
+        return (
+            f"{'running' if st.running else 'stopped'}: PostgreSQL {st.version}, "
+            f"port {st.port}, data {st.data_dir}"
+            + (f", runs as OS user {st.os_user}" if st.os_user else "")
+        )
+
     st = _server(ctx).status()
-    if not st.initialised:
+    if st.initialised:
+        click.echo(describe(st))
+    else:
         click.echo("not created (rlskit db start, or any command without --url, creates it)")
-        return
-    click.echo(
-        f"{'running' if st.running else 'stopped'}: PostgreSQL {st.version}, "
-        f"port {st.port}, data {st.data_dir}"
-        + (f", runs as OS user {st.os_user}" if st.os_user else "")
-    )
+    scratch = scratch_server(ctx.project()).status()
+    if scratch.running:
+        click.echo(
+            f"scratch server: {describe(scratch)} (lint, test or drift is using it, "
+            "or one was killed; `rlskit db stop` stops it)"
+        )
+    elif scratch.initialised:
+        click.echo("scratch server: stopped (lint, test and drift run it while they need it)")
     if not st.running:
         sys.exit(1)
 

@@ -73,6 +73,19 @@ class EmbeddedServerError(RlskitError):
     exit_code = 3
 
 
+class UnsafeServerFile(EmbeddedServerError):
+    """A file or folder rlskit would trust is a link, not its own, or writable by others."""
+
+    def __init__(self, path: str, reason: str, hint: str | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"Refusing to use {path}: {reason}. rlskit reads and runs nothing another "
+            "user (such as the embedded server's OS user) could have written.",
+            hint or "Remove it (it holds no data of yours) and run the command again.",
+        )
+
+
 class SqlFileMissing(RlskitError):
     """A revision points to a .sql file that does not exist."""
 

@@ -453,17 +453,6 @@ class ReviewResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def scratch_server_url(project: Any, url: str | None) -> str:
-    """``url``, or rlskit's own scratch server of ``project`` (started if needed)."""
-    if url is not None:
-        return url
-    from rlskit.embedded import EmbeddedServer
-
-    server = EmbeddedServer(project.root / ".rlskit" / "scratch", fast=True)
-    server.start()
-    return str(server.url("postgres"))
-
-
 def load_suites(project: Any, paths: list[Path] | None = None) -> list[tuple[Suite, str]]:
     from rlskit.access import load_suite
     from rlskit.commands import access_files
@@ -486,14 +475,14 @@ def build_matrices(
     the matrix at each (``targets`` in upgrade order)."""
     import psycopg
 
-    from rlskit.commands import RunOptions, upgrade
+    from rlskit.commands import migrate_scratch
     from rlskit.scratch import scratch_database
 
     out = []
     with scratch_database(None, server_url) as url:
         for target in targets:
             if target != "base":
-                upgrade(project, target, RunOptions(url=url, settings=settings))
+                migrate_scratch(project, url, target, settings)
             with psycopg.connect(url) as conn:
                 out.append(compute(conn, suites))
     return out
@@ -544,35 +533,37 @@ def review(
     import tempfile
     import time
 
+    from rlskit.scratch import scratch_server_url
+
     suites = load_suites(project)
     lock_path = project.root / "tests" / "rls" / LOCK_NAME
-    server = scratch_server_url(project, url)
     seconds: dict[str, float] = {}
     notes: list[str] = []
     t0 = time.perf_counter()
     base: dict[str, Any] | None = None
-    if revisions is not None:
-        old, new = build_matrices(project, suites, server, list(revisions), settings)
-        seconds["builds"] = time.perf_counter() - t0
-        title = f"Access changes from {revisions[0]} to {revisions[1]}"
-        base, head = old.data, new
-        notes += [f"at {revisions[0]}: {n}" for n in old.notes]
-    else:
-        if git_ref is not None:
-            with tempfile.TemporaryDirectory(prefix="rlskit-review-") as tmp:
-                base_project = export_git_tree(project, git_ref, Path(tmp))
-                (old,) = build_matrices(base_project, suites, server, ["heads"], settings)
-            base = old.data
-            notes += [f"at {git_ref}: {n}" for n in old.notes]
-            seconds["base build"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        (head,) = build_matrices(project, suites, server, ["heads"], settings)
-        seconds["build"] = time.perf_counter() - t1
-        title = (
-            f"Access changes from {git_ref} to the working tree"
-            if git_ref is not None
-            else f"Access changes from {project.display(lock_path)} to the working tree"
-        )
+    with scratch_server_url(project, url) as server:
+        if revisions is not None:
+            old, new = build_matrices(project, suites, server, list(revisions), settings)
+            seconds["builds"] = time.perf_counter() - t0
+            title = f"Access changes from {revisions[0]} to {revisions[1]}"
+            base, head = old.data, new
+            notes += [f"at {revisions[0]}: {n}" for n in old.notes]
+        else:
+            if git_ref is not None:
+                with tempfile.TemporaryDirectory(prefix="rlskit-review-") as tmp:
+                    base_project = export_git_tree(project, git_ref, Path(tmp))
+                    (old,) = build_matrices(base_project, suites, server, ["heads"], settings)
+                base = old.data
+                notes += [f"at {git_ref}: {n}" for n in old.notes]
+                seconds["base build"] = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            (head,) = build_matrices(project, suites, server, ["heads"], settings)
+            seconds["build"] = time.perf_counter() - t1
+            title = (
+                f"Access changes from {git_ref} to the working tree"
+                if git_ref is not None
+                else f"Access changes from {project.display(lock_path)} to the working tree"
+            )
     if head.notes:
         raise SpecError(
             f"The access matrix would be incomplete: {head.notes[0]}"

@@ -173,7 +173,7 @@ def explain_cmd(
 
     from rlskit import explain, review
     from rlskit.access import load_suite
-    from rlskit.commands import RunOptions, upgrade
+    from rlskit.commands import migrate_scratch
     from rlskit.scratch import scratch_database
 
     if len(args) > 2:
@@ -201,9 +201,8 @@ def explain_cmd(
         name = role
         if fixtures is not None:
             fixture_sql = load_suite(Path(fixtures), fixtures).fixtures
-    server = review.scratch_server_url(project, ctx.url)
-    with scratch_database(None, server) as url:
-        upgrade(project, "heads", RunOptions(url=url, settings=project.settings))
+    with scratch_database(project, ctx.url) as url:
+        migrate_scratch(project, url, "heads", project.settings)
         with psycopg.connect(url) as conn, conn.transaction(force_rollback=True):
             if fixture_sql.strip():
                 conn.execute(fixture_sql)
@@ -231,17 +230,16 @@ def test_quality(
 
     from rlskit import mutate as mutate_mod
     from rlskit import review
-    from rlskit.commands import RunOptions, upgrade
+    from rlskit.commands import migrate_scratch
     from rlskit.scratch import scratch_database
 
     project = ctx.project()
     suites = review.load_suites(project, list(paths) or None)
-    server = review.scratch_server_url(project, ctx.url)
     out: dict[str, Any] = {}
     failed = False
     started = time.perf_counter()
-    with scratch_database(None, server) as url:
-        upgrade(project, "heads", RunOptions(url=url, settings=project.settings))
+    with scratch_database(project, ctx.url) as url:
+        migrate_scratch(project, url, "heads", project.settings)
         build = time.perf_counter() - started
         with psycopg.connect(url) as conn:
             if coverage:

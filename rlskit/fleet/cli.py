@@ -245,14 +245,17 @@ def drift_cmd(
 
     project = _project(ctx)
     chosen = _targets(project, fleet_file, names, tags)
+    from rlskit.scratch import scratch_server_url
+
     progress = _Progress(len(chosen), fmt)
     try:
-        report = run(
-            chosen,
-            functools.partial(fleet_jobs.drift, str(project.ini)),
-            jobs=jobs,
-            on_done=progress,
-        )
+        with scratch_server_url(project):  # one scratch server for the run, not per target
+            report = run(
+                chosen,
+                functools.partial(fleet_jobs.drift, str(project.ini)),
+                jobs=jobs,
+                on_done=progress,
+            )
     finally:
         progress.close()
     _print(report, fmt, "drift")
@@ -282,7 +285,10 @@ def test_cmd(
     where = run(chosen, functools.partial(fleet_jobs.status, str(project.ini)), jobs=jobs)
     revisions = sorted({o.data["revision"] for o in where.outcomes if o.ok})
     probes = [Target(rev, "") for rev in revisions]
-    tested = run(probes, functools.partial(_test_probe, str(project.ini)), jobs=jobs)
+    from rlskit.scratch import scratch_server_url
+
+    with scratch_server_url(project):  # one scratch server for the run
+        tested = run(probes, functools.partial(_test_probe, str(project.ini)), jobs=jobs)
     by_rev = {o.name: o for o in tested.outcomes}
     report = FleetReport()
     for o in where.outcomes:
