@@ -93,3 +93,20 @@ def test_libpq_env_keeps_everything_but_the_password() -> None:
     conninfo, env = libpq_env("host=h user=app password='se@cret99' dbname=d")
     assert env == {"PGPASSWORD": SECRET} and "cret99" not in conninfo and "dbname=d" in conninfo
     assert libpq_env("postgresql://app@h/d") == ("postgresql://app@h/d", {})
+
+
+def test_schema_dumps_of_new_from_policies_get_no_password_on_the_command_line(
+    database: Database, dumper: str, tmp_path: Path
+) -> None:
+    """``rlskit new --from-policies`` compares pg_dump output of its scratch build."""
+    from rlskit.commands import _schema_dump
+
+    real = database.server.embedded.tool("pg_dump")
+    record = tmp_path / "argv"
+    wrapper = tmp_path / "pg_dump"
+    wrapper.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\nexec {real} "$@"\n', encoding="utf-8"
+    )
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    assert "CREATE TABLE public.t" in _schema_dump(str(wrapper), dumper)
+    assert "cret99" not in record.read_text()
