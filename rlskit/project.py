@@ -145,9 +145,14 @@ class Project:
                 "Run `rlskit init` to scaffold the project, or fix script_location.",
             )
         section = dict(parser.items("rlskit")) if parser.has_section("rlskit") else {}
-        url = parser.get("alembic", "sqlalchemy.url", fallback="").strip() or None
-        if url and ("driver://" in url or "%(" in url):
-            url = None  # alembic's placeholder, or an interpolation we do not expand
+        # None: not set. Set but empty, Alembic's driver:// placeholder or an
+        # interpolation rlskit does not expand is an error when it is used, never
+        # a silent fallback to the embedded server.
+        url = (
+            parser.get("alembic", "sqlalchemy.url").strip()
+            if parser.has_option("alembic", "sqlalchemy.url")
+            else None
+        )
         return cls(
             root=root,
             ini=ini,
@@ -197,10 +202,16 @@ def check_url(url: str, source: str) -> str:
     try:
         parts = urlsplit(value)
         scheme = parts.scheme.split("+", 1)[0]
-        if scheme not in URL_SCHEMES:
+        if "%(" in value:
+            problem = "it holds a %(...)s interpolation, which rlskit does not expand"
+        elif scheme not in URL_SCHEMES:
             problem = f"it does not start with postgresql:// (scheme {parts.scheme or 'missing'!r})"
         else:
             parts.port  # noqa: B018 - raises ValueError on a bad port
+            if not parts.hostname and parts.path in ("", "/") and not parts.query:
+                problem = (
+                    "it names no host and no database (a URL template whose variables were empty?)"
+                )
     except ValueError as exc:
         problem = str(exc)
     if problem:

@@ -143,12 +143,13 @@ def resolve_url(config: Config, project: Project, settings: Settings) -> tuple[s
         return check_url(str(url), "--url"), "--url"
     if config.cmd_opts is not None and getattr(config.cmd_opts, "x", None):
         for item in config.cmd_opts.x:
-            if item.startswith("url="):
-                return check_url(item[4:], "-x url"), "-x url"
+            key, eq, value = item.partition("=")
+            if eq and key.strip().lower() == "url":
+                return check_url(value, "-x url"), "-x url"
     found = env_url()
     if found:
         return found
-    if project.ini_url:
+    if project.ini_url is not None:
         return check_url(project.ini_url, "sqlalchemy.url in alembic.ini"), "alembic.ini"
     if settings.embedded:
         from rlskit.embedded import EmbeddedServer
@@ -225,8 +226,15 @@ def bookkeeping_prepare(settings: Settings) -> list[str]:
     schema = settings.version_table_schema
     out: list[str] = []
     if schema and schema != "public":
+        # not CREATE SCHEMA IF NOT EXISTS: that needs CREATE on the database even when
+        # the schema exists, which a least-privilege deploy role does not have
+        exists = f"SELECT FROM pg_namespace WHERE nspname = {quote_literal(schema)}"
         out += [
-            f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}",
+            "DO "
+            + _dollar(
+                f"\nBEGIN\n  IF NOT EXISTS ({exists}) THEN\n"
+                f"    CREATE SCHEMA {quote_ident(schema)};\n  END IF;\nEND\n"
+            ),
             f"REVOKE ALL ON SCHEMA {quote_ident(schema)} FROM PUBLIC",
         ]
     if schema == DEFAULT_SCHEMA:

@@ -163,3 +163,41 @@ def test_unparsable_url_in_alembic_ini_is_an_error(project: Path) -> None:
     assert res.returncode == 2, res.stdout + res.stderr
     assert "sqlalchemy.url in alembic.ini" in res.stderr and "cannot be used" in res.stderr
     assert not (project / ".rlskit").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ("sqlalchemy.url =", "set but empty"),
+        (
+            "sqlalchemy.url = driver://user:pass@localhost/dbname",
+            "does not start with postgresql://",
+        ),
+        ("sqlalchemy.url = %(DB_URL)s", "interpolation"),
+    ],
+)
+def test_unusable_sqlalchemy_url_in_alembic_ini_is_an_error(
+    project: Path, line: str, needle: str
+) -> None:
+    ini = project / "alembic.ini"
+    ini.write_text(ini.read_text().replace("[alembic]\n", f"[alembic]\n{line}\n", 1))
+    res = rlskit_process("upgrade", cwd=project, timeout=60)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert needle in res.stderr
+    assert not (project / ".rlskit").exists()
+
+
+@pytest.mark.parametrize("url", ["postgresql://", "postgresql://:@/", "postgres://"])
+def test_url_naming_no_host_and_no_database_is_an_error(project: Path, url: str) -> None:
+    res = rlskit_process("upgrade", cwd=project, env={"RLSKIT_DATABASE_URL": url}, timeout=60)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "names no host and no database" in res.stderr
+    assert not (project / ".rlskit").exists()
+
+
+@pytest.mark.parametrize("x", [" url=postgresql://127.0.0.1:1/x", "URL=postgresql://127.0.0.1:1/x"])
+def test_x_url_with_spaces_or_capitals_is_used(project: Path, x: str) -> None:
+    res = alembic_process("-x", x, "current", cwd=project, timeout=60)
+    assert res.returncode != 0
+    assert "127.0.0.1:1" in res.stderr, res.stderr  # that URL was tried, not the embedded server
+    assert not (project / ".rlskit").exists()
