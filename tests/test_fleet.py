@@ -39,7 +39,13 @@ def tiny(tmp_path: Path) -> Path:
     proj = tmp_path / "tiny"
     assert rlskit("init", str(proj)).exit_code == 0
     write_revision(proj, "0001", UP1, "DROP TABLE items; DROP TABLE deploy_log;", message="items")
-    write_revision(proj, "0002", UP2, "DROP POLICY items_tenant ON items;", message="policy")
+    write_revision(
+        proj,
+        "0002",
+        UP2,
+        "DROP POLICY items_tenant ON items;\nDELETE FROM deploy_log WHERE rev = '0002';",
+        message="policy",
+    )
     return proj
 
 
@@ -398,3 +404,135 @@ def test_fleet_drift_and_test(
         f.drop()
         with server.admin() as c:
             c.execute("DROP ROLE IF EXISTS fleet_reader")
+
+
+# -- red-team findings ----------------------------------------------------------------------
+def test_fleet_never_shows_a_password_in_any_url_form(tiny: Path, tmp_path: Path) -> None:
+    port = _closed_port()
+    ff = tmp_path / "fleet.yaml"
+    ff.write_text(
+        "targets:\n"
+        f"  - {{name: q, url: 'postgresql://u@127.0.0.1:{port}/x?password=${{SECPW}}'}}\n"
+        f"  - {{name: at, url: 'postgresql://u:${{SECPW2}}@127.0.0.1:{port}/x'}}\n"
+    )
+    env = {"SECPW": "SEKRIT-ONE", "SECPW2": "se@SEKRITAT"}
+    state = tmp_path / "state.json"
+    outputs = []
+    for fmt in ("text", "json"):
+        r = fleet_cli(
+            tiny, "upgrade", "--fleet", str(ff), "--state", str(state), "--format", fmt, env=env
+        )
+        assert r.returncode == 1
+        outputs.append(r.stdout + r.stderr)
+    s = fleet_cli(tiny, "status", "--fleet", str(ff), "--format", "json", env=env)
+    outputs.append(s.stdout + s.stderr + state.read_text())
+    for text in outputs:
+        for secret in ("SEKRIT-ONE", "SEKRITAT", "se%40SEKRITAT"):
+            assert secret not in text, text
+
+
+def test_a_bad_schema_name_fails_its_target_only(
+    tiny: Path, server: Server, tmp_path: Path
+) -> None:
+    f = Fleet(server, 1, "badschema")
+    try:
+        ff = tmp_path / "fleet.yaml"
+        ff.write_text(f"schemas:\n  - url: {f.url(f.names[0])}\n    names: [t1, {'x' * 70}, t3]\n")
+        r = fleet_cli(tiny, "upgrade", "--fleet", str(ff), "--jobs", "2", env=f.env)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "Traceback" not in r.stderr and "BrokenProcessPool" not in r.stdout
+        assert "2 succeeded, 1 failed" in r.stdout, r.stdout
+        assert f.log(f.names[0], "t1") == ["0001", "0002"] == f.log(f.names[0], "t3")
+        ff.write_text(
+            "schemas:\n"
+            f"  - url: {f.url(f.names[0])}\n"
+            "    sql: SELECT n FROM (VALUES ('t1'), (''), ('t3')) v(n)\n"
+        )
+        r = fleet_cli(tiny, "upgrade", "--fleet", str(ff), env=f.env)
+        assert r.returncode == 2 and "must return schema names" in r.stderr, r.stderr
+    finally:
+        f.drop()
+
+
+def test_state_resumes_a_run_but_does_not_vouch_for_databases_later(
+    tiny: Path, server: Server, tmp_path: Path
+) -> None:
+    f = Fleet(server, 2, "trust")
+    try:
+        ff = f.write(tmp_path / "fleet.yaml")
+        assert fleet_cli(tiny, "upgrade", "--fleet", str(ff), env=f.env).returncode == 0
+        # the database goes backwards (a restore, a manual downgrade)
+        r = rlskit("downgrade", "0001", "--yes", project=tiny, url=server.url(f.names[0]))
+        assert r.exit_code == 0, r.output
+        r2 = fleet_cli(tiny, "upgrade", "--fleet", str(ff), env=f.env)
+        assert r2.returncode == 0 and "applied 0002" in r2.stdout, r2.stdout
+        assert f.log(f.names[0]) == ["0001", "0002"]
+    finally:
+        f.drop()
+
+
+def test_a_target_name_pointing_elsewhere_is_not_skipped(
+    tiny: Path, server: Server, tmp_path: Path
+) -> None:
+    f = Fleet(server, 2, "moved")
+    try:
+        ff = tmp_path / "fleet.yaml"
+        bad = f.names[1]
+        with psycopg.connect(server.url(bad), autocommit=True) as c:
+            c.execute("CREATE TABLE items (x int)")  # fails: the run stays unfinished
+        ff.write_text(
+            "targets:\n"
+            f"  - {{name: a, url: '{f.url(f.names[0])}'}}\n"
+            f"  - {{name: b, url: '{f.url(bad)}'}}\n"
+        )
+        assert fleet_cli(tiny, "upgrade", "--fleet", str(ff), env=f.env).returncode == 1
+        other = Fleet(server, 1, "moved_other")
+        try:
+            ff.write_text(
+                "targets:\n"
+                f"  - {{name: a, url: '{other.url(other.names[0])}'}}\n"
+                f"  - {{name: b, url: '{f.url(bad)}'}}\n"
+            )
+            fleet_cli(tiny, "upgrade", "--fleet", str(ff), env=f.env)
+            assert other.log(other.names[0]) == ["0001", "0002"], "a was skipped for its old URL"
+        finally:
+            other.drop()
+    finally:
+        f.drop()
+
+
+def test_control_database_rows_cannot_read_the_environment(
+    tiny: Path, server: Server, tmp_path: Path
+) -> None:
+    f = Fleet(server, 1, "ctl")
+    try:
+        ff = tmp_path / "fleet.yaml"
+        ff.write_text(
+            "queries:\n"
+            f"  - url: {f.url(f.names[0])}\n"
+            "    sql: SELECT 'evil', 'postgresql://u@127.0.0.1:1/${AWS_SECRET_ACCESS_KEY}'\n"
+        )
+        env = {**f.env, "AWS_SECRET_ACCESS_KEY": "AKIA-SEKRIT-XYZ"}
+        r = fleet_cli(tiny, "status", "--fleet", str(ff), env=env)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "cannot use ${VAR}" in r.stderr
+        assert "AKIA-SEKRIT-XYZ" not in r.stdout + r.stderr
+    finally:
+        f.drop()
+
+
+def test_an_unusable_state_file_fails_before_any_target(
+    tiny: Path, server: Server, tmp_path: Path
+) -> None:
+    f = Fleet(server, 2, "lockln")
+    try:
+        ff = f.write(tmp_path / "fleet.yaml")
+        state = tmp_path / "state.json"
+        loop = tmp_path / "state.json.lock"
+        loop.symlink_to(loop)
+        r = fleet_cli(tiny, "upgrade", "--fleet", str(ff), "--state", str(state), env=f.env)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "Traceback" not in r.stderr and "state file cannot be used" in r.stderr
+        assert all(f.log(n) == [] for n in f.names), "no target may run"
+    finally:
+        f.drop()

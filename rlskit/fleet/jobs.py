@@ -75,17 +75,31 @@ def _guard(target: Target, fn: Callable[[], Outcome]) -> Outcome:
     return out
 
 
-def _clean(text: str, target: Target) -> str:
-    """Never let a password through, in whatever form the error quoted the URL."""
-    from urllib.parse import unquote
+def secrets_of(url: str) -> list[str]:
+    """Every form in which ``url``'s password could be quoted back: as written,
+    percent-decoded and percent-encoded (userinfo, an unencoded ``@`` included, or a
+    ``password=`` query parameter or conninfo key)."""
+    from urllib.parse import quote, unquote
 
-    for url in (target.url, target_url(target)):
-        text = text.replace(url, mask_url(url))
-        pw = urlsplit(libpq_url(url)).password if "://" in url else None
-        for secret in (pw, unquote(pw) if pw else None):
-            if secret:
-                text = text.replace(secret, "***")
-    return " ".join(text.split())
+    from rlskit.urls import libpq_env
+
+    try:
+        _, env = libpq_env(url)
+    except Exception:  # not even parseable: mask what looks like one
+        env = {}
+    found = [v for v in (env.get("PGPASSWORD", ""),) if v]
+    out: list[str] = []
+    for pw in found:
+        out += [pw, unquote(pw), quote(pw, safe="")]
+    return sorted({p for p in out if p}, key=len, reverse=True)
+
+
+def _clean(text: str, target: Target) -> str:
+    """Never let a password through, in whatever form the error quoted it: every
+    form of the password first, then URLs masked."""
+    for secret in secrets_of(target.url):
+        text = text.replace(secret, "***")
+    return " ".join(mask_url(text).split())
 
 
 def _ensure_schema(target: Target) -> bool:

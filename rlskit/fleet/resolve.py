@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from rlskit.errors import DatabaseUnavailable, SpecError
-from rlskit.fleet.targets import FleetFile, Target, expand, refuse_literal_password, schema_target
+from rlskit.fleet.targets import FleetFile, Target, refuse_literal_password, schema_target
 from rlskit.fleet.targets import unique as unique_names
+from rlskit.term import escape
 from rlskit.urls import libpq_url, mask_url
 
 
@@ -32,15 +33,24 @@ def targets(fleet: FleetFile) -> list[Target]:
         for row in _rows(q.url, q.sql, q.where):
             if len(row) < 2 or not isinstance(row[0], str) or not isinstance(row[1], str):
                 raise SpecError(f"{q.where}: the query must return name text, url text[, tags].")
-            where = f"{q.where} (row {row[0]!r})"
+            where = f"{q.where} (row {escape(row[0])!r})"
+            if not row[0].strip():
+                raise SpecError(f"{q.where}: the query returned a target with an empty name.")
             refuse_literal_password(row[1], where)
+            if "${" in row[1]:
+                # never expand the deploy job's environment into a URL a database chose
+                raise SpecError(
+                    f"{where}: a URL from the control database cannot use ${{VAR}}.",
+                    "Its password comes from libpq's passfile (~/.pgpass) or PGPASSWORD; "
+                    "nothing was run.",
+                )
             tags = row[2] if len(row) > 2 and isinstance(row[2], list) else []
-            out.append(Target(row[0], expand(row[1], where), tuple(str(t) for t in tags)))
+            out.append(Target(row[0], row[1], tuple(str(t) for t in tags if t is not None)))
     for s in fleet.schemas:
         names = list(s.names)
         if s.sql is not None:
             for row in _rows(s.url, s.sql, s.where):
-                if not row or not isinstance(row[0], str):
+                if not row or not isinstance(row[0], str) or not row[0]:
                     raise SpecError(f"{s.where}: the schema query must return schema names.")
                 if row[0] not in names:
                     names.append(row[0])

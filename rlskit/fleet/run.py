@@ -68,7 +68,9 @@ def run(
     ``state``: targets that finished in an earlier run are not run again.
     """
     done: dict[str, Outcome] = {}
-    earlier = state.finished() if state is not None else {}
+    if state is not None:
+        state.check()
+    earlier = state.finished(targets) if state is not None else {}
     todo: list[Target] = []
     for t in targets:
         if t.name in earlier:
@@ -80,13 +82,15 @@ def run(
     report = FleetReport()
     failures = 0
 
+    by_name = {t.name: t for t in targets}
+
     def finish(out: Outcome) -> None:
         nonlocal failures
         done[out.name] = out
         if not out.ok:
             failures += 1
         if state is not None:
-            state.record(out)
+            state.record(out, by_name[out.name])
         if on_done:
             on_done(out)
 
@@ -115,6 +119,8 @@ def run(
                 report.stopped = f"stopped after {failures} failure(s) (--max-failures)"
                 skip(left, report.stopped)
     report.outcomes = [done[t.name] for t in targets]
+    if state is not None and report.ok:
+        state.forget()  # finished everywhere: the next run checks every target again
     return report
 
 
@@ -132,7 +138,7 @@ def _batch(
     while queue or running:
         while queue and len(running) < max(1, jobs) and not stop():
             t = queue.pop(0)
-            running[pool.submit(job, t)] = t
+            running[pool.submit(_call, job, t)] = t
         if not running:
             break
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -144,3 +150,20 @@ def _batch(
                 out = Outcome(t.name, "failed", f"the worker process failed: {type(exc).__name__}")
             finish(out)
     return queue
+
+
+def _call(job: Job, target: Target) -> Outcome:
+    """Run ``job`` in a worker; whatever it raises becomes the target's outcome. An
+    exception leaving a worker must be pickled, and one that cannot be breaks the
+    pool for every later target."""
+    try:
+        return job(target)
+    except BaseException as exc:
+        from rlskit.fleet.jobs import secrets_of
+
+        text = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        for secret in secrets_of(target.url):
+            text = text.replace(secret, "***")
+        from rlskit.urls import mask_url
+
+        return Outcome(target.name, "failed", mask_url(text))

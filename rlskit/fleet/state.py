@@ -1,9 +1,11 @@
 """The fleet state file: each target's outcome, so a rerun resumes.
 
 One JSON file (default ``.rlskit/fleet-state.json``) keyed by the command and
-its goal (``upgrade`` to the project's heads): a rerun of the same command
-skips the targets that finished and retries the others; a new revision (a new
-goal) starts over. Every outcome is written at once (write, fsync, rename) under
+its goal (``upgrade`` to the project's heads): a rerun of an interrupted or
+failed run skips the targets that finished and retries the others; a new
+revision (a new goal) starts over, and so does a run after one that finished on
+every target (the state resumes a run, it does not vouch for databases later).
+A target is skipped only while its name, URL and schema are the ones recorded. Every outcome is written at once (write, fsync, rename) under
 a file lock, so a run killed with ``kill -9`` loses at most the targets that
 were still running, and two concurrent runs merge their outcomes. It holds
 names, statuses and masked messages: never a URL with its password.
@@ -13,12 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from rlskit.errors import SpecError
+
+if TYPE_CHECKING:
+    from rlskit.fleet.targets import Target
 
 VERSION = 1
 
@@ -51,11 +59,22 @@ class StateFile:
         self.path = path
         self.key = f"{command} {goal}"
 
+    def check(self) -> None:
+        """Fail now, before any target runs, if the state file cannot be used."""
+        with self._locked():
+            pass
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         lock = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise SpecError(
+                f"The fleet state file cannot be used: {lock}: {exc.strerror}.",
+                "Remove it (or pass --state FILE); it must be a plain file, not a link.",
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             data = self._read()
@@ -82,18 +101,25 @@ class StateFile:
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
 
-    def finished(self) -> dict[str, Outcome]:
-        """Targets that succeeded earlier for this command and goal."""
+    def finished(self, targets: Iterable[Target]) -> dict[str, Outcome]:
+        """Targets that succeeded earlier in this (unfinished) run of the command."""
         runs = self._read()["runs"]
+        recorded = runs.get(self.key) or {}
         out: dict[str, Outcome] = {}
-        for name, rec in (runs.get(self.key) or {}).items():
-            if rec.get("status") == "ok":
-                out[name] = Outcome(
-                    name, "ok", rec.get("detail", ""), 0.0, rec.get("data", {}), earlier=True
+        for t in targets:
+            rec = recorded.get(t.name)
+            if rec and rec.get("status") == "ok" and rec.get("target") == fingerprint(t):
+                out[t.name] = Outcome(
+                    t.name,
+                    "ok",
+                    f"done earlier in this run: {rec.get('detail', '')}",
+                    0.0,
+                    rec.get("data", {}),
+                    earlier=True,
                 )
         return out
 
-    def record(self, outcome: Outcome) -> None:
+    def record(self, outcome: Outcome, target: Target) -> None:
         """Store one target's outcome (a skip does not overwrite an earlier result)."""
         if outcome.status == "skipped":
             return
@@ -103,6 +129,7 @@ class StateFile:
                 "status": outcome.status,
                 "detail": outcome.detail,
                 "data": outcome.data,
+                "target": fingerprint(target),
             }
             self._write(data)
 
@@ -111,3 +138,11 @@ class StateFile:
         with self._locked() as data:
             data["runs"].pop(self.key, None)
             self._write(data)
+
+
+def fingerprint(target: Target) -> str:
+    """Which database (and schema) a target name stood for, without its password."""
+    from rlskit.urls import mask_url
+
+    text = f"{mask_url(target.url)}\0{target.schema or ''}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

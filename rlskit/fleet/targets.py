@@ -199,6 +199,8 @@ def parse(text: str, path: Path, environ: dict[str, str] | None = None) -> Fleet
             raise SpecError(f"{where}: sql must be a query returning schema names.")
         if not names and sql is None:
             raise SpecError(f"{where}: a schemas entry needs names, sql or both.")
+        if "://" not in str(s.get("url", "")):
+            raise SpecError(f"{where}: a schemas entry needs a postgresql:// URL.")
         schemas.append(
             SchemaSource(
                 _url(s.get("url"), where, environ),
