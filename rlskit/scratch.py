@@ -2,7 +2,9 @@
 
 Roles are cluster-wide, so by default the scratch database lives on a cluster
 of its own (``<project>/.rlskit/scratch``) where nothing else creates them.
-Every role the migrations created is dropped again afterwards.
+Every role the migrations created is dropped again afterwards. A project's
+``scratch_setup`` files (what its platform provides) are applied to every new
+scratch database first.
 """
 
 from __future__ import annotations
@@ -56,10 +58,36 @@ def scratch_database(project: Project | None, server_url: str | None = None) -> 
                 "The scratch server needs a role with CREATEDB.",
             ) from None
         try:
-            yield _with_database(server_url, name)
+            url = _with_database(server_url, name)
+            if project is not None:
+                for path in project.scratch_setup_files:
+                    apply_sql(url, path.read_text(encoding="utf-8"), project.display(path))
+            yield url
         finally:
             admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
             after = {r[0] for r in admin.execute("SELECT rolname FROM pg_roles").fetchall()}
             for role in sorted(after - before):
                 with contextlib.suppress(psycopg.Error):
                     admin.execute(f"DROP ROLE {quote_ident(role)}")
+
+
+def apply_sql(url: str, sql: str, display: str) -> None:
+    """Run ``sql`` on ``url`` statement by statement, in one transaction.
+
+    A failure names the file, line and statement; nothing stays applied.
+    """
+    import psycopg
+
+    from rlskit.sqlfile import SqlFile
+
+    f = SqlFile.from_text(sql, display)
+    with psycopg.connect(url, connect_timeout=10) as conn, conn.cursor() as cur:
+        for st in f.statements:
+            try:
+                cur.execute(st.text)
+            except psycopg.Error as exc:
+                raise RlskitError(
+                    f"{display}:{st.line}: {' '.join(str(exc).split())} "
+                    f"(statement: {' '.join(st.text.split())[:200]}).",
+                    "Fix the file and run again; nothing of it stayed applied.",
+                ) from None
