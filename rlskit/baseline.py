@@ -478,8 +478,21 @@ def build(
                 "what the application added to its tables)."
             )
     foreign_policies = kept_policies
-    if triggers or foreign_policies:
-        up.append("-- triggers and policies on tables of other schemas")
+    rls: list[str] = []
+    if platform is not None:  # RLS switched on/off on the platform's tables
+        theirs = {(e.schema, e.name): e for e in platform.extras if e.kind == "foreign rls"}
+        for e in extras:
+            was = theirs.get((e.schema, e.name))
+            if e.kind != "foreign rls" or was is None or was == e:
+                continue
+            table = quote_qualified(e.schema, e.name)
+            if e.detail != was.detail:
+                rls.append(f"ALTER TABLE {table} {e.detail} ROW LEVEL SECURITY;")
+            if e.value != was.value:
+                rls.append(f"ALTER TABLE {table} {e.value} ROW LEVEL SECURITY;")
+    if triggers or foreign_policies or rls:
+        up.append("-- row level security, triggers and policies on tables of other schemas")
+        up += rls
         up += [e.value for e in triggers]
         up += [create_policy(p) for p in foreign_policies]
         up.append("")

@@ -6,6 +6,7 @@
 --   publication      publications with tables in the schemas: name, table, operations
 --   foreign trigger  triggers on tables outside the schemas (function_schema: its function's)
 --   foreign policy   policies on tables outside the schemas
+--   foreign rls      RLS flags of tables outside the schemas
 --   role comment     COMMENT ON ROLE
 --   secdef           SECURITY DEFINER routines owned by the reading role
 SELECT 'extension' AS kind, n.nspname AS schema, e.extname AS name, '' AS detail, '' AS value,
@@ -48,6 +49,13 @@ UNION ALL
 SELECT 'foreign policy', n.nspname, pol.polname, c.relname, '', ''
 FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT n.nspname = ANY (%(schemas)s::text[])
+UNION ALL
+SELECT 'foreign rls', n.nspname, c.relname,
+       CASE WHEN c.relrowsecurity THEN 'ENABLE' ELSE 'DISABLE' END,
+       CASE WHEN c.relforcerowsecurity THEN 'FORCE' ELSE 'NO FORCE' END, ''
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT n.nspname = ANY (%(schemas)s::text[])
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
 UNION ALL
 SELECT 'role comment', '', r.rolname, '', shobj_description(r.oid, 'pg_authid'), ''
 FROM pg_roles r WHERE shobj_description(r.oid, 'pg_authid') IS NOT NULL
