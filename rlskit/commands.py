@@ -583,7 +583,11 @@ def drift(
     opts = opts or RunOptions()
     heads = current(project, opts)
     t0 = time.perf_counter()
+    platform = None
     with scratch_database(project, scratch_url) as url:
+        if project.settings.scratch_setup:
+            with psycopg.connect(url) as conn:
+                platform = snapshot(conn)
         if heads:
             upgrade(
                 project,
@@ -597,7 +601,7 @@ def drift(
     live_url, _ = resolve_url(cfg, project, opts.settings or project.settings)
     with psycopg.connect(libpq_url(live_url), connect_timeout=10) as conn:
         live = snapshot(conn)
-    diffs = drift_mod.compare(expected, live)
+    diffs = drift_mod.compare(expected, live, platform)
     return DriftReport(heads, diffs, t1 - t0, time.perf_counter() - t1)
 
 

@@ -106,6 +106,40 @@ def only_schemas(snap: Snapshot, schemas: set[str]) -> Snapshot:
     )
 
 
+_KEYS: dict[str, Callable[[Any], Any]] = {
+    "roles": lambda r: r.rolname,
+    "memberships": lambda m: (m.role, m.member),
+    "schemas": lambda x: x.name,
+    "relations": lambda r: (r.schema, r.name),
+    "table_privileges": lambda p: (p.schema, p.name, p.grantee, p.privilege),
+    "column_privileges": lambda p: (p.schema, p.name, p.column_name, p.grantee, p.privilege),
+    "policies": lambda p: (p.schema, p.table_name, p.name),
+    "functions": lambda f: (f.schema, f.name, f.arguments),
+    "triggers": lambda t: (t.schema, t.table_name, t.name),
+    "default_privileges": lambda d: (d.role, d.schema, d.object_type),
+}
+
+
+def without_platform(
+    expected: Snapshot, live: Snapshot, platform: Snapshot
+) -> tuple[Snapshot, Snapshot]:
+    """Leave out what the platform (``scratch_setup``) provides and the migrations
+    did not change: the platform's own objects are not the project's business,
+    even where the real platform differs from the stand-in."""
+    exp: dict[str, Any] = {}
+    liv: dict[str, Any] = {}
+    for name, key in _KEYS.items():
+        theirs = set(getattr(platform, name))
+        theirs_keys = {key(x) for x in theirs}
+        mine = tuple(x for x in getattr(expected, name) if x not in theirs)
+        mine_keys = {key(x) for x in mine}
+        exp[name] = mine
+        liv[name] = tuple(
+            x for x in getattr(live, name) if key(x) not in theirs_keys or key(x) in mine_keys
+        )
+    return replace(expected, **exp), replace(live, **liv)
+
+
 def roles_in_scope(expected: Snapshot, live: Snapshot) -> set[str]:
     """The project's roles: every role the migrations create, plus every live role
     that holds a privilege, policy or membership on the project's objects."""
@@ -173,9 +207,17 @@ def _keyed(items: Iterable[T], key: Callable[[T], Any]) -> dict[Any, T]:
     return {key(i): i for i in items}
 
 
-def compare(expected: Snapshot, live: Snapshot) -> list[Difference]:
-    """Differences between the expected (migrations) and the live snapshot."""
+def compare(
+    expected: Snapshot, live: Snapshot, platform: Snapshot | None = None
+) -> list[Difference]:
+    """Differences between the expected (migrations) and the live snapshot.
+
+    ``platform``: the scratch database before the migrations (``scratch_setup``);
+    what it provides is left out unless the migrations changed it.
+    """
     live = only_schemas(live, {s.name for s in expected.schemas})
+    if platform is not None:
+        expected, live = without_platform(expected, live, platform)
     scope = roles_in_scope(expected, live)
     exp, liv = normalise(expected, set(scope)), normalise(live, set(scope))
     out: list[Difference] = []
