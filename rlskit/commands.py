@@ -596,12 +596,14 @@ def drift(
             )
         with psycopg.connect(url) as conn:
             expected = snapshot(conn)
+            scratch_me = str(conn.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
     t1 = time.perf_counter()
     cfg = alembic_config(project, opts)
     live_url, _ = resolve_url(cfg, project, opts.settings or project.settings)
     with psycopg.connect(libpq_url(live_url), connect_timeout=10) as conn:
         live = snapshot(conn)
-    diffs = drift_mod.compare(expected, live, platform)
+        live_me = str(conn.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
+    diffs = drift_mod.compare(expected, live, platform, (scratch_me, live_me))
     return DriftReport(heads, diffs, t1 - t0, time.perf_counter() - t1)
 
 
