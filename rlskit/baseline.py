@@ -160,6 +160,8 @@ class Platform:
     extras: frozenset[Extra]
     policies: frozenset[Policy]
     tables: frozenset[tuple[str, str]]
+    roles: frozenset[Role] = frozenset()
+    memberships: frozenset[tuple[str, str]] = frozenset()
 
 
 def read_platform(conn: Any, schemas: list[str]) -> Platform:
@@ -168,6 +170,8 @@ def read_platform(conn: Any, schemas: list[str]) -> Platform:
         frozenset(fetch(conn, "baseline_extras", Extra, {"schemas": schemas})),
         frozenset(fetch(conn, "policies", Policy)),
         frozenset((r.schema, r.name) for r in fetch(conn, "relations", Relation)),
+        frozenset(fetch(conn, "roles", Role)),
+        frozenset((m.role, m.member) for m in fetch(conn, "memberships", Membership)),
     )
 
 
@@ -313,7 +317,9 @@ def build(
     roles = fetch(conn, "baseline_roles", Role, params)
     names = {r.rolname for r in roles}
     members = [
-        m for m in fetch(conn, "memberships", Membership) if m.role in names and m.member in names
+        m
+        for m in fetch(conn, "memberships", Membership)
+        if m.role in names and m.member in names and not m.creator_grant
     ]
     extras = fetch(conn, "baseline_extras", Extra, params)
     default_acls = fetch(conn, "baseline_default_acl", DefaultAcl)
@@ -389,9 +395,14 @@ def build(
     header_end = len(up)
     up.append("")
     up += ["-- roles (created where missing; attributes made as on the source)"]
+    platform_roles = platform.roles if platform is not None else frozenset()
+    platform_members = platform.memberships if platform is not None else frozenset()
     for r in roles:
-        up.append(_role_statement(r))
+        if r not in platform_roles:  # the platform's, with these attributes: nothing to do
+            up.append(_role_statement(r))
     for m in members:
+        if (m.role, m.member) in platform_members:
+            continue
         opt = " WITH ADMIN OPTION" if m.admin_option else ""
         up.append(f"GRANT {quote_ident(m.role)} TO {quote_ident(m.member)}{opt};")
     for e in extras:

@@ -529,12 +529,12 @@ def lint(
     import psycopg
 
     from rlskit.lint import catalog as lint_catalog
-    from rlskit.scratch import scratch_database
+    from rlskit.scratch import as_migrator, scratch_database
 
     t1 = time.perf_counter()
     with scratch_database(project, opts.url) as url:
         try:
-            upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+            upgrade(project, "heads", RunOptions(url=as_migrator(url), settings=opts.settings))
         except SqlStatementError as exc:
             if exc.sqlstate != "42710" or opts.url is None:
                 raise
@@ -577,7 +577,7 @@ def drift(
     from rlskit import drift as drift_mod
     from rlskit.catalog import snapshot
     from rlskit.runtime import resolve_url
-    from rlskit.scratch import scratch_database
+    from rlskit.scratch import as_migrator, scratch_database
     from rlskit.urls import libpq_url
 
     opts = opts or RunOptions()
@@ -592,11 +592,13 @@ def drift(
             upgrade(
                 project,
                 heads[0] if len(heads) == 1 else "heads",
-                RunOptions(url=url, settings=opts.settings),
+                RunOptions(url=as_migrator(url), settings=opts.settings),
             )
         with psycopg.connect(url) as conn:
             expected = snapshot(conn)
-            scratch_me = str(conn.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
+            scratch_me = project.settings.migrate_as or str(
+                conn.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
+            )
     t1 = time.perf_counter()
     cfg = alembic_config(project, opts)
     live_url, _ = resolve_url(cfg, project, opts.settings or project.settings)
@@ -639,7 +641,7 @@ def test(
     import psycopg
 
     from rlskit.access import Report, load_suite, run_suite
-    from rlskit.scratch import scratch_database
+    from rlskit.scratch import as_migrator, scratch_database
 
     opts = opts or RunOptions()
     suites = [
@@ -657,7 +659,7 @@ def test(
         run_on(database_url)
         return report
     with scratch_database(project, opts.url) as url:
-        upgrade(project, "heads", RunOptions(url=url, settings=opts.settings))
+        upgrade(project, "heads", RunOptions(url=as_migrator(url), settings=opts.settings))
         run_on(url)
     return report
 
@@ -738,7 +740,7 @@ def baseline(
     from rlskit import baseline as baseline_mod
     from rlskit.embedded import EmbeddedServer
     from rlskit.runtime import connect_error, resolve_url
-    from rlskit.scratch import apply_sql, scratch_database
+    from rlskit.scratch import apply_sql, as_migrator, scratch_database
     from rlskit.urls import libpq_url
 
     opts = opts or RunOptions()
@@ -770,7 +772,7 @@ def baseline(
     if check:
         with scratch_database(project, scratch_url) as surl:
             try:
-                apply_sql(surl, result.up, "the baseline revision")
+                apply_sql(as_migrator(surl), result.up, "the baseline revision")
             except RlskitError as exc:
                 if not force:
                     raise RlskitError(
@@ -781,8 +783,10 @@ def baseline(
                     ) from None
                 differences = [f"does not apply: {exc.message}"]
             else:
-                with psycopg.connect(surl, autocommit=True) as sconn:
-                    rebuilt = baseline_mod.fingerprint(sconn, surl, schemas, result.roles, pg_dump)
+                with psycopg.connect(as_migrator(surl), autocommit=True) as sconn:
+                    rebuilt = baseline_mod.fingerprint(
+                        sconn, as_migrator(surl), schemas, result.roles, pg_dump
+                    )
                 assert source is not None
                 differences = baseline_mod.compare_fingerprints(source, rebuilt, schemas)
         if differences and not force:

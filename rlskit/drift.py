@@ -94,7 +94,11 @@ def normalise(snap: Snapshot, roles_in_scope: set[str] | None = None, me: str = 
     scope = roles_in_scope if roles_in_scope is not None else {r.rolname for r in snap.roles}
     scope.discard(me)
     roles = tuple(r for r in snap.roles if r.rolname in scope)
-    memberships = tuple(m for m in snap.memberships if m.role in scope or m.member in scope)
+    memberships = tuple(
+        m
+        for m in snap.memberships
+        if (m.role in scope or m.member in scope) and not m.creator_grant
+    )
     return replace(
         snap,
         relations=relations,

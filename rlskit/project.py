@@ -50,6 +50,10 @@ class Settings:
     # SQL files applied to every scratch database before the migrations (a platform's
     # roles, schemas and extensions); never to a real database. Relative to the project.
     scratch_setup: tuple[str, ...] = ()
+    # The role migrations run as in production (managed PostgreSQL: not a superuser).
+    # Scratch databases create it with CREATEROLE CREATEDB, no SUPERUSER/BYPASSRLS,
+    # owning the database, and run the migrations as it.
+    migrate_as: str | None = None
 
     def with_overrides(self, **kw: object) -> Settings:
         """Copy with the options that are not None replaced."""
@@ -92,6 +96,8 @@ def settings_from_section(section: dict[str, str]) -> Settings:
         kw["scratch_setup"] = tuple(
             part for part in re.split(r"[\s,]+", section["scratch_setup"].strip()) if part
         )
+    if section.get("migrate_as", "").strip():
+        kw["migrate_as"] = section["migrate_as"].strip()
     if section.get("version_table_schema"):
         kw["version_table_schema"] = section["version_table_schema"]
     return replace(s, **kw)  # type: ignore[arg-type]

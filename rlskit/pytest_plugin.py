@@ -34,12 +34,12 @@ def rlskit_database(request: pytest.FixtureRequest) -> Iterator[str]:
     from rlskit import commands
     from rlskit.commands import RunOptions
     from rlskit.project import Project
-    from rlskit.scratch import scratch_database
+    from rlskit.scratch import as_migrator, scratch_database
 
     folder = request.config.getini("rlskit_project") or str(request.config.rootpath)
     project = Project.find(Path(folder))
     with scratch_database(project, os.environ.get("RLSKIT_TEST_SERVER_URL") or None) as url:
-        commands.upgrade(project, "heads", RunOptions(url=url))
+        commands.upgrade(project, "heads", RunOptions(url=as_migrator(url)))
         yield url
 
 

@@ -10,19 +10,50 @@ scratch database first.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import uuid
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from rlskit.errors import DatabaseUnavailable, RlskitError
 from rlskit.project import Project
-from rlskit.quoting import quote_ident
+from rlskit.quoting import quote_ident, quote_literal
 from rlskit.urls import libpq_url, mask_url
 
 
 def _with_database(url: str, database: str) -> str:
     parts = urlsplit(libpq_url(url))
     return urlunsplit(parts._replace(path="/" + database))
+
+
+def _with_user(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(
+        parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}")
+    )
+
+
+# scratch database URL -> the same database as the project's migrate_as role
+_MIGRATOR_URLS: dict[str, str] = {}
+
+
+def as_migrator(url: str) -> str:
+    """``url`` as the project's ``migrate_as`` role, if the scratch database has one."""
+    return _MIGRATOR_URLS.get(url, url)
+
+
+def _create_migrator(admin: Any, role: str) -> str:
+    """Create (or reset) ``role`` with managed-PostgreSQL rights; return its new password."""
+    password = secrets.token_urlsafe(24)
+    exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    verb = "ALTER" if exists else "CREATE"
+    admin.execute(
+        f"{verb} ROLE {quote_ident(role)} LOGIN CREATEROLE CREATEDB NOSUPERUSER NOBYPASSRLS "
+        "NOREPLICATION INHERIT PASSWORD " + quote_literal(password)
+    )
+    return password
 
 
 @contextlib.contextmanager
@@ -57,18 +88,35 @@ def scratch_database(project: Project | None, server_url: str | None = None) -> 
                 f"{' '.join(str(exc).split())}.",
                 "The scratch server needs a role with CREATEDB.",
             ) from None
+        url = _with_database(server_url, name)
         try:
-            url = _with_database(server_url, name)
             if project is not None:
                 for path in project.scratch_setup_files:
                     apply_sql(url, path.read_text(encoding="utf-8"), project.display(path))
+            migrator = project.settings.migrate_as if project is not None else None
+            if migrator:
+                password = _create_migrator(admin, migrator)
+                admin.execute(
+                    f"ALTER DATABASE {quote_ident(name)} OWNER TO {quote_ident(migrator)}"
+                )
+                _MIGRATOR_URLS[url] = _with_user(url, migrator, password)
             yield url
         finally:
+            _MIGRATOR_URLS.pop(url, None)
             admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
             after = {r[0] for r in admin.execute("SELECT rolname FROM pg_roles").fetchall()}
-            for role in sorted(after - before):
-                with contextlib.suppress(psycopg.Error):
-                    admin.execute(f"DROP ROLE {quote_ident(role)}")
+            left = sorted(after - before)
+            while left:  # roles granted by others go first
+                dropped = []
+                for role in left:
+                    try:
+                        admin.execute(f"DROP ROLE {quote_ident(role)}")
+                        dropped.append(role)
+                    except psycopg.Error:
+                        pass
+                if not dropped:
+                    break
+                left = [r for r in left if r not in dropped]
 
 
 def apply_sql(url: str, sql: str, display: str) -> None:

@@ -216,3 +216,28 @@ def test_corpus_schema_round_trips(
         f"drift 0 ({drift_seconds:.1f}s), lint {len(lint.findings)} findings "
         f"({lint.errors} errors) {codes}"
     )
+
+
+# The Supabase cases need what Supabase grants its migrating role on auth/storage, which
+# the corpus stand-in (applied by a superuser) does not model.
+@pytest.mark.parametrize("case", CASES[2:4], ids=lambda c: c.id)
+def test_corpus_schema_adopted_under_a_managed_role(
+    database: Database, scratch_server: Server, tmp_path: Path, case: Case
+) -> None:
+    """The self-check applies the revision as a CREATEROLE non-superuser (migrate_as)."""
+    psql_files(database.server, database.url, [CORPUS / f for f in case.prereq + case.files])
+    proj = tmp_path / "adopt"
+    assert rlskit("init", str(proj)).exit_code == 0
+    ini = proj / "alembic.ini"
+    setup = ", ".join(str(CORPUS / f) for f in case.platform)
+    ini.write_text(
+        ini.read_text().replace(
+            "[rlskit]\n", f"[rlskit]\nscratch_setup = {setup}\nmigrate_as = corpus_migrator\n"
+        )
+    )
+    args = ["baseline", "--mark-applied", "--scratch-url", scratch_server.url()]
+    res = rlskit(
+        *args, *[x for s in case.schemas for x in ("--schema", s)], project=proj, url=database.url
+    )
+    assert res.exit_code == 0, res.output + res.stderr
+    assert "matches the source" in res.output

@@ -50,6 +50,7 @@ class Membership:
     role: str
     member: str
     admin_option: bool
+    creator_grant: bool = False  # PostgreSQL 16+'s implicit grant to a CREATEROLE creator
 
 
 @dataclass(frozen=True, order=True)

@@ -72,7 +72,10 @@ SELECT 'membership', (SELECT name FROM nm WHERE nm.oid = m.member) || ' in ' || 
        concat_ws(' ', CASE WHEN m.admin_option THEN 'admin' END, CASE WHEN m.inherit_option THEN 'inherit' END,
                  CASE WHEN m.set_option THEN 'set' END), NULL, NULL
 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles mm ON mm.oid = m.member
-WHERE r.rolname = ANY (%(roles)s::text[]) OR mm.rolname = ANY (%(roles)s::text[])
+WHERE (r.rolname = ANY (%(roles)s::text[]) OR mm.rolname = ANY (%(roles)s::text[]))
+  -- not the implicit ADMIN membership PostgreSQL 16+ gives a CREATEROLE creator
+  AND NOT (m.member = (SELECT oid FROM me) AND m.grantor = 10 AND m.admin_option
+           AND NOT mm.rolsuper)
 UNION ALL
 SELECT 'default privileges',
        (SELECT name FROM nm WHERE nm.oid = d.defaclrole) || ' in ' || coalesce(n.nspname, '(all schemas)')
