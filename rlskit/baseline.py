@@ -313,6 +313,8 @@ def build(
             "`\\dn` in psql lists the schemas; nothing was written.",
         )
     me = conn.execute("SELECT current_user").fetchone()[0]
+    # an empty search_path makes the server qualify every name it prints
+    conn.execute("SELECT pg_catalog.set_config('search_path', '', false)")
     params = {"schemas": schemas}
     roles = fetch(conn, "baseline_roles", Role, params)
     names = {r.rolname for r in roles}
@@ -359,8 +361,8 @@ def build(
         return out
 
     def public_schema_itself(e: _Entry) -> bool:
-        return (e.type == "SCHEMA" and e.name == "public") or (
-            e.type == "COMMENT" and e.name == "SCHEMA public"
+        return (e.type == "SCHEMA" and e.name in ("public", '"public"')) or (
+            e.type == "COMMENT" and e.name in ("SCHEMA public", 'SCHEMA "public"')
         )
 
     acl_types = {"ACL", "DEFAULT ACL"}
@@ -583,7 +585,8 @@ def build(
         else:
             down.append(f"DROP SCHEMA {quote_ident(s)} CASCADE;")
     for r in reversed(roles):
-        down.append(f"DROP ROLE IF EXISTS {quote_ident(r.rolname)};")
+        if r not in platform_roles:
+            down.append(f"DROP ROLE IF EXISTS {quote_ident(r.rolname)};")
     up[header_end:header_end] = ["-- NOTE: " + comment_text(note) for note in notes]
     text = "\n".join(up)
     text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
@@ -673,6 +676,7 @@ def fingerprint(
     default privileges, extensions, triggers, policies, comments, publications,
     database settings). The reading role shows as ``<migrator>``."""
     me = conn.execute("SELECT current_user").fetchone()[0]
+    conn.execute("SELECT pg_catalog.set_config('search_path', '', false)")
     dump = _pg_dump(url, schemas, pg_dump)
     out = []
     for line in dump.splitlines():
