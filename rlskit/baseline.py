@@ -279,8 +279,8 @@ def _list_literal(name: str, value: str) -> str:
 
 def _pg_dump(url: str, schemas: list[str], pg_dump: str) -> str:
     cmd = [pg_dump, "--schema-only", "--quote-all-identifiers", "-d", libpq_url(url)]
-    for s in schemas:
-        cmd += ["--schema", s]
+    for s in schemas:  # a pattern: double quotes make the name literal
+        cmd += ["--schema", '"' + s.replace('"', '""') + '"']
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         err = " ".join(proc.stderr.split()).replace(libpq_url(url), mask_url(url))

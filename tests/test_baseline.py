@@ -282,3 +282,42 @@ def test_baseline_refuses_what_it_cannot_rebuild(
     assert res.exit_code == 0
     assert "written with --force" in res.stderr and "plat" in res.stderr
     assert "Not carried: policy own_row on plat.users" in res.stderr
+
+
+def test_hostile_names_round_trip(
+    database: Database, scratch_server: Server, tmp_path: Path
+) -> None:
+    from rlskit.quoting import quote_ident, quote_literal
+
+    role, schema = "o'brien$rlskit$", 'Odd "S"'
+    r, sch = quote_ident(role), quote_ident(schema)
+    with database.connect(autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {r} NOLOGIN")
+        conn.execute(f"CREATE SCHEMA {sch}")
+        conn.execute(f"CREATE TABLE {sch}.t (id int)")
+        conn.execute(f"GRANT USAGE ON SCHEMA {sch} TO {r}")
+        conn.execute(f"GRANT SELECT ON {sch}.t TO {r}")
+        conn.execute(f"COMMENT ON ROLE {r} IS {quote_literal('it' + chr(39) + 's $$ hostile')}")
+    proj = tmp_path / "adopt"
+    rlskit("init", str(proj))
+    res = rlskit(
+        "baseline",
+        "--schema",
+        schema,
+        "--scratch-url",
+        scratch_server.url(),
+        project=proj,
+        url=database.url,
+    )
+    assert res.exit_code == 0, res.output + res.stderr
+    assert "matches the source" in res.output
+    with fresh_database(scratch_server) as rebuild:
+        assert rlskit("upgrade", project=proj, url=rebuild.url).exit_code == 0
+        table = f"{sch}.t"
+        assert rebuild.scalar("SELECT has_table_privilege(%s, %s, 'SELECT')", role, table) is True
+        assert (
+            rebuild.scalar(
+                "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = %s", role
+            )
+            == "it's $$ hostile"
+        )
