@@ -581,6 +581,17 @@ def compare(
                     f"{quote_ident(k[2])};",
                 )
             )
+    # public exists in every database: it is the project's only if the migrations use it
+    used = {r.schema for r in exp.relations} | {f.schema for f in exp.functions}
+    if "public" not in used:
+        exp = replace(exp, schemas=tuple(x for x in exp.schemas if x.name != "public"))
+        liv = replace(
+            liv,
+            schemas=tuple(x for x in liv.schemas if x.name != "public"),
+            relations=tuple(r for r in liv.relations if r.schema != "public"),
+            extensions=tuple(e for e in liv.extensions if e.schema != "public"),
+            default_privileges=tuple(d for d in liv.default_privileges if d.schema != "public"),
+        )
     out += _owners(exp, liv)
     out += _schema_grants(exp, liv)
     out += _default_privileges(exp, liv)

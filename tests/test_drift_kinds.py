@@ -96,3 +96,14 @@ def test_each_access_change_is_reported_and_restorable(
     with migrated.connect(autocommit=True) as conn:
         conn.execute(diffs[0].restore)
     assert [d.line() for d in _drift(project, migrated, scratch_server)] == []
+
+
+def test_public_is_not_the_projects_unless_its_migrations_use_it(
+    project: Path, migrated: Database, scratch_server: Server
+) -> None:
+    """The reference schema keeps out of public: what others put there is not drift."""
+    with migrated.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.someone_elses (id int)")
+        conn.execute("GRANT CREATE ON SCHEMA public TO app_user")
+        conn.execute("CREATE EXTENSION citext SCHEMA public")
+    assert [d.line() for d in _drift(project, migrated, scratch_server)] == []
