@@ -582,16 +582,25 @@ def compare(
                 )
             )
     # public exists in every database: it is the project's only if the migrations use it
-    used = {r.schema for r in exp.relations} | {f.schema for f in exp.functions}
+    used = (
+        {r.schema for r in exp.relations}
+        | {f.schema for f in exp.functions}
+        | {d.schema for d in exp.default_privileges}
+    )
     if "public" not in used:
-        exp = replace(exp, schemas=tuple(x for x in exp.schemas if x.name != "public"))
-        liv = replace(
-            liv,
-            schemas=tuple(x for x in liv.schemas if x.name != "public"),
-            relations=tuple(r for r in liv.relations if r.schema != "public"),
-            extensions=tuple(e for e in liv.extensions if e.schema != "public"),
-            default_privileges=tuple(d for d in liv.default_privileges if d.schema != "public"),
-        )
+
+        def without_public(snap: Snapshot) -> Snapshot:
+            return replace(
+                snap,
+                schemas=tuple(x for x in snap.schemas if x.name != "public"),
+                relations=tuple(r for r in snap.relations if r.schema != "public"),
+                extensions=tuple(e for e in snap.extensions if e.schema != "public"),
+                default_privileges=tuple(
+                    d for d in snap.default_privileges if d.schema != "public"
+                ),
+            )
+
+        exp, liv = without_public(exp), without_public(liv)
     out += _owners(exp, liv)
     out += _schema_grants(exp, liv)
     out += _default_privileges(exp, liv)
