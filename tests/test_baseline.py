@@ -321,3 +321,24 @@ def test_hostile_names_round_trip(
             )
             == "it's $$ hostile"
         )
+
+
+def test_a_rebuild_that_differs_is_refused_with_the_differences(
+    database: Database, scratch_server: Server, tmp_path: Path
+) -> None:
+    """A publication's row filter is not carried: the self-check sees the rebuild differ."""
+    with database.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.events (id int PRIMARY KEY, kind text)")
+        conn.execute("CREATE PUBLICATION audit FOR TABLE public.events WHERE (kind = 'login')")
+    proj = tmp_path / "adopt"
+    rlskit("init", str(proj))
+    args = ["baseline", "--scratch-url", scratch_server.url()]
+    res = rlskit(*args, project=proj, url=database.url)
+    assert res.exit_code == 1
+    assert "does not rebuild the source" in res.stderr
+    assert "-publication table: audit public.events:" in res.stderr
+    assert not list((proj / "sql").glob("*.sql"))
+    res = rlskit(*args, "--force", project=proj, url=database.url)
+    assert res.exit_code == 0
+    assert "row filter or column list of public.events is not carried" in res.stderr
+    assert "written with --force" in res.stderr
