@@ -33,6 +33,71 @@ class Case:
     platform: tuple[str, ...]  # what the rebuild's database has before the revision
     files: tuple[str, ...]
     schemas: tuple[str, ...]
+    matrix: str = ""  # an access matrix (rlskit test) for the adopted project
+
+
+A, B = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"
+SUPABASE_ACTORS = f"""
+actors:
+  alice:
+    role: authenticated
+    settings:
+      request.jwt.claims: '{{"sub": "{A}", "role": "authenticated"}}'
+  visitor:
+    role: anon
+"""
+TODO_MATRIX = f"""
+fixtures: |
+  INSERT INTO auth.users (id) VALUES ('{A}'), ('{B}');
+  INSERT INTO public.todos (user_id, task) VALUES ('{A}', 'a task'), ('{B}', 'b task');
+{SUPABASE_ACTORS}
+cases:
+- name: own todos only
+  probe: SELECT * FROM public.todos
+  expect: {{alice: 1, visitor: 0}}
+- name: no todo for someone else
+  probe: INSERT INTO public.todos (user_id, task) VALUES ('{B}', 'sneaky')
+  expect: {{alice: rls_violation}}
+"""
+PROFILE_MATRIX = f"""
+fixtures: |
+  INSERT INTO auth.users (id, raw_user_meta_data) VALUES ('{A}', '{{"full_name": "A"}}'), ('{B}', '{{}}');
+{SUPABASE_ACTORS}
+cases:
+- name: the signup trigger made public profiles
+  probe: SELECT * FROM public.profiles
+  expect: {{alice: 2, visitor: 2}}
+- name: only one's own profile is updated
+  probe: UPDATE public.profiles SET website = 'x'
+  expect: {{alice: 1, visitor: 0}}
+"""
+GRAPHILE_MATRIX = """
+actors:
+  visitor:
+    role: gs_visitor
+cases:
+- name: no session, no private data
+  probe: SELECT * FROM app_private.sessions
+  expect: {visitor: denied}
+- name: users are readable
+  probe: SELECT * FROM app_public.users
+  expect: {visitor: 0}
+"""
+AWS_MATRIX = """
+fixtures: |
+  INSERT INTO public.tenant (tenant_id, name, status, tier) VALUES
+    ('11111111-1111-1111-1111-111111111111', 'one', 'Active', 'Gold'),
+    ('22222222-2222-2222-2222-222222222222', 'two', 'Active', 'Silver');
+actors:
+  tenant_one:
+    role: app_user
+    settings:
+      app.current_tenant: '11111111-1111-1111-1111-111111111111'
+cases:
+- name: a tenant sees itself only
+  probe: SELECT * FROM public.tenant
+  expect: {tenant_one: 1}
+"""
 
 
 CASES = [
@@ -42,6 +107,7 @@ CASES = [
         ("00_supabase_stub.sql",),
         ("01_supabase_todo_list.sql",),
         ("public",),
+        TODO_MATRIX,
     ),
     Case(
         "02_supabase_user_management",
@@ -49,6 +115,7 @@ CASES = [
         ("00_supabase_stub.sql",),
         ("02_supabase_user_management.sql",),
         ("public",),
+        PROFILE_MATRIX,
     ),
     Case(
         "07_graphile_starter",
@@ -56,8 +123,16 @@ CASES = [
         ("07_graphile_starter.platform.sql",),
         ("07_graphile_starter.sql",),
         ("app_public", "app_hidden", "app_private", "public"),
+        GRAPHILE_MATRIX,
     ),
-    Case("08_aws_saas_factory_rls", (), (), ("08_aws_saas_factory_rls.sql",), ("public",)),
+    Case(
+        "08_aws_saas_factory_rls",
+        (),
+        (),
+        ("08_aws_saas_factory_rls.sql",),
+        ("public",),
+        AWS_MATRIX,
+    ),
     # the source on the corpus' Supabase stand-in; scratch databases and the rebuild on
     # examples/supabase_platform's own (written separately): a real adoption
     Case(
@@ -66,6 +141,7 @@ CASES = [
         (str(EXAMPLE_PLATFORM),),
         ("01_supabase_todo_list.sql",),
         ("public",),
+        TODO_MATRIX,
     ),
     Case(
         "02_supabase_user_management@example_platform",
@@ -73,6 +149,7 @@ CASES = [
         (str(EXAMPLE_PLATFORM),),
         ("02_supabase_user_management.sql",),
         ("public",),
+        PROFILE_MATRIX,
     ),
 ]
 
@@ -211,6 +288,16 @@ def test_corpus_schema_round_trips(
     drift_seconds = time.perf_counter() - t1
     lint = commands.lint(Project.find(proj), RunOptions(url=scratch_server.url()))
     codes = sorted({f.rule for f in lint.findings})
+    (proj / "tests" / "rls").mkdir(parents=True)
+    (proj / "tests" / "rls" / "corpus.yaml").write_text(case.matrix)
+    t2 = time.perf_counter()
+    res = rlskit("test", project=proj, url=scratch_server.url())
+    assert res.exit_code == 0, res.output + res.stderr
+    test_seconds = time.perf_counter() - t2
+    print(
+        f"\nROUNDTRIP {case.id}: rlskit test {res.output.strip().splitlines()[-1]} "
+        f"({test_seconds:.1f}s)"
+    )
     print(
         f"\nROUNDTRIP {case.id}: baseline (with self-check) {seconds:.1f}s, independent diff 0, "
         f"drift 0 ({drift_seconds:.1f}s), lint {len(lint.findings)} findings "
