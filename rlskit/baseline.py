@@ -550,6 +550,22 @@ def build(
             )
         )
 
+    db_acl = [e for e in extras if e.kind == "database acl"]
+    if platform is not None:
+        db_acl = [e for e in db_acl if e not in platform.extras]
+    if db_acl:
+        up.append("-- privileges on the database itself (whatever it is called)")
+    for e in db_acl:
+        grantee = "PUBLIC" if e.name == "PUBLIC" else quote_ident(e.name)
+        to = "TO" if e.value == "GRANT" else "FROM"
+        tail = f" {to} {grantee}"
+        up.append(
+            do_block(
+                f"BEGIN\n    EXECUTE pg_catalog.format({quote_literal(e.value + ' ' + e.detail)} "
+                f"|| ' ON DATABASE %I', pg_catalog.current_database()) || {quote_literal(tail)};\nEND"
+            )
+        )
+
     schema_array = "ARRAY[" + ", ".join(quote_literal(s) for s in schemas) + "]::text[]"
     up += [
         "",

@@ -139,6 +139,8 @@ CREATE POLICY own_row ON plat.users FOR SELECT TO authenticated USING (id > 0);
 CREATE PUBLICATION app_changes FOR TABLE public.reports WITH (publish = 'insert');
 DO $$ BEGIN
   EXECUTE format('ALTER DATABASE %I SET search_path = "$user", public, plat', current_database());
+  EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+  EXECUTE format('GRANT CONNECT ON DATABASE %I TO app_reader', current_database());
 END $$;
 """
 

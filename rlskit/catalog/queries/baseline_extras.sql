@@ -7,6 +7,7 @@
 --   foreign trigger  triggers on tables outside the schemas (function_schema: its function's)
 --   foreign policy   policies on tables outside the schemas
 --   foreign rls      RLS flags of tables outside the schemas
+--   database acl     GRANT/REVOKE ... ON DATABASE beyond the built-in default
 --   role comment     COMMENT ON ROLE
 --   secdef           SECURITY DEFINER routines owned by the reading role
 SELECT 'extension' AS kind, n.nspname AS schema, e.extname AS name, '' AS detail, '' AS value,
@@ -56,6 +57,23 @@ SELECT 'foreign rls', n.nspname, c.relname,
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT n.nspname = ANY (%(schemas)s::text[])
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
+UNION ALL
+SELECT 'database acl', '', CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee) END,
+       x.privilege_type, CASE WHEN x.granted THEN 'GRANT' ELSE 'REVOKE' END, ''
+FROM (
+    SELECT a.grantee, a.privilege_type, true AS granted
+    FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+    WHERE d.datname = current_database() AND a.grantee <> d.datdba
+      AND (a.grantee, a.privilege_type) NOT IN (
+          SELECT b.grantee, b.privilege_type FROM aclexplode(acldefault('d', d.datdba)) b)
+    UNION ALL
+    SELECT b.grantee, b.privilege_type, false
+    FROM pg_database d, aclexplode(acldefault('d', d.datdba)) b
+    WHERE d.datname = current_database() AND b.grantee <> d.datdba
+      AND (b.grantee, b.privilege_type) NOT IN (
+          SELECT a.grantee, a.privilege_type
+          FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a)
+) x
 UNION ALL
 SELECT 'role comment', '', r.rolname, '', shobj_description(r.oid, 'pg_authid'), ''
 FROM pg_roles r WHERE shobj_description(r.oid, 'pg_authid') IS NOT NULL
