@@ -55,6 +55,7 @@ _TOC = re.compile(
     r"^-- (?:Name|Data for Name): (?P<name>.*); Type: (?P<type>.*); "
     r"Schema: (?P<schema>.*); Owner: (?P<owner>.*)$"
 )
+_DOLLAR = re.compile(r"\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$")
 _LIST_SETTINGS = {
     "search_path",
     "temp_tablespaces",
@@ -262,6 +263,19 @@ def _parse_dump(dump: str) -> tuple[list[str], list[_Entry]]:
     return preamble, entries
 
 
+def _statement_lines(lines: Iterable[str]) -> Iterable[tuple[bool, str]]:
+    """Each line, and whether it starts outside a dollar-quoted body (only those
+    lines are pg_dump's own statements; a function's body is left untouched)."""
+    tag = None
+    for line in lines:
+        yield tag is None, line
+        for m in _DOLLAR.finditer(line):
+            if tag is None:
+                tag = m.group(0)
+            elif m.group(0) == tag:
+                tag = None
+
+
 def _list_literal(name: str, value: str) -> str:
     """A stored setting value as SQL: list settings element by element."""
     if name not in _LIST_SETTINGS:
@@ -346,7 +360,7 @@ def build(
             if m.group(1) not in settings:
                 settings.append(m.group(1))
             return f"SET LOCAL {m.group(1)} = {m.group(2)};"
-        owner = re.match(r"^ALTER .* OWNER TO (\S+);$", line)
+        owner = re.match(r'^ALTER .* OWNER TO ("(?:[^"]|"")*"|\S+);$', line)
         if owner and owner.group(1) == quote_ident(me):
             return None  # owned by whoever runs the migration, as on the source
         mine = f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote_ident(me)} "
@@ -357,7 +371,10 @@ def build(
     def body(es: Iterable[_Entry]) -> list[str]:
         out: list[str] = []
         for e in es:
-            out += [x for x in (convert(line) for line in e.lines) if x is not None]
+            for top, line in _statement_lines(e.lines):
+                x = convert(line) if top else line
+                if x is not None:
+                    out.append(x)
         return out
 
     def public_schema_itself(e: _Entry) -> bool:
@@ -695,10 +712,13 @@ def fingerprint(
     conn.execute("SELECT pg_catalog.set_config('search_path', '', false)")
     dump = _pg_dump(url, schemas, pg_dump)
     out = []
-    for line in dump.splitlines():
-        if not line.strip() or line.startswith("--") or any(p.match(line) for p in _DROP_LINES):
-            continue
-        if _SET.match(line):
+    for top, line in _statement_lines(dump.splitlines()):
+        if top and (
+            not line.strip()
+            or line.startswith("--")
+            or any(p.match(line) for p in _DROP_LINES)
+            or _SET.match(line)
+        ):
             continue
         out.append(_check_expression(line.replace(quote_ident(me), '"<migrator>"')))
     return Fingerprint(out, fetch(conn, "fidelity", FidelityRow, {"roles": roles}))

@@ -132,7 +132,13 @@ REVOKE ALL ON FUNCTION public.secret() FROM anon, PUBLIC;
 CREATE FUNCTION public.owned() RETURNS int LANGUAGE sql SECURITY DEFINER
     SET search_path = pg_catalog AS 'SELECT 1';
 ALTER FUNCTION public.owned() OWNER TO fn_owner;
-CREATE FUNCTION public.on_user() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE FUNCTION public.on_user() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+SET lock_timeout = 0;
+ALTER TABLE public.reports OWNER TO "postgres";
+RETURN NEW;
+END
+$fn$;
 CREATE TRIGGER on_user AFTER INSERT ON plat.users FOR EACH ROW EXECUTE FUNCTION public.on_user();
 ALTER TABLE plat.users ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_row ON plat.users FOR SELECT TO authenticated USING (id > 0);
