@@ -265,15 +265,41 @@ def _parse_dump(dump: str) -> tuple[list[str], list[_Entry]]:
 
 def _statement_lines(lines: Iterable[str]) -> Iterable[tuple[bool, str]]:
     """Each line, and whether it starts outside a dollar-quoted body (only those
-    lines are pg_dump's own statements; a function's body is left untouched)."""
-    tag = None
+    lines are pg_dump's own statements; a function's body is left untouched).
+    Quoted names and strings are skipped, so a ``$`` in a name opens nothing."""
+    tag: str | None = None
     for line in lines:
         yield tag is None, line
-        for m in _DOLLAR.finditer(line):
-            if tag is None:
-                tag = m.group(0)
-            elif m.group(0) == tag:
-                tag = None
+        i = 0
+        while i < len(line):
+            if tag is not None:
+                j = line.find(tag, i)
+                if j < 0:
+                    break
+                i, tag = j + len(tag), None
+                continue
+            c = line[i]
+            if c in "'\"":
+                j = i + 1
+                while j < len(line):
+                    if line[j] == c and line[j + 1 : j + 2] == c:
+                        j += 2
+                    elif line[j] == c:
+                        break
+                    else:
+                        j += 1
+                i = j + 1
+            elif line.startswith("--", i):
+                break
+            elif c == "$" and (i == 0 or not (line[i - 1].isalnum() or line[i - 1] == "_")):
+                m = _DOLLAR.match(line, i)
+                if m:
+                    tag = m.group(0)
+                    i = m.end()
+                else:
+                    i += 1
+            else:
+                i += 1
 
 
 def _list_literal(name: str, value: str) -> str:
