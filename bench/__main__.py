@@ -277,6 +277,12 @@ def _more(name: str) -> Callable[[Bench], None]:
     return section
 
 
+def _fleet_section(b: Bench) -> None:
+    from bench.fleet import bench_fleet
+
+    bench_fleet(b)
+
+
 SECTIONS = {
     "upgrade": bench_upgrade,
     "noop": bench_noop,
@@ -286,6 +292,7 @@ SECTIONS = {
     "access": _more("access"),
     "drift": _more("drift"),
     "session": _more("session"),
+    "fleet": _fleet_section,
 }
 
 

@@ -22,6 +22,7 @@ creation time, the result has the source's privileges, never wider ones.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import subprocess
 from collections.abc import Iterable
@@ -32,7 +33,7 @@ from rlskit.catalog import Membership, Policy, Relation, Role, fetch
 from rlskit.drift import create_policy, role_attrs
 from rlskit.errors import RlskitError
 from rlskit.quoting import comment_text, quote_ident, quote_literal, quote_qualified
-from rlskit.urls import libpq_url, mask_url
+from rlskit.urls import libpq_env, mask_url
 
 # pg_dump's session settings: the timeouts and client options are the deploy's
 # business and are dropped; the ones the DDL needs are set transaction-locally
@@ -318,12 +319,15 @@ def _list_literal(name: str, value: str) -> str:
 
 
 def _pg_dump(url: str, schemas: list[str], pg_dump: str) -> str:
-    cmd = [pg_dump, "--schema-only", "--quote-all-identifiers", "-d", libpq_url(url)]
+    conninfo, env = libpq_env(url)  # the password goes in the child's environment only
+    cmd = [pg_dump, "--schema-only", "--quote-all-identifiers", "-d", conninfo]
     for s in schemas:  # a pattern: double quotes make the name literal
         cmd += ["--schema", '"' + s.replace('"', '""') + '"']
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, check=False, env={**os.environ, **env}
+    )
     if proc.returncode != 0:
-        err = " ".join(proc.stderr.split()).replace(libpq_url(url), mask_url(url))
+        err = " ".join(proc.stderr.split()).replace(conninfo, mask_url(conninfo))
         raise RlskitError(
             f"pg_dump could not read the schemas: {err}.",
             "The role in the URL needs to read the catalog and the schemas; nothing was written.",

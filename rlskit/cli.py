@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rlskit.errors import RlskitError
+from rlskit.fleet.cli import fleet
+from rlskit.review_cli import explain_cmd, review_cmd
+from rlskit.term import escape
 
 if TYPE_CHECKING:
     from rlskit.commands import RunOptions
@@ -37,11 +40,13 @@ class Ctx:
 
 def _echo_event(event: Event) -> None:
     if event.kind == "revision":
-        click.echo(f"  {event.message}")
+        click.echo(f"  {escape(event.message, keep_newlines=True)}")
     elif event.kind in ("retry", "waiting"):
-        click.echo(f"  ... {event.message}", err=True)
+        click.echo(f"  ... {escape(event.message, keep_newlines=True)}", err=True)
     elif event.kind == "connected":
-        click.echo(f"Database: {event.message}")
+        click.echo(f"Database: {escape(event.message, keep_newlines=True)}")
+    elif event.kind == "stripped":
+        click.echo(f"  note: {escape(event.message, keep_newlines=True)}")
 
 
 def _opts(
@@ -70,10 +75,12 @@ class RlskitGroup(click.Group):
     """Maps RlskitError to its exit code and a one-paragraph message."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        if os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value
+            ctx.color = False
         try:
             return super().invoke(ctx)
         except RlskitError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
+            click.secho(f"Error: {escape(str(exc), keep_newlines=True)}", fg="red", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted; the running transaction was rolled back.", err=True)
@@ -110,6 +117,7 @@ class RlskitGroup(click.Group):
 @click.option(
     "--url",
     envvar=None,
+    callback=lambda ctx, param, value: _checked_url(value),
     help="Database URL (default: RLSKIT_DATABASE_URL, DATABASE_URL, alembic.ini, "
     "else the embedded server).",
 )
@@ -121,6 +129,33 @@ def cli(ctx: click.Context, project_dir: Path | None, config: Path | None, url: 
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def _checked_url(value: str | None) -> str | None:
+    """A --url that is given must be a usable URL (an empty one is an error)."""
+    if value is None:
+        return None
+    from rlskit.project import check_url
+
+    try:
+        return check_url(value, "--url")
+    except RlskitError as exc:
+        raise click.BadParameter(str(exc), param_hint="--url") from None
+
+
+def _url_after(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Ctx).url = _checked_url(value)
+
+
+def url_option(f: Any) -> Any:
+    """``--url`` accepted after the subcommand too (``rlskit upgrade --url ...``)."""
+    return click.option(
+        "--url",
+        expose_value=False,
+        callback=_url_after,
+        help="Database URL (as `rlskit --url ...`).",
+    )(f)
 
 
 @cli.command()
@@ -142,22 +177,44 @@ def init(directory: Path) -> None:
     is_flag=True,
     help="Fill the revision with the policy changes since the last such revision.",
 )
+@click.option(
+    "--scratch-url",
+    help="--from-policies: server for the scratch build that checks the down script "
+    "(default: rlskit's own scratch server). Must not hold the project's roles.",
+)
 @pass_ctx
-def new(ctx: Ctx, message: str, rev_id: str | None, from_policies: bool) -> None:
+def new(
+    ctx: Ctx, message: str, rev_id: str | None, from_policies: bool, scratch_url: str | None
+) -> None:
     """Create a revision: sql/<rev>_<slug>.up.sql, .down.sql and its Alembic module."""
     from rlskit import commands
 
     project = ctx.project()
     summary: list[str] = []
     if from_policies:
-        rev, summary = commands.new_from_policies(project, message, rev_id)
+        rev, summary = commands.new_from_policies(project, message, rev_id, scratch_url)
     else:
         rev = commands.new(project, message, rev_id)
     click.echo(f"revision {rev.revision}")
     for p in (rev.up, rev.down, rev.module):
         click.echo(f"  created {project.display(p)}")
     for line in summary:
-        click.echo(f"  {line}")
+        click.echo(f"  {escape(line)}")
+
+
+@cli.command()
+@click.option("-m", "--message", default="merge", show_default=True)
+@click.option("--rev-id", help="Revision id (default: next number).")
+@pass_ctx
+def merge(ctx: Ctx, message: str, rev_id: str | None) -> None:
+    """Join the project's heads: a revision following all of them, with empty .sql files."""
+    from rlskit import commands
+
+    project = ctx.project()
+    rev = commands.merge(project, message, rev_id)
+    click.echo(f"revision {rev.revision} (merges the heads)")
+    for p in (rev.up, rev.down, rev.module):
+        click.echo(f"  created {project.display(p)}")
 
 
 @cli.command()
@@ -182,7 +239,7 @@ def render(ctx: Ctx, out: Path | None, check: bool) -> None:
         if summary:
             click.echo("policies/*.yaml changed since the last --from-policies revision:")
             for line in summary:
-                click.echo(f"  {line}")
+                click.echo(f"  {escape(line)}")
             click.echo('Run `rlskit new "..." --from-policies` to make a revision of them.')
             sys.exit(1)
         click.echo("policies are up to date with the revisions")
@@ -213,17 +270,44 @@ def _run_options(f: Any) -> Any:
     return f
 
 
-def _migrate(ctx: Ctx, verb: str, target: str, offline: bool, **options: Any) -> None:
+def _interactive() -> bool:
+    """May we ask a question? Not without a terminal, and never in CI."""
+    return sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
+
+
+def _migrate(
+    ctx: Ctx, verb: str, target: str, offline: bool, yes: bool = False, **options: Any
+) -> None:
     """Shared body of upgrade and downgrade: run, then print the script or a summary."""
+    import dataclasses
     import time
 
     from rlskit import commands
+    from rlskit.errors import DestructiveDowngrade
 
     project = ctx.project()
     opts = _opts(ctx, project, quiet=offline, **options)
+    if yes:
+        opts = dataclasses.replace(opts, accept_data_loss=True)
     started = time.perf_counter()
     run = commands.upgrade if verb == "upgrade" else commands.downgrade
-    result = run(project, target, opts, sql=offline)
+    while True:
+        try:
+            result = run(project, target, opts, sql=offline)
+            break
+        except DestructiveDowngrade as exc:
+            if not _interactive():
+                raise
+            click.secho("This downgrade would lose data:", fg="yellow", err=True)
+            for found in exc.found:
+                click.echo(f"  {found.describe()}", err=True)
+            click.echo("Nothing has been dropped yet.", err=True)
+            if not click.confirm("Drop these tables and their rows?", default=False, err=True):
+                raise
+            confirmed = frozenset(exc.tables) | (
+                opts.accept_data_loss if isinstance(opts.accept_data_loss, frozenset) else set()
+            )
+            opts = dataclasses.replace(opts, accept_data_loss=frozenset(confirmed))
     if offline:
         click.echo(result.script, nl=False)
         return
@@ -247,6 +331,7 @@ def _summary(result: Any, seconds: float, verb: str) -> None:
 @cli.command()
 @click.argument("target", default="head")
 @_run_options
+@url_option
 @pass_ctx
 def upgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
     """Apply pending revisions up to TARGET (default: head)."""
@@ -256,13 +341,21 @@ def upgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("target")
 @_run_options
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Run down scripts that drop or empty tables holding rows without asking "
+    "(without it: asked on a terminal, refused otherwise, exit 6).",
+)
+@url_option
 @pass_ctx
-def downgrade(ctx: Ctx, /, target: str, offline: bool, **options: Any) -> None:
+def downgrade(ctx: Ctx, /, target: str, offline: bool, yes: bool, **options: Any) -> None:
     """Revert revisions down to TARGET (a revision, -1, or base)."""
-    _migrate(ctx, "downgrade", target, offline, **options)
+    _migrate(ctx, "downgrade", target, offline, yes, **options)
 
 
 @cli.command()
+@url_option
 @pass_ctx
 def current(ctx: Ctx) -> None:
     """Print the revision(s) the database is at."""
@@ -270,7 +363,7 @@ def current(ctx: Ctx) -> None:
 
     project = ctx.project()
     heads = commands.current(project, _opts(ctx, project, quiet=True))
-    click.echo("\n".join(heads) if heads else "base (nothing applied)")
+    click.echo("\n".join(escape(h) for h in heads) if heads else "base (nothing applied)")
 
 
 @cli.command()
@@ -281,49 +374,74 @@ def history(ctx: Ctx) -> None:
 
     for info in commands.history(ctx.project()):
         head = " (head)" if info.is_head else ""
-        click.echo(f"{info.revision}{head}  {info.message}")
+        click.echo(f"{info.revision}{head}  {escape(info.message)}")
         if info.up:
-            click.echo(f"    {info.up}")
+            click.echo(f"    {escape(info.up)}")
 
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when revisions are pending or a .down.sql is missing (5: an applied "
+    "file was edited, with or without --check).",
+)
+@url_option
 @pass_ctx
-def status(ctx: Ctx, fmt: str) -> None:
+def status(ctx: Ctx, fmt: str, check: bool) -> None:
     """Show applied and pending revisions with their files."""
     from rlskit import commands
 
     project = ctx.project()
     infos = commands.status(project, _opts(ctx, project, quiet=True))
+    pending = sum(1 for i in infos if not i.applied)
+    edited = [i for i in infos if i.edited]
+    no_down = [i for i in infos if i.down_missing]
     if fmt == "json":
         import json
 
         click.echo(json.dumps([i.__dict__ for i in infos], indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
+    else:
+        from rich.console import Console
+        from rich.table import Table
 
-    table = Table(title="Revisions")
-    for col in ("revision", "state", "file", "applied at", "message"):
-        table.add_column(col)
-    for i in infos:
-        state = "applied" if i.applied else "pending"
-        if i.edited:
-            state += " (EDITED)"
-        table.add_row(i.revision, state, i.up or "-", i.applied_at or "", i.message)
-    Console().print(table)
-    pending = sum(1 for i in infos if not i.applied)
-    edited = [i for i in infos if i.edited]
-    click.echo(
-        f"{len(infos) - pending} applied, {pending} pending"
-        + (f", {len(edited)} edited after apply" if edited else "")
-    )
+        table = Table(title="Revisions")
+        for col in ("revision", "state", "file", "applied at", "message"):
+            table.add_column(col)
+        for i in infos:
+            state = "applied" if i.applied else "pending"
+            if i.edited:
+                state += " (EDITED)"
+            if i.down_missing:
+                state += " (NO .down.sql)"
+            table.add_row(
+                *(
+                    escape(c)
+                    for c in (i.revision, state, i.up or "-", i.applied_at or "", i.message)
+                )
+            )
+        Console().print(table)
+        click.echo(
+            f"{len(infos) - pending} applied, {pending} pending"
+            + (f", {len(edited)} edited after apply" if edited else "")
+            + (f", {len(no_down)} without a .down.sql" if no_down else "")
+        )
+        for i in no_down:
+            click.echo(
+                f"missing: {escape(i.down or '')} (revision {escape(i.revision)} cannot be downgraded; write it, "
+                "even if it only holds a comment)",
+                err=True,
+            )
     if edited:
         sys.exit(5)
+    if check and (pending or no_down):
+        sys.exit(1)
 
 
 @cli.command()
 @click.argument("target", default="head")
+@url_option
 @pass_ctx
 def plan(ctx: Ctx, target: str) -> None:
     """Print the SQL the next upgrade would run; applies nothing."""
@@ -339,6 +457,7 @@ def plan(ctx: Ctx, target: str) -> None:
 
 @cli.command()
 @click.option("--yes", is_flag=True, help="Confirm that the edited files were reviewed.")
+@url_option
 @pass_ctx
 def repair(ctx: Ctx, yes: bool) -> None:
     """Accept edits to already-applied .sql files (after review)."""
@@ -357,7 +476,27 @@ def repair(ctx: Ctx, yes: bool) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github", "sarif", "junit"]),
+    default="text",
+)
+@click.option(
+    "--baseline",
+    "baseline",
+    type=click.Path(dir_okay=False),
+    help="Accepted findings (JSON): only findings not in it are reported and fail.",
+)
+@click.option(
+    "--update-baseline", is_flag=True, help="Write every current finding to --baseline; exit 0."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    help="Lowest severity that makes the exit code 1 (default: error).",
+)
 @click.option(
     "--db/--no-db",
     "with_db",
@@ -367,9 +506,25 @@ def repair(ctx: Ctx, yes: bool) -> None:
 )
 @click.option("--explain", "explain", metavar="RLSnnn", help="Show what a rule checks and the fix.")
 @click.option("--list", "list_rules", is_flag=True, help="List the rules.")
+@url_option
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
 @pass_ctx
-def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: bool) -> None:
-    """Check sql/ files (and the applied catalog) for RLS mistakes."""
+def lint(
+    ctx: Ctx,
+    paths: tuple[str, ...],
+    fmt: str,
+    baseline: str | None,
+    update_baseline: bool,
+    fail_on: str,
+    with_db: bool,
+    explain: str | None,
+    list_rules: bool,
+) -> None:
+    """Check sql/ files (and the applied catalog) for RLS mistakes.
+
+    With PATHS (e.g. from pre-commit), the whole project is linted but only
+    findings in those files are reported. Exit codes: 0 no findings (at
+    --fail-on or above), 1 findings, 2 usage or tool error."""
     from rlskit.lint.rules import ALL_RULES, RULES_BY_ID
 
     if explain:
@@ -387,16 +542,47 @@ def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: boo
     from rlskit import commands
     from rlskit.lint import output
 
-    project = ctx.project()
-    report = commands.lint(project, _opts(ctx, project, quiet=True), with_database=with_db)
+    if update_baseline and not baseline:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    try:
+        project = ctx.project()
+        report = commands.lint(project, _opts(ctx, project, quiet=True), with_database=with_db)
+    except RlskitError as exc:  # a tool error, not a finding: exit 2
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    findings = report.findings
+    if paths:
+        root = project.root.resolve()
+        wanted = set()
+        for p in paths:
+            full = (Path(p) if Path(p).is_absolute() else Path.cwd() / p).resolve()
+            wanted.add(full.relative_to(root).as_posix() if full.is_relative_to(root) else p)
+        findings = [f for f in findings if f.loc.file in wanted]
+    if baseline:
+        path = Path(baseline)
+        if update_baseline:
+            path.write_text(output.baseline_dump(findings), encoding="utf-8")
+            click.echo(f"{len(findings)} finding(s) recorded in {path}.")
+            return
+        if path.is_file():
+            try:
+                accepted = output.baseline_fingerprints(path.read_text(encoding="utf-8"))
+            except (ValueError, KeyError, TypeError) as exc:
+                click.echo(f"Error: {path} is not an rlskit baseline ({exc}).", err=True)
+                sys.exit(2)
+            findings = [f for f in findings if f.fingerprint not in accepted]
     if fmt == "json":
-        click.echo(output.as_json(report.findings))
+        click.echo(output.as_json(findings))
     elif fmt == "github":
-        if report.findings:
-            click.echo(output.github(report.findings))
+        if findings:
+            click.echo(output.github(findings))
+    elif fmt == "sarif":
+        click.echo(output.sarif(findings, list(ALL_RULES)))
+    elif fmt == "junit":
+        click.echo(output.junit(findings, list(ALL_RULES)))
     else:
-        click.echo(output.text(report.findings, click.style))
-    if report.errors:
+        click.echo(output.text(findings, click.style))
+    if any(f.severity == "error" or fail_on == "warning" for f in findings):
         sys.exit(1)
 
 
@@ -407,6 +593,7 @@ def lint(ctx: Ctx, fmt: str, with_db: bool, explain: str | None, list_rules: boo
     "scratch server in .rlskit/scratch). Must not hold the project's roles.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@url_option
 @pass_ctx
 def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
     """Compare the live database with what its migrations produce; exit 1 on drift."""
@@ -419,14 +606,14 @@ def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
 
         click.echo(json.dumps([d.__dict__ for d in report.differences], indent=2))
     elif not report.differences:
-        rev = ", ".join(report.revision) or "base"
+        rev = escape(", ".join(report.revision)) or "base"
         click.echo(f"No drift: the database matches its migrations at revision {rev}.")
     else:
         for d in report.differences:
-            click.secho(d.line(), fg="yellow")
+            click.secho(escape(d.line()), fg="yellow")
         click.echo("\n-- SQL that restores what the migrations expect (review before running):")
         for d in report.differences:
-            click.echo(d.restore)
+            click.echo(escape(d.restore, keep_newlines=True))
         click.echo(f"\n{len(report.differences)} difference(s).")
     if report.differences:
         sys.exit(1)
@@ -434,9 +621,20 @@ def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
 
 @cli.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text")
+@click.option("--coverage", is_flag=True, help="Which policy x command x role the cases exercise.")
+@click.option("--mutate", is_flag=True, help="Mutation-test the cases; print the score.")
+@click.option("--fail-under", type=float, metavar="PCT", help="With --mutate: exit 1 below PCT.")
+@url_option
 @pass_ctx
-def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
+def test_cmd(
+    ctx: Ctx,
+    paths: tuple[Path, ...],
+    fmt: str,
+    coverage: bool = False,
+    mutate: bool = False,
+    fail_under: float | None = None,
+) -> None:
     """Run access-matrix tests (tests/rls/*.yaml) on a freshly migrated database.
 
     With --url the fresh database is created on that server (it must not hold
@@ -446,11 +644,21 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
 
     from rlskit import commands
 
+    if coverage or mutate:
+        from rlskit.review_cli import test_quality
+
+        test_quality(ctx, paths, coverage, mutate, fmt, fail_under)
+        return
+
     project = ctx.project()
     started = time.perf_counter()
     report = commands.test(project, list(paths) or None, _opts(ctx, project, quiet=True))
     seconds = time.perf_counter() - started
-    if fmt == "json":
+    if fmt == "junit":
+        from rlskit.junit import as_junit
+
+        click.echo(as_junit(report, seconds))
+    elif fmt == "json":
         import json
 
         click.echo(
@@ -466,15 +674,17 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
         )
     else:
         for r in report.refused:
-            click.secho(f"REFUSED {r}", fg="red")
+            click.secho(f"REFUSED {escape(str(r))}", fg="red")
         for r in report.failed:
             click.secho(
-                f"FAILED {r.file}::{r.case} [{r.actor}] expected {r.expected}, "
-                f"got {r.got}" + (f" ({r.detail})" if r.detail else ""),
+                escape(
+                    f"FAILED {r.file}::{r.case} [{r.actor}] expected {r.expected}, "
+                    f"got {r.got}" + (f" ({r.detail})" if r.detail else "")
+                ),
                 fg="red",
             )
             if r.probe:
-                click.echo(f"    probe: {' '.join(r.probe.split())}")
+                click.echo(f"    probe: {escape(' '.join(r.probe.split()))}")
         click.echo(
             f"{report.passed} passed, {len(report.failed)} failed"
             + (f", {len(report.refused)} refused" if report.refused else "")
@@ -493,19 +703,33 @@ def test_cmd(ctx: Ctx, paths: tuple[Path, ...], fmt: str) -> None:
     metavar="NAME=VALUE",
     help="Session setting for the row counts (repeatable).",
 )
+@click.option(
+    "--claim",
+    "claims",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A JWT-style claim for the row counts: request.jwt.claims and request.jwt.claim.NAME.",
+)
 @click.option("--schema", "schemas", multiple=True, help="Only these schemas (repeatable).")
 @click.option(
     "--count",
     is_flag=True,
-    help="Count rows the role sees/updates/deletes (runs them in a transaction "
-    "that is rolled back: use a replica or a test database).",
+    help="Count rows the role sees/updates/deletes (SELECTs only, in a read-only "
+    "transaction: no trigger fires).",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text"
 )
+@url_option
 @pass_ctx
 def permissions(
-    ctx: Ctx, role: str, settings: tuple[str, ...], schemas: tuple[str, ...], count: bool, fmt: str
+    ctx: Ctx,
+    role: str,
+    settings: tuple[str, ...],
+    schemas: tuple[str, ...],
+    count: bool,
+    fmt: str,
+    claims: tuple[str, ...] = (),
 ) -> None:
     """Show what ROLE can do on each table: privileges, policies, row counts."""
     from rlskit import commands
@@ -517,6 +741,11 @@ def permissions(
             raise click.UsageError(f"--setting takes NAME=VALUE, not {item!r}")
         k, v = item.split("=", 1)
         parsed[k.strip()] = v
+    if claims:
+        from rlskit.review_cli import parse_settings
+        from rlskit.session import claims_settings
+
+        parsed = {**claims_settings(parse_settings(claims, "--claim")), **parsed}
     project = ctx.project()
     rep = commands.permissions(
         project, role, parsed, list(schemas), count, _opts(ctx, project, quiet=True)
@@ -548,6 +777,7 @@ def permissions(
 @click.option(
     "--force", is_flag=True, help="Write the revision even if its rebuild differs from the source."
 )
+@url_option
 @pass_ctx
 def baseline(
     ctx: Ctx,
@@ -663,6 +893,11 @@ def db_psql(ctx: Ctx, args: tuple[str, ...]) -> None:
     server.start()
     proc = subprocess.run([server.tool("psql"), *args], env=server.psql_env(), check=False)
     sys.exit(proc.returncode)
+
+
+cli.add_command(fleet)
+cli.add_command(review_cmd)
+cli.add_command(explain_cmd)
 
 
 def main() -> None:

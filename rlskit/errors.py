@@ -103,6 +103,22 @@ class SqlSyntaxError(RlskitError):
         )
 
 
+class TransactionControlInFile(SqlSyntaxError):
+    """A migration file ends, nests or restarts the transaction rlskit runs it in."""
+
+    def __init__(self, path: str, line: int, statement: str, reason: str, fix: str) -> None:
+        self.statement = statement
+        RlskitError.__init__(
+            self,
+            f"{path}:{line}: {reason} ({' '.join(statement.split())[:80]}); "
+            "rlskit refuses to run it, nothing was changed.",
+            fix,
+        )
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Blocker:
     """A session holding a lock that a migration statement waited for."""
@@ -130,6 +146,10 @@ class StatementFailure:
     detail: str | None = None
     pg_hint: str | None = None
     blockers: list[Blocker] = field(default_factory=list)
+    in_transaction: bool = True  # False: a no-transaction revision, statements autocommitted
+    committed: int = 0  # no-transaction: statements of the file committed before the failure
+    total: int = 0  # statements in the file
+    last_committed: str | None = None  # "path:line statement" of the last committed one
 
 
 class SqlStatementError(RlskitError):
@@ -217,6 +237,18 @@ class ChecksumMismatch(RlskitError):
         )
 
 
+class BookkeepingError(RlskitError):
+    """rlskit's bookkeeping schema or tables cannot be created or read."""
+
+    exit_code = 1
+
+
+class TransactionLost(RlskitError):
+    """A statement ended the transaction rlskit ran a revision in."""
+
+    exit_code = 1
+
+
 class RevisionError(RlskitError):
     """Unknown revision, several heads, or a revision layout rlskit cannot run."""
 
@@ -235,3 +267,72 @@ class NonTransactionalRevision(RevisionError):
             "Run `rlskit upgrade --per-revision` (each revision commits on its own), "
             "nothing was changed.",
         )
+
+
+@dataclass(frozen=True)
+class DataLoss:
+    """A table a down statement would drop or empty, with its rows."""
+
+    table: str  # schema.table
+    rows: int | None  # None: rlskit could not count them (counted as holding rows)
+    capped: bool = False  # at least ``rows`` rows (counting stopped there)
+
+    def describe(self) -> str:
+        if self.rows is None:
+            return f"{self.table} (rows could not be counted)"
+        return f"{self.table} ({'more than ' if self.capped else ''}{self.rows} rows)"
+
+
+@dataclass(frozen=True)
+class DestructiveStatement:
+    """A statement of a down script that drops or empties tables holding rows."""
+
+    revision: str
+    path: str
+    line: int
+    statement: str
+    losses: tuple[DataLoss, ...]
+
+    def describe(self) -> str:
+        text = " ".join(self.statement.split())
+        if len(text) > 120:
+            text = text[:117] + "..."
+        tables = ", ".join(loss.describe() for loss in self.losses)
+        return f"{self.path}:{self.line} `{text}` would drop {tables}"
+
+
+class DestructiveDowngrade(RlskitError):
+    """A downgrade would drop tables holding rows and was not confirmed."""
+
+    exit_code = 6
+
+    def __init__(self, found: list[DestructiveStatement], per_revision: bool) -> None:
+        self.found = found
+        first = found[0]
+        before = (
+            "Revisions reverted before it in this run stay reverted (--per-revision)."
+            if per_revision
+            else "Everything this downgrade did before it was rolled back."
+        )
+        super().__init__(
+            f"Downgrade stopped before running the down script of revision {first.revision}: "
+            + "; ".join(f.describe() for f in found)
+            + f". None of that script ran. {before}",
+            "Back up what you need, then confirm with `rlskit downgrade ... --yes` "
+            "(plain Alembic: `alembic -x yes=1 downgrade ...`).",
+        )
+
+    @property
+    def tables(self) -> set[str]:
+        """Every table that would lose rows."""
+        return {loss.table for f in self.found for loss in f.losses}
+
+
+class ActAsError(RlskitError):
+    """An ``act_as`` block broke its contract: it ended its transaction, changed the
+    session's role or settings, or caught a failed statement and carried on."""
+
+    def __init__(self, problems: list[str], outcome: str) -> None:
+        self.problems = problems
+        self.outcome = outcome  # what happened to the block's work and the session
+        super().__init__("act_as: " + "; ".join(problems) + ".", outcome)

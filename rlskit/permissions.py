@@ -11,6 +11,7 @@ from typing import Any
 
 from rlskit.catalog import fetch
 from rlskit.errors import RlskitError
+from rlskit.term import escape
 
 COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
@@ -73,6 +74,10 @@ def report(
     count: bool = False,
 ) -> Report:
     """Build the report for ``role`` (conn: psycopg, a role that can read the catalog)."""
+    from rlskit.session import check_setting_name
+
+    for name in settings or {}:
+        check_setting_name(name)
     attrs = conn.execute(
         "SELECT rolsuper, rolbypassrls, rolcanlogin, rolinherit FROM pg_roles WHERE rolname = %s",
         (role,),
@@ -132,43 +137,67 @@ def report(
 
 
 def _count(conn: Any, rep: Report) -> None:
-    """Rows seen / updated / deleted as the role, in a transaction that is rolled back."""
+    """Rows the role sees, and would update and delete, counted with SELECTs only.
+
+    A real UPDATE or DELETE, even rolled back, fires triggers whose side effects
+    outlive the transaction (sequences, dblink, NOTIFY). So UPDATE and DELETE are
+    counted as ``SELECT count(*)`` as the role (which applies the SELECT policies)
+    filtered by the USING clauses of the policies of that command (permissive ones
+    OR'ed, restrictive ones AND'ed, none: no row): the rows that ``UPDATE``/``DELETE
+    ... WHERE <a condition on its columns>`` reach, as applications write them. The
+    transaction is READ ONLY and rolled back."""
     import psycopg
     from psycopg import sql
 
     from rlskit.session import setup_statement
 
+    setup = setup_statement(rep.role, rep.settings)
     for t in rep.tables:
         schema, name = t.table.split(".", 1)
         ident = sql.Identifier(schema, name)
-        probes = {
-            "SELECT": sql.SQL("SELECT count(*) FROM {}").format(ident),
-            "UPDATE": None,
-            "DELETE": sql.SQL("DELETE FROM {}").format(ident),
-        }
         col = conn.execute(
             "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) "
             "AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity = '' AND a.attgenerated = '' "
             "AND has_column_privilege(%s, a.attrelid, "
             "a.attnum, 'UPDATE') ORDER BY a.attnum LIMIT 1",
-            (t.table, rep.role),
+            (sql.Identifier(schema, name).as_string(conn), rep.role),
         ).fetchone()
-        if col is not None:
-            c = sql.Identifier(col[0])
-            probes["UPDATE"] = sql.SQL("UPDATE {} SET {} = {}").format(ident, c, c)
-        for command, probe in probes.items():
-            if probe is None or t.verdict(command) == "denied":
+        for command in ("SELECT", "UPDATE", "DELETE"):
+            if t.verdict(command) == "denied" or (command == "UPDATE" and col is None):
                 t.counts[command] = "denied"
                 continue
+            where = (
+                sql.SQL("true")
+                if command == "SELECT" or t.bypasses_rls or not t.rls_enabled
+                else _using(t.policies[command])
+            )
+            probe = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(ident, where)
             try:
                 with conn.transaction(force_rollback=True):
+                    conn.execute("SET TRANSACTION READ ONLY")
                     conn.execute("SET LOCAL statement_timeout = '10s'")
                     conn.execute("SET LOCAL lock_timeout = '1s'")
-                    conn.execute(setup_statement(rep.role, rep.settings))
-                    cur = conn.execute(probe)
-                    t.counts[command] = cur.fetchone()[0] if command == "SELECT" else cur.rowcount
+                    with psycopg.Cursor(conn) as cur:
+                        cur.execute(*setup)
+                    t.counts[command] = conn.execute(probe).fetchone()[0]
             except psycopg.Error as exc:
                 t.counts[command] = f"error: {exc.diag.message_primary or exc}"
+
+
+def _using(policies: list[dict[str, Any]]) -> Any:
+    """The row filter of a command's policies, as PostgreSQL combines them: the
+    permissive USING clauses OR'ed (a policy without one adds no row), AND'ed with
+    every restrictive USING clause; no permissive clause: no row. The clauses are
+    the server's own text (``pg_get_expr``), not user input."""
+    from psycopg import sql
+
+    permissive = [p["using"] for p in policies if p.get("permissive", True) and p["using"]]
+    restrictive = [p["using"] for p in policies if not p.get("permissive", True) and p["using"]]
+    if not permissive:
+        return sql.SQL("false")
+    parts: list[sql.Composable] = [sql.SQL(" OR ").join(sql.SQL(f"({u})") for u in permissive)]
+    parts += [sql.SQL(f"({u})") for u in restrictive]
+    return sql.SQL(" AND ").join(sql.SQL("({})").format(p) for p in parts)
 
 
 # -- formats -------------------------------------------------------------------------
@@ -216,7 +245,7 @@ def as_text(rep: Report) -> str:
                 for p in t.policies[c]
             )
             lines.append(f"  {c:<7} {_cell(t, c):<22} {pol}")
-    return "\n".join(lines)
+    return "\n".join(escape(line) for line in lines)  # a name cannot add or rewrite lines
 
 
 def as_markdown(rep: Report) -> str:
@@ -236,7 +265,7 @@ def as_markdown(rep: Report) -> str:
             + " | ".join(_cell(t, c) for c in COMMANDS)
             + f" | {'; '.join(t.column_privileges)} |"
         )
-    return "\n".join(out) + "\n"
+    return "\n".join(escape(line) for line in out) + "\n"
 
 
 CSS = """

@@ -91,20 +91,18 @@ def ends_with_semicolon(text: str) -> bool:
     return bool(tokens) and tokens[-1].name == "ASCII_59"
 
 
-FINGERPRINT_VERSION = "v1"
+FINGERPRINT_VERSION = "v2"
 
 
-def fingerprint(text: str) -> str:
-    """SHA-256 over the token stream: whitespace and line endings do not count
-    (not even inside comments), while string constants, identifiers and the
-    words of comments do."""
+def fingerprint_v1(text: str) -> str:
+    """The first checksum algorithm (kept to verify old records): SHA-256 over the
+    token stream, whitespace-insensitive, but the words of comments count."""
     h = hashlib.sha256()
     try:
         tokens = _parser.scan(text)
     except _parser.ParseError:
-        # Unscannable text still gets a stable, whitespace-insensitive checksum.
         h.update(" ".join(text.split()).encode("utf-8"))
-        return f"{FINGERPRINT_VERSION}:{h.hexdigest()}"
+        return f"v1:{h.hexdigest()}"
     parts = []
     for t in tokens:
         tok = text[t.start : t.end + 1]
@@ -112,8 +110,129 @@ def fingerprint(text: str) -> str:
             tok = " ".join(tok.split())  # whitespace inside a comment is formatting
         parts.append(tok)
     h.update("".join(p + "\x1f" for p in parts).encode("utf-8"))
-    # Versioned, so a future change of the algorithm can still verify old records.
+    return f"v1:{h.hexdigest()}"
+
+
+def fingerprint(text: str, directives: tuple[str, ...] = ()) -> str:
+    """SHA-256 over what the server executes: the token stream without comments
+    (whitespace, line endings and comments do not count; string constants,
+    identifiers and keywords do), plus the ``directives`` that change how the
+    file runs (e.g. ``no-transaction``)."""
+    h = hashlib.sha256()
+    for d in sorted(directives):
+        h.update(f"rlskit:{d}\x1e".encode())
+    try:
+        tokens = _parser.scan(text)
+    except _parser.ParseError:
+        # Unscannable text still gets a stable, whitespace-insensitive checksum.
+        h.update(" ".join(text.split()).encode("utf-8"))
+        return f"{FINGERPRINT_VERSION}:{h.hexdigest()}"
+    parts = [text[t.start : t.end + 1] for t in tokens if t.name not in COMMENT_TOKENS]
+    h.update("".join(p + "\x1f" for p in parts).encode("utf-8"))
+    # Versioned, so a change of the algorithm can still verify old records.
     return f"{FINGERPRINT_VERSION}:{h.hexdigest()}"
+
+
+def leading_comments(text: str) -> list[tuple[str, int]]:
+    """The comments before the first statement, with their character offsets."""
+    try:
+        tokens = _parser.scan(text)
+    except _parser.ParseError:
+        return []
+    out = []
+    for t in tokens:
+        if t.name not in COMMENT_TOKENS:
+            break
+        out.append((text[t.start : t.end + 1], t.start))
+    return out
+
+
+@dataclass(frozen=True)
+class TransactionControl:
+    """A statement that starts, ends or nests a transaction."""
+
+    kind: str  # BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, ROLLBACK TO, PREPARE TRANSACTION, ...
+    plain: bool  # no options (isolation level, AND CHAIN, ...)
+    in_body: bool = False  # COMMIT/ROLLBACK inside a DO block's body
+
+
+_TX_KINDS = {
+    "TRANS_STMT_BEGIN": "BEGIN",
+    "TRANS_STMT_START": "BEGIN",
+    "TRANS_STMT_COMMIT": "COMMIT",
+    "TRANS_STMT_ROLLBACK": "ROLLBACK",
+    "TRANS_STMT_SAVEPOINT": "SAVEPOINT",
+    "TRANS_STMT_RELEASE": "RELEASE",
+    "TRANS_STMT_ROLLBACK_TO": "ROLLBACK TO",
+    "TRANS_STMT_PREPARE": "PREPARE TRANSACTION",
+    "TRANS_STMT_COMMIT_PREPARED": "COMMIT PREPARED",
+    "TRANS_STMT_ROLLBACK_PREPARED": "ROLLBACK PREPARED",
+}
+_TX_WORDS = {"begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release"}
+_TX_WORDS |= {"prepare", "do"}
+
+
+def _first_word(text: str) -> str:
+    try:
+        tokens = _parser.scan(text)
+    except _parser.ParseError:
+        return ""
+    for t in tokens:
+        if t.name not in COMMENT_TOKENS:
+            return text[t.start : t.end + 1].lower()
+    return ""
+
+
+def transaction_control(statement: str) -> TransactionControl | None:
+    """What ``statement`` does to the transaction, if anything (parser-based:
+    ``BEGIN ATOMIC`` bodies, strings and ``PREPARE name AS`` do not count)."""
+    word = _first_word(statement)
+    if word not in _TX_WORDS:
+        return None
+    try:
+        stmts = parse_json(statement)
+    except _parser.ParseError:
+        return None
+    if len(stmts) != 1:
+        return None
+    node = stmts[0].get("stmt", {})
+    tx = node.get("TransactionStmt")
+    if tx is not None:
+        kind = _TX_KINDS.get(tx.get("kind", ""), tx.get("kind", "?"))
+        return TransactionControl(kind, not tx.get("options") and not tx.get("chain"))
+    if "DoStmt" in node:
+        found = _plpgsql_transaction_control(statement)
+        if found:
+            return TransactionControl(found, False, in_body=True)
+    return None
+
+
+def _plpgsql_transaction_control(statement: str) -> str | None:
+    import json
+
+    try:
+        data = json.loads(_parser.parse_plpgsql_json(statement))
+    except (_parser.ParseError, ValueError):
+        return None
+
+    def walk(node: Any) -> str | None:
+        if isinstance(node, dict):
+            if "PLpgSQL_stmt_commit" in node:
+                return "COMMIT"
+            if "PLpgSQL_stmt_rollback" in node:
+                return "ROLLBACK"
+            for v in node.values():
+                hit = walk(v)
+                if hit:
+                    return hit
+        elif isinstance(node, list):
+            for v in node:
+                hit = walk(v)
+                if hit:
+                    return hit
+        return None
+
+    return walk(data)
 
 
 def relations_of(statement: str) -> list[str]:
@@ -180,3 +299,127 @@ def parse_plpgsql(create_function_sql: str) -> dict[str, Any] | None:
         return None
     fn = data[0].get("PLpgSQL_function")
     return fn if isinstance(fn, dict) else None
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """PostgreSQL's scanner over ``text``: ``(token name, token text)`` pairs,
+    comments included (``SQL_COMMENT``, ``C_COMMENT``)."""
+    return [(t.name, text[t.start : t.end + 1]) for t in _parser.scan(text)]
+
+
+@dataclass(frozen=True)
+class Dml:
+    """What ``rlskit explain`` needs to know about one statement."""
+
+    command: str  # SELECT, INSERT, UPDATE or DELETE
+    schema: str | None
+    table: str
+    alias: str | None
+    where: str | None  # the WHERE clause's text, deparsed
+    returning: bool
+    set_columns: tuple[str, ...]  # UPDATE ... SET targets
+    insert_columns: tuple[str, ...]  # INSERT (...) column list
+    columns_read: tuple[str, ...]  # column names the statement mentions (any table)
+    star: bool  # SELECT * / RETURNING *
+
+
+def dml(statement: str) -> Dml | None:
+    """Describe a single-table SELECT/INSERT/UPDATE/DELETE; None for anything else."""
+    from pglast import ast
+    from pglast.stream import RawStream
+    from pglast.visitors import Visitor
+
+    try:
+        tree = pglast.parse_sql(statement)
+    except _parser.ParseError:
+        return None
+    if len(tree) != 1:
+        return None
+    stmt: Any = tree[0].stmt
+    names: list[str] = []
+    star = False
+
+    class _Cols(Visitor):
+        def visit_ColumnRef(self, ancestors: Any, node: Any) -> None:
+            nonlocal star
+            last = node.fields[-1]
+            if isinstance(last, ast.A_Star):
+                star = True
+            elif isinstance(last, ast.String) and last.sval and last.sval not in names:
+                names.append(last.sval)
+
+    def text(node: Any) -> str | None:
+        return None if node is None else str(RawStream()(node))
+
+    if isinstance(stmt, ast.SelectStmt):
+        if not stmt.fromClause or len(stmt.fromClause) != 1:
+            return None
+        rel = stmt.fromClause[0]
+        if not isinstance(rel, ast.RangeVar):
+            return None
+        command, where, returning = "SELECT", stmt.whereClause, False
+        sets: tuple[str, ...] = ()
+        cols: tuple[str, ...] = ()
+    elif isinstance(stmt, ast.UpdateStmt | ast.DeleteStmt | ast.InsertStmt):
+        rel = stmt.relation
+        command = type(stmt).__name__[:-4].upper()
+        where = getattr(stmt, "whereClause", None)
+        returning = stmt.returningClause is not None
+        dml_stmt: Any = stmt
+        sets = tuple(t.name for t in dml_stmt.targetList or ()) if command == "UPDATE" else ()
+        cols = tuple(t.name for t in dml_stmt.cols or ()) if command == "INSERT" else ()
+    else:
+        return None
+    _Cols()(stmt)
+    return Dml(
+        command,
+        rel.schemaname,
+        rel.relname,
+        rel.alias.aliasname if rel.alias else None,
+        text(where),
+        returning,
+        sets,
+        cols,
+        tuple(names),
+        star,
+    )
+
+
+def retarget(statement: str, schema: str, name: str, alias: str) -> str:
+    """The same INSERT/UPDATE/DELETE on another relation, aliased as ``alias`` so
+    the statement's qualified column references still resolve."""
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    tree = pglast.parse_sql(statement)
+    stmt: Any = tree[0].stmt
+    old = stmt.relation
+    stmt.relation = ast.RangeVar(
+        schemaname=schema,
+        relname=name,
+        inh=True,
+        relpersistence="p",
+        alias=old.alias or ast.Alias(aliasname=alias),
+    )
+    return str(RawStream()(tree[0]))
+
+
+def operands(expression: str) -> list[str]:
+    """The top-level operands of an expression (``a = b`` -> ``[a, b]``; ``x AND y``
+    -> ``[x, y]``), to show the values that decided it; [] when there are none."""
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    try:
+        tree = pglast.parse_sql(f"SELECT {expression}")
+    except _parser.ParseError:
+        return []
+    select: Any = tree[0].stmt
+    node = select.targetList[0].val
+    if isinstance(node, ast.A_Expr) and node.lexpr is not None and node.rexpr is not None:
+        parts = [node.lexpr, node.rexpr]
+    elif isinstance(node, ast.BoolExpr):
+        parts = list(node.args or ())
+    else:
+        return []
+    return [str(RawStream()(p)) for p in parts if not isinstance(p, ast.A_Const)]

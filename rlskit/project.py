@@ -45,7 +45,7 @@ class Settings:
     migration_lock_wait: float = 300.0  # seconds to wait for another upgrade
     per_revision: bool = False  # commit each revision on its own
     version_table: str = "alembic_version"
-    version_table_schema: str | None = None
+    version_table_schema: str | None = "rlskit"  # bookkeeping lives here, no PUBLIC access
     embedded: bool = True  # fall back to the embedded server when no URL is given
     # SQL files applied to every scratch database before the migrations (a platform's
     # roles, schemas and extensions); never to a real database. Relative to the project.
@@ -187,18 +187,63 @@ class Project:
 
     @classmethod
     def find(cls, start: Path | None = None, ini: Path | None = None) -> Project:
-        """Load the project whose alembic.ini is ``ini``, or in ``start``/cwd."""
+        """Load the project whose alembic.ini is ``ini``, or in ``start``, or in
+        the current folder or the nearest folder above it that has one."""
         if ini is not None:
             return cls.load(ini)
         env = os.environ.get("RLSKIT_PROJECT")
-        base = start or (Path(env) if env else Path.cwd())
-        return cls.load(base / INI_NAME)
+        if start is not None or env:
+            return cls.load((start or Path(env or ".")) / INI_NAME)
+        here = Path.cwd()
+        for folder in (here, *here.parents):
+            if (folder / INI_NAME).is_file():
+                return cls.load(folder / INI_NAME)
+        return cls.load(here / INI_NAME)
+
+
+URL_SCHEMES = ("postgresql", "postgres")
+
+
+def check_url(url: str, source: str) -> str:
+    """``url`` if it is a usable PostgreSQL URL; a ProjectError naming ``source`` if not.
+
+    A source that is set but empty or unparsable never falls back to another one
+    (a deploy job with a typo must fail, not deploy to the embedded server).
+    """
+    from urllib.parse import urlsplit
+
+    from rlskit.urls import mask_url
+
+    value = url.strip()
+    if not value:
+        raise ProjectError(
+            f"{source} is set but empty, so rlskit does not know which database to use.",
+            f"Set {source} to a postgresql:// URL, or unset it; nothing was changed.",
+        )
+    problem = ""
+    try:
+        parts = urlsplit(value)
+        scheme = parts.scheme.split("+", 1)[0]
+        if scheme not in URL_SCHEMES:
+            problem = f"it does not start with postgresql:// (scheme {parts.scheme or 'missing'!r})"
+        else:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        problem = str(exc)
+    if problem:
+        raise ProjectError(
+            f"The database URL from {source} ({mask_url(value)}) cannot be used: {problem}.",
+            "Write it as postgresql://user:password@host:port/database; nothing was changed.",
+        )
+    return value
 
 
 def env_url() -> tuple[str, str] | None:
-    """The database URL from the environment, with the variable it came from."""
+    """The database URL from the environment, with the variable it came from.
+
+    A variable that is set (even to an empty string) must hold a valid URL.
+    """
     for var in ("RLSKIT_DATABASE_URL", "DATABASE_URL"):
-        value = os.environ.get(var, "").strip()
-        if value:
-            return value, var
+        if var in os.environ:
+            return check_url(os.environ[var], var), var
     return None

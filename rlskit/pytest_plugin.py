@@ -32,14 +32,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def rlskit_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """URL of a freshly migrated database, for the whole session."""
     from rlskit import commands
-    from rlskit.commands import RunOptions
     from rlskit.project import Project
-    from rlskit.scratch import as_migrator, scratch_database
+    from rlskit.scratch import scratch_database
 
     folder = request.config.getini("rlskit_project") or str(request.config.rootpath)
     project = Project.find(Path(folder))
     with scratch_database(project, os.environ.get("RLSKIT_TEST_SERVER_URL") or None) as url:
-        commands.upgrade(project, "heads", RunOptions(url=as_migrator(url)))
+        commands.migrate_scratch(project, url, "heads")
         yield url
 
 
@@ -54,10 +53,15 @@ def rlskit_connection(rlskit_database: str) -> Iterator[Any]:
 
 @pytest.fixture
 def rlskit_act(rlskit_connection: Any) -> Callable[..., AbstractContextManager[Any]]:
-    """``rlskit_act(role, settings)``: a context manager acting as ``role``."""
+    """``rlskit_act(role, settings, claims=None)``: a context manager acting as ``role``
+    (``claims``: JWT-style, as ``request.jwt.claims`` and ``request.jwt.claim.*``). A
+    statement that fails inside it (``pytest.raises``) rolls the block back; everything
+    else is checked as in :func:`rlskit.session.act_as`."""
     from rlskit.session import act_as
 
-    def act(role: str, settings: dict[str, Any] | None = None) -> AbstractContextManager[Any]:
-        return act_as(rlskit_connection, role, settings)
+    def act(
+        role: str, settings: dict[str, Any] | None = None, claims: dict[str, Any] | None = None
+    ) -> AbstractContextManager[Any]:
+        return act_as(rlskit_connection, role, settings, claims=claims, rollback_caught_errors=True)
 
     return act

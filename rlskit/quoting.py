@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rlskit.errors import IdentifierError
+from rlskit.term import escape
 
 MAX_IDENTIFIER_BYTES = 63
 
@@ -72,10 +73,29 @@ def quote_literal(value: str) -> str:
     return "'" + body + "'"
 
 
+DOLLAR_TAG = "rlskit"
+
+
+def dollar_quote(body: str) -> str:
+    """Quote a function or DO body: ``$rlskit$`` unless the body holds that tag
+    (a hostile name would end the body there), then ``$rlskit_1$``, ``$rlskit_2$``...
+    The tags stand on their own lines, so the body's last characters cannot join them."""
+    if "\x00" in body:
+        raise IdentifierError(body, "a function body cannot contain a NUL character")
+    tag, n = f"${DOLLAR_TAG}$", 0
+    while tag in body:
+        n += 1
+        tag = f"${DOLLAR_TAG}_{n}$"
+    return f"{tag}\n{body}\n{tag}"
+
+
+def sql_comment(*lines: str) -> str:
+    """``--`` comment lines, one per argument, each escaped with :func:`comment_text`
+    (a line break in a value is written ``\\n``), so no value can end a comment."""
+    return "\n".join(f"-- {comment_text(line)}".rstrip() for line in lines)
+
+
 def comment_text(text: str) -> str:
     """Text safe inside a ``--`` comment: line breaks and control characters escaped,
     so a hostile name in a comment cannot end it and start SQL."""
-    return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
-        for c in text
-    )
+    return escape(text)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from rlskit import pgsql
 from rlskit.errors import (
     Blocker,
+    BookkeepingError,
     ChecksumMismatch,
     DatabaseUnavailable,
     LockTimeout,
@@ -31,9 +32,10 @@ from rlskit.errors import (
     SqlFileMissing,
     SqlStatementError,
     StatementFailure,
+    TransactionLost,
 )
-from rlskit.project import Project, Settings, env_url, parse_duration, pg_duration
-from rlskit.quoting import comment_text, quote_literal, quote_qualified
+from rlskit.project import Project, Settings, check_url, env_url, parse_duration, pg_duration
+from rlskit.quoting import comment_text, quote_ident, quote_literal, quote_qualified
 from rlskit.sqlfile import SqlFile
 from rlskit.urls import mask_url, sqlalchemy_url
 
@@ -50,6 +52,24 @@ ATTR_SETTINGS = "rlskit.settings"
 ATTR_REPORT = "rlskit.report"
 ATTR_URL = "url"
 ATTR_ACTION = "rlskit.action"
+DEFAULT_SCHEMA = "rlskit"  # where bookkeeping lives unless the project names another schema
+# Run before every revision and before its bookkeeping, online and offline: each
+# revision starts from the session state the connection had (role, settings, also
+# the transaction-local ones of an earlier revision in the same transaction).
+SESSION_RESET = ("RESET SESSION AUTHORIZATION", "RESET ROLE", "RESET ALL")
+# Startup options of the migration connection (session defaults, so RESET ALL keeps
+# them): a backend whose client died (kill -9, lost machine) ends within seconds
+# instead of holding the migration lock until its statement finishes.
+ORPHAN_OPTIONS = (
+    ("client_connection_check_interval", "5s"),
+    ("idle_in_transaction_session_timeout", "5min"),
+)
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 # -- events ------------------------------------------------------------------
@@ -119,17 +139,17 @@ def settings_for(config: Config, project: Project) -> Settings:
 def resolve_url(config: Config, project: Project, settings: Settings) -> tuple[str, str]:
     """The database URL and where it came from (attribute, -x, env, ini, embedded)."""
     url = config.attributes.get(ATTR_URL)
-    if url:
-        return str(url), "--url"
+    if url is not None:  # set but empty or unparsable is an error, never a fallback
+        return check_url(str(url), "--url"), "--url"
     if config.cmd_opts is not None and getattr(config.cmd_opts, "x", None):
         for item in config.cmd_opts.x:
             if item.startswith("url="):
-                return item[4:], "-x url"
+                return check_url(item[4:], "-x url"), "-x url"
     found = env_url()
     if found:
         return found
     if project.ini_url:
-        return project.ini_url, "alembic.ini"
+        return check_url(project.ini_url, "sqlalchemy.url in alembic.ini"), "alembic.ini"
     if settings.embedded:
         from rlskit.embedded import EmbeddedServer
 
@@ -175,7 +195,100 @@ def _password_of(url: str) -> list[str]:
 
 # -- bookkeeping SQL (identical online and offline) --------------------------
 def _book_name(settings: Settings) -> str:
-    return quote_qualified(settings.version_table_schema or "", BOOK_TABLE)
+    if not settings.version_table_schema:
+        return quote_ident(BOOK_TABLE)
+    return quote_qualified(settings.version_table_schema, BOOK_TABLE)
+
+
+def _version_name(settings: Settings) -> str:
+    if not settings.version_table_schema:
+        return quote_ident(settings.version_table)
+    return quote_qualified(settings.version_table_schema, settings.version_table)
+
+
+def _dollar(body: str) -> str:
+    """``body`` dollar-quoted with a tag that does not occur in it."""
+    n = 0
+    while f"$rlskit{n}$" in body:
+        n += 1
+    return f"$rlskit{n}${body}$rlskit{n}$"
+
+
+def bookkeeping_prepare(settings: Settings) -> list[str]:
+    """Create rlskit's bookkeeping where it belongs (idempotent, online and offline).
+
+    The tables live in their own schema (default ``rlskit``) with no privilege for
+    anyone but their owner, the migrating role: a migration's ``GRANT ... ON ALL
+    TABLES IN SCHEMA public`` or a platform's default privileges cannot reach them.
+    Tables an earlier rlskit made in the search path (``public``) are moved there.
+    """
+    schema = settings.version_table_schema
+    out: list[str] = []
+    if schema and schema != "public":
+        out += [
+            f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}",
+            f"REVOKE ALL ON SCHEMA {quote_ident(schema)} FROM PUBLIC",
+        ]
+    if schema == DEFAULT_SCHEMA:
+        moves = []
+        for table in (settings.version_table, BOOK_TABLE):
+            new = quote_literal(quote_qualified(schema, table))
+            old = quote_literal(quote_ident(table))
+            moves.append(
+                f"  IF to_regclass({new}) IS NULL AND to_regclass({old}) IS NOT NULL THEN\n"
+                f"    EXECUTE format('ALTER TABLE %s SET SCHEMA %I', to_regclass({old}), "
+                f"{quote_literal(schema)});\n  END IF;\n"
+            )
+        out.append("DO " + _dollar("\nBEGIN\n" + "".join(moves) + "END\n"))
+    vt = _version_name(settings)
+    pk = quote_ident(f"{settings.version_table}_pkc")
+    out += [
+        f"CREATE TABLE IF NOT EXISTS {vt} (version_num VARCHAR(32) NOT NULL, "
+        f"CONSTRAINT {pk} PRIMARY KEY (version_num))",
+        bookkeeping_create(settings),
+    ]
+    tables = ", ".join(f"to_regclass({quote_literal(n)})" for n in (vt, _book_name(settings)))
+    schema_acl = ""
+    if schema and schema != "public":
+        schema_acl = (
+            "  FOR r IN SELECT a.grantee FROM pg_namespace n, aclexplode(n.nspacl) a\n"
+            f"      WHERE n.nspname = {quote_literal(schema)} AND a.grantee <> n.nspowner LOOP\n"
+            "    EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %s', "
+            f"{quote_literal(schema)}, CASE WHEN r.grantee = 0 THEN 'PUBLIC' "
+            "ELSE quote_ident(pg_get_userbyid(r.grantee)) END);\n  END LOOP;\n"
+        )
+    out.append(
+        "DO "
+        + _dollar(
+            "\nDECLARE r record;\nBEGIN\n"
+            "  FOR r IN SELECT c.oid::regclass AS rel, a.grantee FROM pg_class c, "
+            "aclexplode(c.relacl) a\n"
+            f"      WHERE c.oid IN ({tables}) AND a.grantee <> c.relowner LOOP\n"
+            "    EXECUTE format('REVOKE ALL ON %s FROM %s', r.rel, CASE WHEN r.grantee = 0 "
+            "THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r.grantee)) END);\n  END LOOP;\n"
+            + schema_acl
+            + "END\n"
+        )
+    )
+    return out
+
+
+def offline_guard(settings: Settings, start: Sequence[str]) -> str:
+    """A statement that stops an offline script run on a database not at ``start``."""
+    expected = "ARRAY[" + ", ".join(quote_literal(r) for r in sorted(start)) + "]::text[]"
+    label = quote_literal(", ".join(sorted(start)) or "base")
+    hint = quote_literal(
+        "Generate the script for this database's revision: rlskit upgrade --sql FROM:TO "
+        "(rlskit current shows FROM). Nothing was changed."
+    )
+    return "DO " + _dollar(
+        "\nDECLARE at text[] := ARRAY(SELECT version_num::text FROM "
+        f"{_version_name(settings)} ORDER BY 1);\nBEGIN\n"
+        f"  IF at IS DISTINCT FROM {expected} THEN\n"
+        "    RAISE EXCEPTION 'rlskit: this script starts at revision %, but the database is "
+        f"at %', {label}, coalesce(nullif(array_to_string(at, ', '), ''), 'base') "
+        f"USING HINT = {hint};\n  END IF;\nEND\n"
+    )
 
 
 def bookkeeping_create(settings: Settings) -> str:
@@ -282,29 +395,52 @@ def _apply(rev: SqlRevision, direction: str) -> None:
         book = bookkeeping_record(settings, rev.revision, sqlfile.display, sqlfile.checksum)
     else:
         book = bookkeeping_forget(settings, rev.revision)
+    stripped = ""
+    if sqlfile.stripped:
+        b, c = sqlfile.stripped
+        stripped = (
+            f"{sqlfile.display}: left out the file's own {b.text.split()[0].upper()} "
+            f"(line {b.line}) and {c.text.split()[0].upper()} (line {c.line}); the revision "
+            "runs in rlskit's transaction"
+        )
+        report(Event("stripped", stripped, {"path": sqlfile.display, "lines": [b.line, c.line]}))
 
     if ctx.as_sql:
-        if not sqlfile.transactional and not settings.per_revision:
-            raise NonTransactionalRevision(rev.revision, sqlfile.display)
         out = ctx.impl.static_output
         out(
             f"-- rlskit: revision {comment_text(rev.revision)} {direction}: {comment_text(sqlfile.display)}"
         )
+        if stripped:
+            out(f"-- rlskit: {comment_text(stripped)}")
+        for stmt in SESSION_RESET:
+            out(stmt + ";")
         if sqlfile.transactional:
             out(lock_timeout_sql(settings) + ";")
             out(sqlfile.script)
         else:
+            out(
+                "-- rlskit: no-transaction revision: what ran before is committed here, "
+                "and each statement below commits on its own."
+            )
             out("COMMIT;")
             out(f"SET lock_timeout = {quote_literal(pg_duration(settings.lock_timeout))};")
             for st in sqlfile.statements:
                 out(st.text + "\n;")
             out("RESET lock_timeout;")
             out("BEGIN;")
-        for stmt in book:
+        for stmt in (*SESSION_RESET, *book):
             out(stmt + ";")
         return
 
     started = time.perf_counter()
+    if direction == "down":  # stop before dropping tables that hold rows, unless confirmed
+        from rlskit import guard
+
+        accept = guard.accepted(config)
+        guard.check_down(
+            _driver_connection(ctx), sqlfile, rev.revision, accept, settings.per_revision
+        )
+    _execute(ctx, SESSION_RESET, None, rev.revision)
     if sqlfile.transactional:
         _execute(ctx, [lock_timeout_sql(settings)], None, rev.revision)
         _execute(ctx, sqlfile.statements, sqlfile, rev.revision)
@@ -313,13 +449,13 @@ def _apply(rev: SqlRevision, direction: str) -> None:
             raise NonTransactionalRevision(rev.revision, sqlfile.display)
         with ctx.autocommit_block():
             timeout = quote_literal(pg_duration(settings.lock_timeout))
-            _execute(ctx, [f"SET lock_timeout = {timeout}"], None, rev.revision)
+            _execute(ctx, [f"SET lock_timeout = {timeout}"], None, rev.revision, autocommit=True)
             try:
-                _execute(ctx, sqlfile.statements, sqlfile, rev.revision)
+                _execute(ctx, sqlfile.statements, sqlfile, rev.revision, autocommit=True)
             finally:
                 with contextlib.suppress(Exception):
-                    _execute(ctx, ["RESET lock_timeout"], None, rev.revision)
-    _execute(ctx, book, None, rev.revision)
+                    _execute(ctx, ["RESET lock_timeout"], None, rev.revision, autocommit=True)
+    _execute(ctx, (*SESSION_RESET, *book), None, rev.revision)
     elapsed = time.perf_counter() - started
     report(
         Event(
@@ -347,15 +483,22 @@ def _execute(
     statements: Sequence[str | pgsql.Statement],
     sqlfile: SqlFile | None,
     revision: str,
+    *,
+    autocommit: bool = False,
 ) -> None:
     """Run statements one by one on the raw psycopg connection.
 
     Text goes to the server untouched (no bind-parameter parsing of ``:name``
     or ``%I``, FINDINGS §1), and a failure names its file, line and statement.
+    In a transaction, every statement must leave it open (checked after each
+    one); with ``autocommit`` the failure says which statements were committed.
     """
     import psycopg
+    from psycopg.pq import TransactionStatus
 
     dconn = _driver_connection(ctx)
+    done = 0
+    last: pgsql.Statement | str | None = None
     with dconn.cursor() as cur:
         for item in statements:
             text = item.text if isinstance(item, pgsql.Statement) else item
@@ -376,10 +519,33 @@ def _execute(
                     revision=revision,
                     detail=diag.message_detail,
                     pg_hint=diag.message_hint,
+                    in_transaction=not autocommit,
+                    committed=done if autocommit else 0,
+                    total=len(statements),
+                    last_committed=_where(sqlfile, last) if autocommit and last else None,
                 )
                 if failure.sqlstate == "55P03":
                     failure.blockers = find_blockers(dconn, text)
                 raise SqlStatementError(failure, "") from exc
+            done += 1
+            last = item
+            if not autocommit and dconn.info.transaction_status != TransactionStatus.INTRANS:
+                where = _where(sqlfile, item)
+                raise TransactionLost(
+                    f"{where} ended the transaction rlskit runs revision {revision} in "
+                    f"(the connection is {dconn.info.transaction_status.name} after it): what "
+                    "ran before it in this upgrade may have been committed, so rlskit cannot "
+                    "promise all-or-nothing for this run.",
+                    "Remove transaction control from the file (rlskit refuses BEGIN, COMMIT, "
+                    "ROLLBACK, SAVEPOINT, ... before running), check the database with "
+                    "`rlskit status` and `rlskit drift`, then run upgrade again.",
+                )
+
+
+def _where(sqlfile: SqlFile | None, item: pgsql.Statement | str) -> str:
+    if sqlfile is not None and isinstance(item, pgsql.Statement):
+        return f"{sqlfile.display}:{item.line} ({' '.join(item.text.split())[:80]})"
+    return f"rlskit's statement {' '.join(str(item).split())[:80]!r}"
 
 
 def find_blockers(dconn: Any, statement: str) -> list[Blocker]:
@@ -452,14 +618,56 @@ def _configure_kwargs(settings: Settings) -> dict[str, Any]:
 
 def _run_offline(context: Any, settings: Settings) -> None:
     context.configure(dialect_name="postgresql", literal_binds=True, **_configure_kwargs(settings))
+    mctx: MigrationContext = context.get_context()
+    # The script creates the bookkeeping itself, idempotently; Alembic's own
+    # CREATE TABLE (emitted when starting from base) would fail where it exists.
+    mctx._version.create = lambda *a, **k: None  # type: ignore[method-assign]
+    start = context.get_starting_revision_argument()
+    if start is None or start == "base":
+        starting: tuple[str, ...] = ()
+    elif isinstance(start, str):
+        starting = (start,)
+    else:
+        starting = tuple(str(r) for r in start)
+    out = mctx.impl.static_output
     with context.begin_transaction():
+        out(
+            "-- rlskit: bookkeeping (idempotent), then a check that the database is where "
+            "this script starts"
+        )
+        for stmt in bookkeeping_prepare(settings):
+            out(stmt + ";")
+        out(offline_guard(settings, starting) + ";")
         context.run_migrations()
+
+
+def _session_options(url: str, orphan: bool = True) -> dict[str, Any]:
+    """connect_args for the migration connection: keepalives, and the orphan
+    settings appended to any ``options`` the URL already has."""
+    from sqlalchemy.engine import make_url
+
+    ours = " ".join(
+        f"-c {k}={v}"
+        for k, v in ORPHAN_OPTIONS
+        if orphan or k != "client_connection_check_interval"  # PostgreSQL 14+
+    )
+    given = make_url(sqlalchemy_url(url)).query.get("options")
+    given_text = given if isinstance(given, str) else " ".join(given or ())
+    return {
+        "connect_timeout": 10,
+        "options": f"{given_text} {ours}".strip(),
+        **KEEPALIVES,
+    }
 
 
 def _run_online(context: Any, config: Config, project: Project, settings: Settings) -> None:
     conn = config.attributes.get("connection")
     if conn is not None:
-        _run_with_connection(context, config, conn, settings)
+        if hasattr(conn, "in_transaction"):
+            _run_with_connection(context, config, conn, settings)
+        else:  # an Engine (pytest-alembic passes one): use a connection of our own
+            with conn.connect() as connection:
+                _run_with_connection(context, config, connection, settings)
         return
     from sqlalchemy import create_engine
     from sqlalchemy.exc import DBAPIError
@@ -467,13 +675,26 @@ def _run_online(context: Any, config: Config, project: Project, settings: Settin
 
     url, source = resolve_url(config, project, settings)
     engine = create_engine(
-        sqlalchemy_url(url), poolclass=NullPool, connect_args={"connect_timeout": 10}
+        sqlalchemy_url(url), poolclass=NullPool, connect_args=_session_options(url)
     )
     try:
         try:
             connection = engine.connect()
         except DBAPIError as exc:
-            raise connect_error(url, exc) from None
+            if "unrecognized configuration parameter" not in str(exc.orig):
+                raise connect_error(url, exc) from None
+            # A server older than PostgreSQL 14 (no client_connection_check_interval):
+            # keepalives and the idle-in-transaction timeout only.
+            engine.dispose()
+            engine = create_engine(
+                sqlalchemy_url(url),
+                poolclass=NullPool,
+                connect_args=_session_options(url, orphan=False),
+            )
+            try:
+                connection = engine.connect()
+            except DBAPIError as exc2:
+                raise connect_error(url, exc2) from None
         _report(config)(
             Event(
                 "connected",
@@ -487,6 +708,41 @@ def _run_online(context: Any, config: Config, project: Project, settings: Settin
         engine.dispose()
 
 
+def legacy_schema(connection: Connection, settings: Settings) -> str | None:
+    """The schema of bookkeeping an earlier rlskit made in the search path
+    (``public``), while rlskit's own schema has none yet."""
+    if settings.version_table_schema != DEFAULT_SCHEMA:
+        return None
+    q = connection.exec_driver_sql
+    if q("SELECT to_regclass(%s)", (_version_name(settings),)).scalar() is not None:
+        return None
+    row = q(
+        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.oid = to_regclass(%s)",
+        (quote_ident(settings.version_table),),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def prepare_bookkeeping(connection: Connection, settings: Settings) -> None:
+    """Run :func:`bookkeeping_prepare` (in the caller's transaction)."""
+    from sqlalchemy.exc import DBAPIError
+
+    for stmt in bookkeeping_prepare(settings):
+        try:
+            # exec_driver_sql hands psycopg a parameter tuple: '%' must be doubled
+            connection.exec_driver_sql(stmt.replace("%", "%%"))
+        except DBAPIError as exc:
+            orig = " ".join(str(exc.orig or exc).split())
+            raise BookkeepingError(
+                f"rlskit cannot set up its bookkeeping schema "
+                f"{settings.version_table_schema!r}: {orig}. Nothing was changed.",
+                "Run migrations as a role that may create schemas in the database (the "
+                "database owner), or name an existing schema that role owns with "
+                "version_table_schema in [rlskit] of alembic.ini.",
+            ) from None
+
+
 def _run_with_connection(
     context: Any, config: Config, connection: Connection, settings: Settings
 ) -> None:
@@ -496,10 +752,17 @@ def _run_with_connection(
     readonly = bool(mctx.opts.get("dont_mutate"))
     action = config.attributes.get(ATTR_ACTION)
     if readonly and action is None:
+        legacy = legacy_schema(connection, settings)
+        if not external and connection.in_transaction():
+            connection.rollback()
+        if legacy is not None:  # not moved yet: read it where it is
+            legacy_settings = settings.with_overrides(version_table_schema=legacy)
+            context.configure(connection=connection, **_configure_kwargs(legacy_settings))
         with context.begin_transaction():
             context.run_migrations()
         return
     with migration_lock(connection, settings, config, commit=not external):
+        prepare_bookkeeping(connection, settings)
         if action is not None:
             action(mctx)
             if not external and connection.in_transaction():
@@ -507,9 +770,17 @@ def _run_with_connection(
             return
         verify_checksums(connection, config, settings)
         before = mctx.get_current_heads()
+        _check_steps(config, mctx, settings, before)
         if not external and connection.in_transaction():
             connection.commit()
-        _run_with_retries(context, config, settings, allow_retry=not external)
+        try:
+            _run_with_retries(context, config, settings, allow_retry=not external)
+        except SqlStatementError as exc:
+            if isinstance(exc, LockTimeout):
+                raise
+            raise _with_rollback_note(exc, settings, connection, mctx, before, external) from (
+                exc.__cause__
+            )
         after = mctx.get_current_heads()
         if not external and connection.in_transaction():
             connection.commit()
@@ -520,6 +791,35 @@ def _run_with_connection(
                 {"before": list(before), "after": list(after)},
             )
         )
+
+
+def _check_steps(
+    config: Config, mctx: MigrationContext, settings: Settings, heads: Sequence[str]
+) -> None:
+    """Read and check every file the run will execute, before anything runs:
+    transaction control, syntax, missing files, no-transaction without --per-revision."""
+    fn = mctx.opts.get("fn")
+    if fn is None:
+        return
+    try:
+        steps = list(fn(tuple(heads), mctx))
+    except RlskitError:
+        raise
+    except Exception:
+        return  # Alembic reports its own resolution errors when it runs
+    project = project_for(config)
+    for step in steps:
+        script = getattr(step, "revision", None)
+        up = getattr(step, "is_upgrade", None)
+        module = getattr(script, "module", None)
+        if module is None or up is None:
+            continue
+        rev = sql_revision_of(module)
+        if rev is None:
+            continue
+        sqlfile = rev.load(project, "up" if up else "down")
+        if not sqlfile.transactional and not settings.per_revision:
+            raise NonTransactionalRevision(rev.revision, sqlfile.display)
 
 
 def _run_with_retries(context: Any, config: Config, settings: Settings, allow_retry: bool) -> None:
@@ -538,8 +838,8 @@ def _run_with_retries(context: Any, config: Config, settings: Settings, allow_re
                 raise connection_lost(settings, exc.__context__ or exc) from None
             return
         except SqlStatementError as exc:
-            if exc.sqlstate != "55P03":
-                raise _with_rollback_note(exc, settings) from exc.__cause__
+            if exc.sqlstate != "55P03" or not exc.failure.in_transaction:
+                raise  # a no-transaction revision is never re-run: part of it is committed
             if not allow_retry or attempt > settings.lock_retries:
                 raise LockTimeout(
                     exc.failure, attempt, pg_duration(settings.lock_timeout)
@@ -576,18 +876,70 @@ def connection_lost(settings: Settings, cause: BaseException) -> RlskitError:
     )
 
 
-def _with_rollback_note(exc: SqlStatementError, settings: Settings) -> SqlStatementError:
-    if settings.per_revision:
-        note = (
-            f"Revision {exc.failure.revision} was rolled back; the revisions before it stay "
-            "applied (--per-revision). Fix the file and run upgrade again."
+def _with_rollback_note(
+    exc: SqlStatementError,
+    settings: Settings,
+    connection: Connection,
+    mctx: MigrationContext,
+    before: Sequence[str],
+    external: bool,
+) -> SqlStatementError:
+    """The failure with what became of the database, as read back from it."""
+    f = exc.failure
+    if external:
+        return SqlStatementError(
+            f,
+            "The statements ran in the caller's transaction, which is now aborted: roll it "
+            "back (nothing of it is committed until then).",
         )
+    try:
+        if connection.in_transaction():
+            connection.rollback()
+        now = tuple(mctx.get_current_heads())
+        connection.rollback()
+    except Exception:  # the connection is gone: the server rolls back an open transaction
+        return SqlStatementError(
+            f,
+            "The connection failed while reading back the database's revision; check it "
+            "with `rlskit status` before running upgrade again.",
+        )
+    at = ", ".join(now) or "base"
+    was = ", ".join(before) or "base"
+    parts: list[str] = []
+    if not f.in_transaction:
+        if f.committed:
+            parts.append(
+                f"Revision {f.revision} is marked no-transaction, so its statements commit "
+                f"one by one: {f.committed} of its {f.total} statement(s) before the failing "
+                f"one were committed and stay in the database (the last: {f.last_committed}); "
+                "the revision is not recorded as applied."
+            )
+        else:
+            parts.append(
+                f"Revision {f.revision} is marked no-transaction; none of its statements "
+                "was committed before the failing one, and it is not recorded as applied."
+            )
+        hint = (
+            "Make those statements safe to run again (IF NOT EXISTS / IF EXISTS) or undo "
+            "them by hand, fix the file, then run upgrade again."
+        )
+    elif settings.per_revision:
+        parts.append(f"Revision {f.revision} was rolled back.")
+        hint = "Fix the file and run upgrade again."
     else:
-        note = (
-            "Everything this command did was rolled back; the database is as it was before. "
-            "Fix the file and run upgrade again."
+        hint = "Fix the file and run upgrade again."
+    if now == tuple(before) and f.in_transaction and not settings.per_revision:
+        parts.append(
+            f"Everything this command did was rolled back: the database is at {at}, as before."
         )
-    return SqlStatementError(exc.failure, note)
+    elif now == tuple(before):
+        parts.append(f"The database is at revision {at}, as before.")
+    else:
+        parts.append(
+            f"The database is now at revision {at} (was {was}): the revisions before it "
+            "stay applied."
+        )
+    return SqlStatementError(f, " ".join([*parts, hint]))
 
 
 @contextlib.contextmanager
@@ -645,8 +997,10 @@ def migration_lock(
 
 def _lock_holder(q: Callable[..., Any], key: int) -> str:
     row = q(
-        "SELECT a.pid, a.usename, a.application_name, "
-        "extract(epoch FROM now() - a.backend_start)::int "
+        "SELECT a.pid, a.usename, a.application_name, a.client_addr::text, a.state, "
+        "extract(epoch FROM now() - a.backend_start)::int, "
+        "to_char(a.query_start, 'YYYY-MM-DD HH24:MI:SS TZ'), "
+        "extract(epoch FROM now() - coalesce(a.state_change, a.query_start))::int, a.query "
         "FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
         "WHERE l.locktype = 'advisory' AND l.granted "
         "AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
@@ -654,7 +1008,14 @@ def _lock_holder(q: Callable[..., Any], key: int) -> str:
     )
     if not row:
         return "a session that has just released it"
-    return f"pid {row[0]}, user {row[1]}, application {row[2] or '-'}, connected {row[3]}s"
+    pid, user, app, addr, state, connected, qstart, in_state, query = row
+    text = " ".join(str(query or "").split())[:80]
+    return (
+        f"pid {pid}, user {user}, application {app or '-'}, client {addr or 'local socket'}, "
+        f"connected {connected}s, state {state or '?'} for {in_state}s, query started "
+        f"{qstart or '-'}: {text!r}; if the upgrade that started it is gone (killed, lost "
+        f"machine), end that session with SELECT pg_terminate_backend({pid})"
+    )
 
 
 @dataclass(frozen=True)
@@ -667,22 +1028,37 @@ class AppliedFile:
     applied_at: str
     applied_by: str
 
-    def differs(self, current: str) -> bool:
-        """Was the file edited since? Checksums of another algorithm version cannot be
-        compared and do not count as an edit."""
-        if current.split(":")[0] != self.checksum.split(":")[0]:
+    @property
+    def version(self) -> str:
+        """The checksum algorithm of the record (``v1``, ``v2``)."""
+        return self.checksum.split(":")[0]
+
+    def differs(self, current: SqlFile) -> bool:
+        """Was the file edited since? Compared with the record's own algorithm;
+        a checksum of an algorithm rlskit does not know cannot count as an edit."""
+        mine = current.checksum_as(self.version)
+        if mine is None:
             return False
-        return current != self.checksum
+        return mine != self.checksum
 
 
 def applied_files(connection: Connection, settings: Settings) -> list[AppliedFile]:
-    """The checksum table's rows, oldest first; none before the first upgrade made it."""
-    table = f"{settings.version_table_schema or 'public'}.{BOOK_TABLE}"
-    if connection.exec_driver_sql("SELECT to_regclass(%s)", (table,)).scalar() is None:
-        return []
-    rows = connection.exec_driver_sql(
+    """The checksum table's rows, oldest first; none before the first upgrade made it.
+
+    Before the next upgrade moves them, an earlier rlskit's tables in the search
+    path are read where they are."""
+    table = _book_name(settings)
+    q = connection.exec_driver_sql
+    if q("SELECT to_regclass(%s)", (table,)).scalar() is None:
+        legacy = legacy_schema(connection, settings)
+        if legacy is None:
+            return []
+        table = quote_qualified(legacy, BOOK_TABLE)
+        if q("SELECT to_regclass(%s)", (table,)).scalar() is None:
+            return []
+    rows = q(
         "SELECT revision, path, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
-        f"applied_by FROM {_book_name(settings)} ORDER BY applied_at, revision"
+        f"applied_by FROM {table} ORDER BY applied_at, revision"
     ).fetchall()
     return [AppliedFile(*row) for row in rows]
 
@@ -702,7 +1078,8 @@ def sql_revision_for(script: Any, revision: str) -> SqlRevision | None:
 
 
 def verify_checksums(connection: Connection, config: Config, settings: Settings) -> None:
-    """Refuse when a recorded, applied file differs from the file on disk."""
+    """Refuse when a recorded, applied file differs from the file on disk; records
+    of an older checksum algorithm that still match are rewritten in the current one."""
     from alembic.script import ScriptDirectory
 
     records = applied_files(connection, settings)
@@ -715,5 +1092,11 @@ def verify_checksums(connection: Connection, config: Config, settings: Settings)
         if rev is None:
             continue
         sqlfile = rev.load(project, "up")
-        if rec.differs(sqlfile.checksum):
+        if rec.differs(sqlfile):
             raise ChecksumMismatch(rec.revision, sqlfile.display, rec.applied_at, rec.applied_by)
+        if rec.checksum != sqlfile.checksum and sqlfile.checksum_as(rec.version) is not None:
+            connection.exec_driver_sql(
+                f"UPDATE {_book_name(settings)} SET checksum = %s "
+                "WHERE revision = %s AND checksum = %s",
+                (sqlfile.checksum, rec.revision, rec.checksum),
+            )

@@ -12,9 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlskit import pgsql
-from rlskit.errors import SqlSyntaxError
+from rlskit.errors import SqlSyntaxError, TransactionControlInFile
 
-NO_TRANSACTION = re.compile(r"^\s*--\s*rlskit:\s*no-transaction\b", re.MULTILINE)
+# A directive counts only in the file's leading comment block (before the first statement).
+NO_TRANSACTION = re.compile(r"^--\s*rlskit:\s*no-transaction\b")
+
+_FIX_TX = (
+    "rlskit runs each revision in a transaction of its own (all-or-nothing): remove "
+    "the statement. A file may only start with BEGIN and end with COMMIT (rlskit leaves "
+    "that pair out and says so); for statements that cannot run in a transaction, "
+    "put them in a revision of their own marked `-- rlskit: no-transaction` on its first line."
+)
+_FIX_NOTX = (
+    "A no-transaction revision runs statement by statement in autocommit: remove the "
+    "statement, or move the statements that belong together into a transactional revision."
+)
 
 
 def normalise(raw: str) -> str:
@@ -24,6 +36,15 @@ def normalise(raw: str) -> str:
     return raw.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def directives_of(text: str) -> tuple[str, ...]:
+    """The ``-- rlskit:`` directives that change how the file runs (leading comments only)."""
+    found = []
+    for comment, _ in pgsql.leading_comments(text):
+        if NO_TRANSACTION.match(comment):
+            found.append("no-transaction")
+    return tuple(sorted(set(found)))
+
+
 @dataclass(frozen=True)
 class SqlFile:
     """A parsed migration file."""
@@ -31,9 +52,10 @@ class SqlFile:
     path: Path
     display: str  # path as shown to users, relative to the project
     text: str  # normalised text
-    statements: tuple[pgsql.Statement, ...]
+    statements: tuple[pgsql.Statement, ...]  # what runs (a stripped BEGIN/COMMIT left out)
     checksum: str
     transactional: bool
+    stripped: tuple[pgsql.Statement, ...] = ()  # the file's own BEGIN and COMMIT, left out
 
     @classmethod
     def from_text(cls, text: str, display: str, path: Path | None = None) -> SqlFile:
@@ -49,13 +71,17 @@ class SqlFile:
                 raise SqlSyntaxError(
                     display, st.line, "psql meta-commands (\\...) are not supported in migrations"
                 )
+        directives = directives_of(text)
+        transactional = "no-transaction" not in directives
+        statements, stripped = _transaction_control(statements, display, transactional)
         return cls(
             path=path or Path(display),
             display=display,
             text=text,
             statements=statements,
-            checksum=pgsql.fingerprint(text),
-            transactional=NO_TRANSACTION.search(text) is None,
+            checksum=pgsql.fingerprint(text, directives),
+            transactional=transactional,
+            stripped=stripped,
         )
 
     @classmethod
@@ -69,10 +95,23 @@ class SqlFile:
             raise SqlSyntaxError(display, line, "the file is not valid UTF-8") from exc
         return cls.from_text(raw, display, path)
 
+    def checksum_as(self, version: str) -> str | None:
+        """The checksum under algorithm ``version`` (``v1``, ``v2``), None if unknown."""
+        if version == self.checksum.split(":")[0]:
+            return self.checksum
+        if version == "v1":
+            return pgsql.fingerprint_v1(self.text)
+        return None
+
     @property
     def script(self) -> str:
-        """The text for an offline script: verbatim, always ending in ``;``."""
-        body = self.text.rstrip()
+        """The text for an offline script: verbatim (a stripped BEGIN/COMMIT turned
+        into a comment), always ending in ``;``."""
+        body = self.text
+        for st in sorted(self.stripped, key=lambda s: -s.offset):
+            note = f"/* rlskit: the file's own {st.text.split()[0].upper()} left out */"
+            body = body[: st.offset] + note + body[st.offset + len(st.text) :]
+        body = body.rstrip()
         if not body:
             return ""
         if not pgsql.ends_with_semicolon(body):
@@ -84,3 +123,47 @@ class SqlFile:
         if not position:
             return statement.line
         return statement.line + statement.text.count("\n", 0, max(position - 1, 0))
+
+
+def _transaction_control(
+    statements: tuple[pgsql.Statement, ...], display: str, transactional: bool
+) -> tuple[tuple[pgsql.Statement, ...], tuple[pgsql.Statement, ...]]:
+    """Strip a leading BEGIN + trailing COMMIT pair; refuse any other transaction control."""
+    found = [(i, st, pgsql.transaction_control(st.text)) for i, st in enumerate(statements)]
+    controls = [(i, st, tc) for i, st, tc in found if tc is not None]
+    if not controls:
+        return statements, ()
+    stripped: tuple[pgsql.Statement, ...] = ()
+    if transactional and len(statements) >= 2:
+        first, last = controls[0], controls[-1]
+        if (
+            first[0] == 0
+            and first[2].kind == "BEGIN"
+            and first[2].plain
+            and last[0] == len(statements) - 1
+            and last[2].kind == "COMMIT"
+            and last[2].plain
+        ):
+            stripped = (first[1], last[1])
+            controls = controls[1:-1]
+    if controls:
+        i, st, tc = controls[0]
+        if tc.in_body:
+            reason = f"a DO block that runs {tc.kind} would end rlskit's transaction"
+        elif tc.kind == "BEGIN" and not transactional:
+            reason = "BEGIN in a no-transaction file"
+        elif tc.kind == "BEGIN" and not tc.plain:
+            reason = "BEGIN/START TRANSACTION with options (isolation level, ...)"
+        elif tc.kind == "BEGIN" and i != 0:
+            reason = "BEGIN after the file's first statement"
+        elif tc.kind == "BEGIN":
+            reason = "BEGIN without a plain COMMIT as the file's last statement"
+        elif tc.kind == "COMMIT" and not tc.plain:
+            reason = "COMMIT AND CHAIN would commit and continue outside rlskit's transaction"
+        else:
+            reason = f"{tc.kind} would end or nest rlskit's transaction"
+        raise TransactionControlInFile(
+            display, st.line, st.text, reason, _FIX_TX if transactional else _FIX_NOTX
+        )
+    inner = tuple(st for st in statements if st not in stripped)
+    return inner, stripped

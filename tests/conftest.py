@@ -119,9 +119,11 @@ class Database:
 
     def version(self) -> list[str]:
         with self.connect(autocommit=True) as conn:
-            if conn.execute("SELECT to_regclass('alembic_version')").fetchone()[0] is None:
-                return []
-            return sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version"))
+            for table in ("rlskit.alembic_version", "alembic_version"):
+                if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None:
+                    rows = conn.execute(f"SELECT version_num FROM {table}").fetchall()
+                    return sorted(str(r[0]) for r in rows)
+            return []
 
 
 @contextmanager

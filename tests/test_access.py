@@ -28,7 +28,7 @@ def rls_project(project: Path) -> Path:
 def test_reference_access_matrices_pass(rls_project: Path, scratch_server: Server) -> None:
     res = _run(rls_project, scratch_server)
     assert res.exit_code == 0, res.output
-    assert res.output.strip().splitlines()[-1].startswith("72 passed, 0 failed")
+    assert res.output.strip().splitlines()[-1].startswith("153 passed, 0 failed")
 
 
 # Each article's mistake, reintroduced as a later revision, fails the matrix.
@@ -108,7 +108,7 @@ def test_json_output_and_unknown_actor(rls_project: Path, scratch_server: Server
         str(rls_project / "tests" / "rls" / "seed002_sales.yaml"),
     )
     data = json.loads(res.output)
-    assert data["failed"] == 0 and data["passed"] == 6
+    assert data["failed"] == 0 and data["passed"] == 7
     bad = rls_project / "tests" / "rls" / "typo.yaml"
     bad.write_text(
         "actors:\n  a: {role: app_user}\ncases:\n  - probe: SELECT 1\n    expect: {b: 1}\n"
@@ -124,4 +124,4 @@ def test_api_against_an_existing_database(rls_project: Path, scratch_server: Ser
     with scratch_database(project, scratch_server.url("postgres")) as url:
         commands.upgrade(project, "head", RunOptions(url=url))
         report = commands.test(project, database_url=url)
-    assert report.passed == 72 and not report.failed
+    assert report.passed == 153 and not report.failed

@@ -68,7 +68,7 @@ CHANGES = [
 
 @pytest.fixture
 def migrated(project: Path, database: Database) -> Database:
-    write_revision(project, "0009", VIEW, "DROP VIEW app.my_notes;", message="view")
+    write_revision(project, "9001", VIEW, "DROP VIEW app.my_notes;", message="view")
     res = rlskit("upgrade", project=project, url=database.url)
     assert res.exit_code == 0, res.output + res.stderr
     return database

@@ -42,7 +42,8 @@ def test_every_rule_has_cases_and_an_explanation() -> None:
 def test_rule_cases(rule_id: str) -> None:
     fail = (CASES / rule_id / "fail.sql").read_text()
     ok = (CASES / rule_id / "pass.sql").read_text()
-    config = LintConfig(lock_timeout=5.0)
+    ini = CASES / rule_id / "alembic.ini"  # a case may need [rlskit.lint] settings
+    config = LintConfig.from_ini(ini) if ini.is_file() else LintConfig(lock_timeout=5.0)
     assert rule_id in rules_in(fail, config=config), f"{rule_id} missed its failing case"
     assert rule_id not in rules_in(ok, config=config), f"{rule_id} fired on its passing case"
 
@@ -128,12 +129,17 @@ def test_catalog_rules_see_what_files_do_not(project: Path, database: Database) 
     with database.connect(autocommit=True) as conn:
         conn.execute("ALTER ROLE app_user BYPASSRLS")
         conn.execute("ALTER TABLE app.customers NO FORCE ROW LEVEL SECURITY")
+        # (FORCE matters for an owner RLS applies to, not for a superuser owner)
+        conn.execute("CREATE ROLE lint_table_owner NOLOGIN")
+        conn.execute("ALTER TABLE app.customers OWNER TO lint_table_owner")
         conn.execute("GRANT TRUNCATE ON app.notes TO app_user")
         conn.execute(
             "CREATE FUNCTION app.leak() RETURNS int LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1 $$"
         )
         model = lint_catalog.build(conn)
         conn.execute("ALTER ROLE app_user NOBYPASSRLS")
+        conn.execute("DROP OWNED BY lint_table_owner CASCADE")
+        conn.execute("DROP ROLE lint_table_owner")
     found = {(f.rule, f.loc.obj) for f in run_rules(model, LintConfig())}
     assert ("RLS008", "role app_user") in found
     assert ("RLS007", "app.customers") in found

@@ -85,7 +85,7 @@ def test_offline_script_gives_the_same_database(
     book_online = _book(database)
     version_online = database.version()
     # Roles are cluster-wide: take the online database back to base first.
-    down = rlskit("downgrade", "base", project=project, url=database.url)
+    down = rlskit("downgrade", "base", "--yes", project=project, url=database.url)
     assert down.exit_code == 0, down.output
 
     res = rlskit("upgrade", "--sql", project=project)
@@ -116,7 +116,7 @@ def test_offline_script_gives_the_same_database(
 def _book(db: Database) -> list[tuple[object, ...]]:
     with db.connect() as conn:
         return conn.execute(
-            "SELECT revision, path, checksum FROM rlskit_applied_files ORDER BY revision"
+            "SELECT revision, path, checksum FROM rlskit.rlskit_applied_files ORDER BY revision"
         ).fetchall()
 
 
@@ -217,7 +217,8 @@ def test_downgrade_of_every_revision_restores_the_catalog(
         before = database.snapshot()
         assert rlskit("upgrade", rev, project=project, url=database.url).exit_code == 0
         assert database.snapshot() != before, f"revision {rev} changed nothing"
-        assert rlskit("downgrade", "-1", project=project, url=database.url).exit_code == 0
+        down = rlskit("downgrade", "-1", "--yes", project=project, url=database.url)
+        assert down.exit_code == 0, down.output
         assert database.snapshot().diff(before) == [], f"downgrade of {rev} left changes"
         assert rlskit("upgrade", rev, project=project, url=database.url).exit_code == 0
 
@@ -313,7 +314,9 @@ def test_connection_from_config_attributes(project: Path, database: Database) ->
         trans = connection.begin()
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, "base")
-        assert connection.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 0
+        assert (
+            connection.exec_driver_sql("SELECT count(*) FROM rlskit.alembic_version").scalar() == 0
+        )
         trans.rollback()
     assert database.version() == [HEAD]
     engine.dispose()

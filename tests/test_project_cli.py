@@ -86,7 +86,8 @@ def test_embedded_default_is_created_reused_and_managed(tmp_path: Path) -> None:
                 "*.egg-info",
             ),
         )
-        env = {"RLSKIT_DATABASE_URL": "", "DATABASE_URL": ""}
+        # conftest unset RLSKIT_DATABASE_URL/DATABASE_URL (set but empty is an error)
+        env: dict[str, str] = {}
         first = rlskit_process("upgrade", cwd=proj, env=env)
         assert first.returncode == 0, first.stderr
         assert (

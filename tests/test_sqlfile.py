@@ -68,7 +68,8 @@ def test_checksum_ignores_whitespace_and_line_endings(edited: str) -> None:
         "SELECT 'a  b';\nCREATE ROLE x;\n",  # whitespace inside a string is data
         "SELECT 'a b';\nCREATE ROLE y;\n",
         "SELECT 'a b';\nCREATE ROLE \"x\";\n",
-        "SELECT 'a b';\nCREATE ROLE x; -- a new remark\n",
+        "SELECT 'a b';\nCREATE ROLE x; SELECT 1;\n",
+        "-- rlskit: no-transaction\nSELECT 'a b';\nCREATE ROLE x;\n",  # changes how it runs
     ],
 )
 def test_checksum_sees_real_edits(edited: str) -> None:
@@ -87,6 +88,42 @@ def test_meta_commands_are_rejected() -> None:
         SqlFile.from_text("SELECT 1;\n\\connect other\n", "f.sql")
 
 
+@pytest.mark.parametrize(
+    "edited",
+    [
+        "-- a new remark\nSELECT 'a b';\nCREATE ROLE x; -- and another\n",
+        "SELECT 'a b'; /* block */\n-- rlskit: ignore RLS004\nCREATE ROLE x;\n",
+        "SELECT 'a b';\n-- rlskit: no-transaction (not leading: only a comment)\nCREATE ROLE x;\n",
+    ],
+)
+def test_comments_are_not_edits(edited: str) -> None:
+    base = SqlFile.from_text("SELECT 'a b';\nCREATE ROLE x;\n", "f.sql").checksum
+    assert base.startswith("v2:")
+    assert SqlFile.from_text(edited, "f.sql").checksum == base
+
+
+def test_v1_checksums_stay_comparable() -> None:
+    f = SqlFile.from_text("SELECT 'a b';\nCREATE ROLE x;\n", "f.sql")
+    v1 = f.checksum_as("v1")
+    assert v1 is not None and v1.startswith("v1:")
+    assert SqlFile.from_text("SELECT 'a b';  \r\nCREATE ROLE x;", "f.sql").checksum_as("v1") == v1
+    assert f.checksum_as("v9") is None
+
+
+def test_no_transaction_marker_counts_only_in_the_leading_comments() -> None:
+    lead = "/* header */\n-- rlskit: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"
+    assert not SqlFile.from_text(lead, "f.sql").transactional
+    for text in (
+        "SELECT 1;\n-- rlskit: no-transaction\nSELECT 2;",
+        "SELECT '\n-- rlskit: no-transaction\n';",
+        "DO $$ BEGIN\n-- rlskit: no-transaction\nPERFORM 1; END $$;",
+    ):
+        assert SqlFile.from_text(text, "f.sql").transactional, text
+    # Moving the marker out of the leading block is an edit.
+    moved = "CREATE INDEX CONCURRENTLY i ON t (a);\n-- rlskit: no-transaction\n"
+    assert SqlFile.from_text(moved, "f.sql").checksum != SqlFile.from_text(lead, "f.sql").checksum
+
+
 def test_no_transaction_marker() -> None:
     assert not SqlFile.from_text(
         "-- rlskit: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);", "f.sql"
@@ -99,3 +136,59 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     p.write_bytes(b"SELECT 1;\nSELECT '\xff';\n")
     with pytest.raises(SqlSyntaxError, match=r"bad\.sql:2: the file is not valid UTF-8"):
         SqlFile.load(p, "bad.sql")
+
+
+# -- issue 11 case 1: transaction control in a file ---------------------------------
+def test_leading_begin_and_trailing_commit_are_stripped_and_reported() -> None:
+    f = SqlFile.from_text("begin;\nCREATE TABLE t (id int);\nSELECT 1;\ncommit;\n", "f.sql")
+    assert [s.text for s in f.statements] == ["CREATE TABLE t (id int)", "SELECT 1"]
+    assert [(s.text, s.line) for s in f.stripped] == [("begin", 1), ("commit", 4)]
+    assert "begin;" not in f.script.lower() and "commit;" not in f.script.lower()
+    assert "CREATE TABLE t (id int);" in f.script
+    # START TRANSACTION / END are the same pair.
+    g = SqlFile.from_text("START TRANSACTION;\nSELECT 1;\nEND;", "f.sql")
+    assert [s.text for s in g.statements] == ["SELECT 1"] and len(g.stripped) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "word"),
+    [
+        ("BEGIN;\nCREATE TABLE c1 (id int);\nCOMMIT;\nSELECT 1/0;\n", 1, "BEGIN"),
+        ("CREATE TABLE c1 (id int);\nCOMMIT;\nSELECT 1;\n", 2, "COMMIT"),
+        ("SELECT 1;\nEND;\n", 2, "END"),
+        ("SELECT 1;\nROLLBACK;\n", 2, "ROLLBACK"),
+        ("SELECT 1;\n  abort;\n", 2, "abort"),
+        ("SELECT 1;\nSTART TRANSACTION;\nSELECT 2;\n", 2, "START"),
+        ("BEGIN ISOLATION LEVEL SERIALIZABLE;\nSELECT 1;\nCOMMIT;\n", 1, "BEGIN"),
+        ("BEGIN;\nSELECT 1;\nCOMMIT AND CHAIN;\n", 1, "BEGIN"),
+        ("SELECT 1;\nSAVEPOINT a;\nSELECT 2;\nRELEASE a;\n", 2, "SAVEPOINT"),
+        ("SELECT 1;\n\nROLLBACK TO SAVEPOINT a;\n", 3, "ROLLBACK"),
+        ("SELECT 1;\nPREPARE TRANSACTION 'x';\n", 2, "PREPARE"),
+        ("SELECT 1;\nCOMMIT PREPARED 'x';\n", 2, "COMMIT"),
+        ("SELECT 1;\nDO $$ BEGIN PERFORM 1; COMMIT; END $$;\n", 2, "DO"),
+        ("SELECT 1;\nDO $$ BEGIN IF true THEN ROLLBACK; END IF; END $$;\n", 2, "DO"),
+        ("-- rlskit: no-transaction\nBEGIN;\nSELECT 1;\nCOMMIT;\n", 2, "BEGIN"),
+    ],
+)
+def test_other_transaction_control_is_refused_with_file_and_line(
+    text: str, line: int, word: str
+) -> None:
+    from rlskit.errors import TransactionControlInFile
+
+    with pytest.raises(TransactionControlInFile) as info:
+        SqlFile.from_text(text, "sql/0009_x.up.sql")
+    msg = str(info.value)
+    assert f"sql/0009_x.up.sql:{line}:" in msg and word in msg
+    assert "nothing was changed" in msg and "remove" in msg
+
+
+def test_look_alikes_are_not_transaction_control() -> None:
+    text = (
+        "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\n"
+        "PREPARE q AS SELECT 1;\n"
+        "SELECT 'COMMIT;';\n"
+        "DO $$ BEGIN PERFORM 1; END $$;\n"
+        "CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;\n"
+    )
+    f = SqlFile.from_text(text, "f.sql")
+    assert len(f.statements) == 5 and f.stripped == ()

@@ -184,6 +184,7 @@ class Snapshot:
 
 
 BOOKKEEPING_TABLES = ("alembic_version", "rlskit_applied_files")
+BOOKKEEPING_SCHEMA = "rlskit"  # rlskit's own schema for them (Settings.version_table_schema)
 
 
 def snapshot(conn: Connection, exclude: tuple[str, ...] = BOOKKEEPING_TABLES) -> Snapshot:
@@ -198,7 +199,7 @@ def snapshot(conn: Connection, exclude: tuple[str, ...] = BOOKKEEPING_TABLES) ->
     return Snapshot(
         roles=tuple(fetch(conn, "roles", Role)),
         memberships=tuple(fetch(conn, "memberships", Membership)),
-        schemas=tuple(fetch(conn, "schemas", Schema)),
+        schemas=tuple(s for s in fetch(conn, "schemas", Schema) if s.name != BOOKKEEPING_SCHEMA),
         relations=keep(fetch(conn, "relations", Relation)),
         table_privileges=keep(fetch(conn, "table_privileges", TablePrivilege)),
         column_privileges=keep(fetch(conn, "column_privileges", ColumnPrivilege)),

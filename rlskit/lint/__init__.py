@@ -76,11 +76,22 @@ def run_rules(model: Model, config: LintConfig, rules: Iterable[Rule] = ALL_RULE
         if rule.id in config.ignore:
             continue
         for f in rule.check(model, config):
+            if config.platform_schemas and _platform_object(f.key, config.platform_schemas):
+                continue
             if (f.rule, f.key) not in seen:
                 seen.add((f.rule, f.key))
                 out.append(f)
     forget_walks()
     return out
+
+
+def _platform_object(key: str, schemas: set[str]) -> bool:
+    """Is the finding about a platform's own table or function (``auth.users``), not
+    about a policy the project wrote on it?"""
+    if key.startswith("policy:"):
+        return False
+    parts = key.split(":")
+    return len(parts) > 1 and parts[1].split(".", 1)[0] in schemas
 
 
 def build_static(files: Iterable[tuple[str, str]]) -> tuple[Model, Suppressions]:
@@ -100,10 +111,24 @@ def lint_files(files: Iterable[tuple[str, str]], config: LintConfig | None = Non
     return [f for f in run_rules(model, config) if not sup.suppressed(f)]
 
 
-def merge(static: list[Finding], catalog: list[Finding]) -> list[Finding]:
-    """One finding per (rule, object): the static one (file:line) wins."""
-    seen = {(f.rule, f.key) for f in static}
-    return sort(static + [f for f in catalog if (f.rule, f.key) not in seen])
+def merge(
+    static: list[Finding], catalog: list[Finding], with_catalog: bool = True
+) -> list[Finding]:
+    """One finding per (rule, object). With a catalog pass, its facts decide: a static
+    finding stays only if the catalog finds the same thing (it lends its file:line) or
+    it is about what only the files show (DO blocks, passwords, BEGIN/COMMIT)."""
+    if not with_catalog:
+        return sort(static)
+    by_key = {(f.rule, f.key): f for f in static}
+    kept = [f for f in static if f.static_only]
+    seen = {(f.rule, f.key) for f in kept}
+    for f in catalog:
+        if (f.rule, f.key) in seen:
+            continue
+        seen.add((f.rule, f.key))
+        twin = by_key.get((f.rule, f.key))
+        kept.append(Finding(f.rule, f.severity, f.message, twin.loc, f.key) if twin else f)
+    return sort(kept)
 
 
 def sort(findings: list[Finding]) -> list[Finding]:

@@ -8,6 +8,7 @@ from rlskit import pgsql
 from rlskit.catalog import (
     ColumnPrivilege,
     Connection,
+    DefaultPrivilege,
     Membership,
     Policy,
     Role,
@@ -15,6 +16,19 @@ from rlskit.catalog import (
     fetch,
 )
 from rlskit.lint import model as m
+
+_ACL = {
+    "r": "SELECT",
+    "a": "INSERT",
+    "w": "UPDATE",
+    "d": "DELETE",
+    "D": "TRUNCATE",
+    "x": "REFERENCES",
+    "t": "TRIGGER",
+    "X": "EXECUTE",
+    "U": "USAGE",
+    "C": "CREATE",
+}
 
 
 @dataclass(frozen=True)
@@ -24,6 +38,18 @@ class _Table:
     rls_forced: bool
     owner: str
     columns: tuple[str, ...]
+    column_types: tuple[str, ...]
+    index_leads: tuple[str, ...]
+    parents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _View:
+    name: str
+    materialized: bool
+    options: tuple[str, ...]
+    definition: str
+    reads: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -38,16 +64,25 @@ class _Function:
     definition: str
     public_execute: bool
     volatility: str
+    leakproof: bool
+    executors: tuple[str, ...]
 
 
 def build(conn: Connection) -> m.Model:
     """Read tables, policies, grants, roles and functions into a lint model."""
     model = m.Model("catalog")
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_user::text")
+        row = cur.fetchone()
+        model.migrator = str(row[0]) if row else None
     owners: dict[str, str] = {}
     for t in fetch(conn, "lint_tables", _Table):
         model.tables[t.name] = m.Table(
             t.name, set(t.columns), t.rls_enabled, t.rls_forced, t.owner, m.Loc(None, None, t.name)
         )
+        model.tables[t.name].indexes = [(c,) for c in t.index_leads]
+        model.tables[t.name].column_types = dict(zip(t.columns, t.column_types, strict=True))
+        model.tables[t.name].parents = [p if "." in p else f"public.{p}" for p in t.parents]
         owners[t.name] = t.owner
     for p in fetch(conn, "policies", Policy):
         table = f"{p.schema}.{p.table_name}"
@@ -95,6 +130,35 @@ def build(conn: Connection) -> m.Model:
             False,
             m.Loc(None, None, f"role {r.rolname}"),
         )
+    for d in fetch(conn, "default_privileges", DefaultPrivilege):
+        kinds = {"r": "table", "S": "sequence", "f": "function", "T": "type", "n": "schema"}
+        for item in d.acl:
+            grantee, _, rest = item.partition("=")
+            privs = {_ACL[c] for c in rest.split("/", 1)[0] if c in _ACL}
+            model.default_privileges.append(
+                m.DefaultPrivilege(
+                    kinds.get(d.object_type, d.object_type),
+                    d.schema or None,
+                    privs,
+                    grantee.strip('"') or "PUBLIC",
+                    m.Loc(None, None, f"default privileges of {d.role}"),
+                    d.role,
+                )
+            )
+    for v in fetch(conn, "lint_views", _View):
+        opts = {o.split("=", 1)[0] for o in v.options if o.split("=", 1)[-1] in ("true", "on")}
+        try:
+            query = pgsql.parse_json(v.definition)[0]["stmt"]
+        except (pgsql.ParseError, IndexError, KeyError):
+            query = {}
+        model.views[v.name] = m.View(
+            v.name,
+            v.materialized,
+            opts,
+            set(v.reads),
+            m.Loc(None, None, v.name),
+            m.view_filters_by_caller(query),
+        )
     for mem in fetch(conn, "memberships", Membership):
         model.memberships.add((mem.role, mem.member))
     for f in fetch(conn, "lint_functions", _Function):
@@ -111,6 +175,9 @@ def build(conn: Connection) -> m.Model:
             public_execute=f.public_execute,
             inlinable=f.language == "sql" and not f.security_definer and f.volatility != "v",
             loc=m.Loc(None, None, f"function {f.name}"),
+            volatility=f.volatility,
+            leakproof=f.leakproof,
+            executors=set(f.executors),
         )
         model.functions[f.name] = fn
         if plpgsql is not None:

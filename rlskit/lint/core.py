@@ -23,6 +23,7 @@ class Finding:
     message: str
     loc: Loc
     key: str  # the object it is about, to merge static and catalog findings
+    static_only: bool = False  # about something the catalog cannot show (DO block, file text)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -33,7 +34,56 @@ class Finding:
             "line": self.loc.line,
             "object": self.loc.obj,
             "key": self.key,
+            "fingerprint": self.fingerprint,
         }
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable under line shifts: the rule, the object and the message."""
+        import hashlib
+
+        text = f"{self.rule}\0{self.key}\0{self.message}"
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+# Platform profiles (``profile = supabase`` in ``[rlskit.lint]``): who is admin, who is
+# a low-trust API caller, which settings carry a verified identity.
+_JWT_SETTINGS = {
+    "request.jwt.claims",
+    "request.jwt.claim",
+    "request.jwt.claim.sub",
+    "request.jwt.claim.role",
+    "request.jwt.claim.email",
+}
+PROFILES: dict[str, dict[str, set[str]]] = {
+    "postgrest": {
+        "low_trust_roles": {"anon", "web_anon", "authenticated"},
+        "trusted_settings": set(_JWT_SETTINGS),
+    },
+    "supabase": {
+        "admin_roles": {
+            "service_role",
+            "postgres",
+            "supabase_admin",
+            "supabase_auth_admin",
+            "supabase_storage_admin",
+            "dashboard_user",
+        },
+        "low_trust_roles": {"anon", "authenticated"},
+        "trusted_settings": set(_JWT_SETTINGS),
+        "platform_schemas": {
+            "auth",
+            "storage",
+            "extensions",
+            "graphql",
+            "graphql_public",
+            "realtime",
+            "supabase_functions",
+            "vault",
+            "pgsodium",
+        },
+    },
+}
 
 
 @dataclass
@@ -45,6 +95,18 @@ class LintConfig:
     trusted_settings: set[str] = field(default_factory=set)
     public_tables: set[str] = field(default_factory=set)
     lock_timeout: float = 5.0  # the project's per-revision lock_timeout (0: none)
+    low_trust_roles: set[str] = field(default_factory=set)  # API callers (anon, ...)
+    platform_schemas: set[str] = field(default_factory=set)  # not the project's objects
+    profile: str | None = None
+
+    def apply_profile(self, name: str) -> None:
+        """Add a platform's roles and settings (``supabase``, ``postgrest``)."""
+        preset = PROFILES[name]
+        self.profile = name
+        self.admin_roles |= preset.get("admin_roles", set())
+        self.low_trust_roles |= preset.get("low_trust_roles", set())
+        self.trusted_settings |= preset.get("trusted_settings", set())
+        self.platform_schemas |= preset.get("platform_schemas", set())
 
     @classmethod
     def from_ini(cls, ini: Path | None, lock_timeout: float = 5.0) -> LintConfig:
@@ -64,6 +126,18 @@ class LintConfig:
         cfg.admin_roles = items("admin_roles")
         cfg.trusted_settings = items("trusted_settings")
         cfg.public_tables = items("public_tables")
+        cfg.low_trust_roles = items("low_trust_roles")
+        cfg.platform_schemas = items("platform_schemas")
+        profile = parser.get("rlskit.lint", "profile", fallback="").strip().lower()
+        if profile:
+            if profile not in PROFILES:
+                from rlskit.errors import RlskitError
+
+                raise RlskitError(
+                    f"{ini}: [rlskit.lint] profile = {profile} is not a known profile.",
+                    f"Use one of: {', '.join(sorted(PROFILES))}, or leave it out.",
+                )
+            cfg.apply_profile(profile)
         return cfg
 
 
@@ -79,17 +153,20 @@ class Rule:
     severity: str
     check: Check
     doc: str
+    static_only: bool = False  # sees what only the files show (passwords, BEGIN, lock_timeout)
 
-    def finding(self, message: str, loc: Loc, key: str) -> Finding:
-        return Finding(self.id, self.severity, message, loc, key)
+    def finding(self, message: str, loc: Loc, key: str, static_only: bool = False) -> Finding:
+        return Finding(self.id, self.severity, message, loc, key, static_only or self.static_only)
 
 
-def make_rule(id_: str, name: str, severity: str, doc: str | None) -> Callable[[Check], Rule]:
+def make_rule(
+    id_: str, name: str, severity: str, doc: str | None, static_only: bool = False
+) -> Callable[[Check], Rule]:
     """Decorator: ``RULE = make_rule("RLS001", "name", "error", __doc__)(check)``."""
     assert severity in SEVERITIES
 
     def wrap(fn: Check) -> Rule:
-        return Rule(id_, name, severity, fn, (doc or "").strip())
+        return Rule(id_, name, severity, fn, (doc or "").strip(), static_only)
 
     return wrap
 
@@ -118,6 +195,65 @@ def policy_exprs(model: Model) -> Iterator[tuple[Any, str, Node]]:
                 yield p, label, expr
 
 
+def _row_free(node: Any) -> bool:
+    """An expression of the caller, not of the row: no column, but a call, a
+    subquery or current_user."""
+    kinds = {t for t, _ in walk(node)} | set(node) if isinstance(node, dict) else set()
+    return "ColumnRef" not in kinds and bool(kinds & {"FuncCall", "SubLink", "SQLValueFunction"})
+
+
+def scoping_columns(expr: Any, table: str | None = None) -> list[str]:
+    """Columns a policy compares with the caller: ``col = auth.uid()``,
+    ``col IN (SELECT ...)``, ``col = ANY (...)``; with ``table``, also the columns of
+    that table a subquery ties to the caller (``EXISTS (... m.org_id = docs.org_id
+    AND m.user_id = auth.uid())`` scopes ``docs.org_id``)."""
+    out: list[str] = []
+    if table is not None:
+        short = table.rsplit(".", 1)[-1]
+        for t, n in walk(expr):
+            if t != "SubLink" or not scoping_columns(n.get("subselect")):
+                continue
+            for t2, n2 in walk(n.get("subselect")):
+                if t2 != "A_Expr" or [
+                    x.get("String", {}).get("sval") for x in n2.get("name", [])
+                ] != ["="]:
+                    continue
+                for side in (n2.get("lexpr") or {}, n2.get("rexpr") or {}):
+                    side = uncast(side)
+                    parts = [
+                        f.get("String", {}).get("sval")
+                        for f in side.get("ColumnRef", {}).get("fields", [])
+                    ]
+                    if len(parts) >= 2 and parts[-2] == short and parts[-1] not in out:
+                        out.append(str(parts[-1]))
+    for t, n in walk(expr):
+        pairs: list[tuple[Any, Any]] = []
+        if (
+            t == "A_Expr"
+            and n.get("kind") in ("AEXPR_OP", "AEXPR_OP_ANY")
+            and ([x.get("String", {}).get("sval") for x in n.get("name", [])] == ["="])
+        ):
+            pairs = [(n.get("lexpr"), n.get("rexpr")), (n.get("rexpr"), n.get("lexpr"))]
+        elif t == "SubLink" and n.get("subLinkType") == "ANY_SUBLINK":
+            pairs = [(n.get("testexpr"), n.get("subselect"))]
+        for col, other in pairs:
+            if not isinstance(col, dict) or not isinstance(other, dict):
+                continue
+            col = uncast(col)
+            if "ColumnRef" in col and (_row_free(other) or "SelectStmt" in other):
+                parts = [f.get("String", {}).get("sval") for f in col["ColumnRef"]["fields"]]
+                if parts and parts[-1] and parts[-1] not in out:
+                    out.append(parts[-1])
+    return out
+
+
+def uncast(node: Node) -> Node:
+    """``'x'::text`` -> ``'x'``: the catalog writes casts the SQL files did not."""
+    while "TypeCast" in node and node["TypeCast"].get("arg"):
+        node = node["TypeCast"]["arg"]
+    return node
+
+
 def setting_reads(expr: Any) -> list[tuple[str | None, int]]:
     """``current_setting`` calls: (setting name or None, number of arguments / missing_ok)."""
     out: list[tuple[str | None, int]] = []
@@ -127,7 +263,7 @@ def setting_reads(expr: Any) -> list[tuple[str | None, int]]:
             and n.get("funcname")
             and n["funcname"][-1].get("String", {}).get("sval") == "current_setting"
         ):
-            args = n.get("args", [])
+            args = [uncast(a) for a in n.get("args", [])]
             name = None
             if args and "A_Const" in args[0] and "sval" in args[0]["A_Const"]:
                 name = args[0]["A_Const"]["sval"]["sval"]

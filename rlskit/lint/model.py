@@ -43,6 +43,34 @@ class Table:
     rls_loc: Loc | None = None
     serials: set[str] = field(default_factory=set)  # sequences behind serial columns
     column_order: list[str] = field(default_factory=list)
+    indexes: list[tuple[str, ...]] = field(default_factory=list)  # indexed columns, in order
+    column_types: dict[str, str] = field(default_factory=dict)  # column -> type name
+    parents: list[str] = field(default_factory=list)  # inherited from / partition of
+    partitioned: bool = False
+
+
+@dataclass
+class View:
+    """A view or materialized view and the relations its query reads."""
+
+    name: str
+    materialized: bool
+    options: set[str]  # security_invoker, security_barrier (set to true)
+    reads: set[str]
+    loc: Loc
+    filters_by_caller: bool = False  # its WHERE depends on who reads (current_user, a setting)
+
+
+@dataclass
+class DefaultPrivilege:
+    """``ALTER DEFAULT PRIVILEGES [IN SCHEMA s] GRANT ... ON <kind> TO grantee``."""
+
+    kind: str  # table, sequence, function, schema, type
+    schema: str | None  # None: every schema
+    privileges: set[str]
+    grantee: str
+    loc: Loc
+    owner: str | None = None  # the role whose future objects these are (FOR ROLE)
 
 
 @dataclass
@@ -97,6 +125,10 @@ class Function:
     public_execute: bool  # PUBLIC may execute it (the default until revoked)
     inlinable: bool
     loc: Loc
+    volatility: str = "v"  # i, s, v (pg_proc.provolatile)
+    leakproof: bool = False
+    owner: str | None = None
+    executors: set[str] | None = None  # catalog: roles holding EXECUTE (PUBLIC included)
     trees: list[Any] | None = field(default=None, repr=False, compare=False)  # parsed once
 
 
@@ -115,6 +147,11 @@ class Model:
     lock_timeout_off: list[Loc] = field(default_factory=list)
     dynamic_sql: list[tuple[str, str, Loc]] = field(default_factory=list)  # (where, query, loc)
     parse_errors: list[tuple[Loc, str]] = field(default_factory=list)
+    views: dict[str, View] = field(default_factory=dict)
+    migrator: str | None = None  # the role that ran the migrations (catalog)
+    default_privileges: list[DefaultPrivilege] = field(default_factory=list)
+    transaction_control: list[tuple[Loc, str]] = field(default_factory=list)  # static only
+    passwords: list[tuple[Loc, str]] = field(default_factory=list)  # (where, role): static only
     _grants_by_table: dict[str, list[Grant]] | None = field(default=None, repr=False)
     _grants_seen: int = field(default=-1, repr=False)
 
@@ -250,6 +287,16 @@ def _role(spec: Node) -> str:
     return kind.removeprefix("ROLESPEC_").lower() if kind else "?"
 
 
+_KEYS = ("CONSTR_PRIMARY", "CONSTR_UNIQUE")
+_ALL_PRIVILEGES = {
+    "table": {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"},
+    "sequence": {"USAGE", "SELECT", "UPDATE"},
+    "schema": {"USAGE", "CREATE"},
+    "function": {"EXECUTE"},
+    "type": {"USAGE"},
+}
+
+
 def _qualified(parts: list[str]) -> str:
     return ".".join(parts) if len(parts) > 1 else f"public.{parts[0]}"
 
@@ -259,9 +306,14 @@ class StaticBuilder:
 
     def __init__(self) -> None:
         self.model = Model("static")
+        self._no_public_execute: set[str | None] = set()  # schemas (None: all)
+        self._transactional = True  # the current file runs in rlskit's transaction
 
     def add_text(self, text: str, display: str) -> None:
         """Add one file's text (already normalised)."""
+        from rlskit.sqlfile import NO_TRANSACTION
+
+        self._transactional = NO_TRANSACTION.search(text) is None
         try:
             statements = pgsql.split(text)
         except pgsql.SplitError as exc:
@@ -274,10 +326,7 @@ class StaticBuilder:
             whole = None
         if whole is not None and len(whole) == len(statements):
             for st, item in zip(statements, whole, strict=True):
-                node_type, node = next(iter(item["stmt"].items()))
-                handler = getattr(self, f"on_{node_type}", None)
-                if handler is not None:
-                    handler(node, Loc(display, st.line, display), st.text)
+                self._dispatch(item["stmt"], Loc(display, st.line, display), st.text)
             return
         for st in statements:
             loc = Loc(display, st.line, display)
@@ -287,20 +336,45 @@ class StaticBuilder:
                 self.model.parse_errors.append((loc, str(exc)))
                 continue
             for item in parsed:
-                node_type, node = next(iter(item["stmt"].items()))
-                handler = getattr(self, f"on_{node_type}", None)
-                if handler is not None:
-                    handler(node, loc, st.text)
+                self._dispatch(item["stmt"], loc, st.text)
+
+    def _dispatch(self, stmt: Node, loc: Loc, text: str) -> None:
+        node_type, node = next(iter(stmt.items()))
+        handler = getattr(self, f"on_{node_type}", None)
+        if handler is not None:
+            handler(node, loc, text)
+
+    def _defaults(self, kind: str, obj: str) -> list[DefaultPrivilege]:
+        schema = obj.split(".", 1)[0]
+        return [
+            d
+            for d in self.model.default_privileges
+            if d.kind == kind and d.schema in (None, schema) and d.owner is None
+        ]  # FOR ROLE x defaults apply to what x creates, not to the migrating role's objects
 
     # -- handlers -------------------------------------------------------------------
     def on_CreateStmt(self, n: Node, loc: Loc, text: str) -> None:
         t = self.model.table(_rangevar(n["relation"]))
         t.loc = loc
+        t.parents = [_rangevar(r["RangeVar"]) for r in n.get("inhRelations", []) if "RangeVar" in r]
+        t.partitioned = "partspec" in n
+        for parent in t.parents:
+            t.columns |= self.model.table(parent).columns
+        for d in self._defaults("table", t.name):
+            self.model.grants.append(Grant("table", t.name, set(d.privileges), d.grantee, (), loc))
         for elt in n.get("tableElts", []):
+            if "Constraint" in elt and elt["Constraint"].get("contype") in _KEYS:
+                t.indexes.append(tuple(names(elt["Constraint"].get("keys", []))))
             if "ColumnDef" in elt:
                 col = elt["ColumnDef"]
                 t.columns.add(col["colname"])
                 t.column_order.append(col["colname"])
+                typ_names = names(col.get("typeName", {}).get("names", []))
+                if typ_names:
+                    t.column_types[col["colname"]] = typ_names[-1]
+                for c in col.get("constraints", []):
+                    if c.get("Constraint", {}).get("contype") in _KEYS:
+                        t.indexes.append((col["colname"],))
                 typ = names(col.get("typeName", {}).get("names", []))
                 if typ and typ[-1] in (
                     "serial",
@@ -312,6 +386,78 @@ class StaticBuilder:
                 ):
                     schema, table = t.name.split(".", 1)
                     t.serials.add(f"{schema}.{table}_{col['colname']}_seq")
+
+    def on_IndexStmt(self, n: Node, loc: Loc, text: str) -> None:
+        t = self.model.table(_rangevar(n["relation"]))
+        cols = [e["IndexElem"].get("name") or "?" for e in n.get("indexParams", [])]
+        t.indexes.append(tuple(cols))
+
+    def on_ViewStmt(self, n: Node, loc: Loc, text: str) -> None:
+        name = _rangevar(n["view"])
+        opts = {
+            o["DefElem"]["defname"]
+            for o in n.get("options", [])
+            if str(o["DefElem"].get("arg", {}).get("String", {}).get("sval", "true")).lower()
+            in ("true", "on", "1", "yes")
+        }
+        self.model.views[name] = View(
+            name, False, opts, tables_read(n.get("query")), loc, view_filters_by_caller(n["query"])
+        )
+
+    def on_CreateTableAsStmt(self, n: Node, loc: Loc, text: str) -> None:
+        if n.get("objtype") == "OBJECT_MATVIEW":
+            name = _rangevar(n["into"]["rel"])
+            self.model.views[name] = View(name, True, set(), tables_read(n.get("query")), loc)
+
+    def on_AlterDefaultPrivilegesStmt(self, n: Node, loc: Loc, text: str) -> None:
+        action = n.get("action", {})
+        kind = {
+            "OBJECT_TABLE": "table",
+            "OBJECT_SEQUENCE": "sequence",
+            "OBJECT_FUNCTION": "function",
+            "OBJECT_ROUTINE": "function",
+            "OBJECT_SCHEMA": "schema",
+            "OBJECT_TYPE": "type",
+        }.get(action.get("objtype", ""), "")
+        schemas: list[str | None] = [None]
+        owners: list[str | None] = [None]
+        for o in n.get("options", []):
+            d = o["DefElem"]
+            if d["defname"] == "schemas":
+                schemas = list(names(d["arg"]["List"]["items"]))
+            elif d["defname"] == "roles":
+                owners = [_role(r) for r in d["arg"]["List"]["items"]]
+        privs = {
+            p["AccessPriv"]["priv_name"].upper() for p in action.get("privileges", []) or []
+        } or {"ALL"}
+        if "ALL" in privs:
+            privs = set(_ALL_PRIVILEGES.get(kind, {"ALL"}))
+        for grantee in (_role(g) for g in action.get("grantees", [])):
+            for schema in schemas:
+                if action.get("is_grant"):
+                    for owner in owners:
+                        self.model.default_privileges.append(
+                            DefaultPrivilege(kind, schema, set(privs), grantee, loc, owner)
+                        )
+                    continue
+                for d in self.model.default_privileges:
+                    if d.kind == kind and d.grantee == grantee and schema in (None, d.schema):
+                        d.privileges -= privs
+                if grantee == "PUBLIC" and kind == "function" and "EXECUTE" in privs:
+                    self._no_public_execute.add(schema)
+        self.model.default_privileges = [d for d in self.model.default_privileges if d.privileges]
+
+    def on_TransactionStmt(self, n: Node, loc: Loc, text: str) -> None:
+        kind = str(n.get("kind", "")).removeprefix("TRANS_STMT_")
+        if self._transactional and kind in (
+            "BEGIN",
+            "START",
+            "COMMIT",
+            "ROLLBACK",
+            "COMMIT_PREPARED",
+            "PREPARE",
+        ):
+            self.model.transaction_control.append((loc, kind.replace("_", " ")))
 
     def on_AlterTableStmt(self, n: Node, loc: Loc, text: str) -> None:
         t = self.model.table(_rangevar(n["relation"]))
@@ -330,6 +476,10 @@ class StaticBuilder:
                 t.owner = _role(c["newowner"])
             elif sub == "AT_AddColumn":
                 t.columns.add(c["def"]["ColumnDef"]["colname"])
+            elif sub == "AT_AddConstraint":
+                con = c.get("def", {}).get("Constraint", {})
+                if con.get("contype") in _KEYS:
+                    t.indexes.append(tuple(names(con.get("keys", []))))
 
     def on_CreatePolicyStmt(self, n: Node, loc: Loc, text: str) -> None:
         table = _rangevar(n["table"])
@@ -446,15 +596,15 @@ class StaticBuilder:
 
     def on_CreateRoleStmt(self, n: Node, loc: Loc, text: str) -> None:
         r = Role(n["role"], loc=loc, login=n.get("stmt_type") == "ROLESTMT_USER")
-        self._role_options(r, n.get("options", []))
+        self._role_options(r, n.get("options", []), loc)
         self.model.roles[r.name] = r
 
     def on_AlterRoleStmt(self, n: Node, loc: Loc, text: str) -> None:
         name = _role(n["role"])
         r = self.model.roles.setdefault(name, Role(name, loc=loc))
-        self._role_options(r, n.get("options", []))
+        self._role_options(r, n.get("options", []), loc)
 
-    def _role_options(self, r: Role, options: list[Node]) -> None:
+    def _role_options(self, r: Role, options: list[Node], loc: Loc) -> None:
         for o in options:
             d = o["DefElem"]
             val = d.get("arg", {}).get("Boolean", {}).get("boolval", True)
@@ -467,6 +617,7 @@ class StaticBuilder:
                 r.login = bool(val)
             elif name == "password" and d.get("arg"):
                 r.password_in_sql = True
+                self.model.passwords.append((loc, r.name))
             elif name == "addroleto":
                 for parent in d.get("arg", {}).get("List", {}).get("items", []):
                     self.model.memberships.add((_role(parent), r.name))
@@ -487,19 +638,20 @@ class StaticBuilder:
         language = (opts.get("language") or {}).get("String", {}).get("sval", "sql")
         secdef = bool((opts.get("security") or {}).get("Boolean", {}).get("boolval", False))
         volatility = (opts.get("volatility") or {}).get("String", {}).get("sval", "volatile")
+        leakproof = bool((opts.get("leakproof") or {}).get("Boolean", {}).get("boolval", False))
         search_path = None
         for o in n.get("options", []):
             d = o["DefElem"]
             if d["defname"] == "set":
                 vs = d["arg"]["VariableSetStmt"]
                 if vs.get("name") == "search_path":
-                    search_path = (
-                        ", ".join(
-                            str(a.get("A_Const", {}).get("sval", {}).get("sval", "?"))
+                    if vs.get("kind") == "VAR_SET_CURRENT":
+                        search_path = "(from current)"
+                    else:
+                        search_path = ", ".join(
+                            str(a.get("A_Const", {}).get("sval", {}).get("sval", "?")) or '""'
                             for a in vs.get("args", [])
                         )
-                        or "(from current)"
-                    )
         body_parts = (opts.get("as") or {}).get("List", {}).get("items", [])
         body = body_parts[0]["String"]["sval"] if body_parts else ""
         rettype = names(n.get("returnType", {}).get("names", []))
@@ -514,18 +666,39 @@ class StaticBuilder:
             body=body,
             params=[p for p in params if p],
             plpgsql=plpgsql,
-            public_execute=True,
+            public_execute=not ({None, name.split(".", 1)[0]} & self._no_public_execute),
             inlinable=language == "sql" and not secdef and volatility != "volatile",
             loc=loc,
+            volatility=volatility[:1],
+            leakproof=leakproof,
         )
         self.model.functions[name] = f
+        for d in self._defaults("function", name):
+            if d.grantee == "PUBLIC":
+                f.public_execute = True
+            self.model.grants.append(Grant("function", name, {"EXECUTE"}, d.grantee, (), loc))
         if plpgsql:
             self._dynamic(plpgsql, f"function {name}", loc)
 
     def on_DoStmt(self, n: Node, loc: Loc, text: str) -> None:
         tree = pgsql.parse_plpgsql(text)
-        if tree:
-            self._dynamic(tree, "DO block", loc)
+        if not tree:
+            return
+        self._dynamic(tree, "DO block", loc)
+        # The statements a DO block runs are migrations too: replay them.
+        for t, node in walk(tree):
+            line = (loc.line or 1) + max(int(node.get("lineno", 1)) - 1, 0)
+            inner = Loc(loc.file, line, loc.obj)
+            if t in ("PLpgSQL_stmt_commit", "PLpgSQL_stmt_rollback") and self._transactional:
+                self.model.transaction_control.append((inner, t.rsplit("_", 1)[-1].upper()))
+            elif t == "PLpgSQL_stmt_execsql":
+                q = str(node.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query", ""))
+                try:
+                    parsed = pgsql.parse_json(q)
+                except pgsql.ParseError:
+                    continue
+                for item in parsed:
+                    self._dispatch(item["stmt"], inner, q)
 
     def _dynamic(self, tree: Node, where: str, loc: Loc) -> None:
         for t, node in walk(tree):
@@ -586,6 +759,12 @@ def function_trees(f: Function) -> list[Any]:
                     continue
     f.trees = out
     return out
+
+
+def view_filters_by_caller(query: Any) -> bool:
+    """Does a view's top-level WHERE depend on the caller (a row-filtering view)?"""
+    where = (query or {}).get("SelectStmt", {}).get("whereClause")
+    return where is not None and caller_dependent(where)
 
 
 def tables_read(tree: Any) -> set[str]:

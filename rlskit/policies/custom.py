@@ -4,16 +4,21 @@ A template defines two blocks, ``create`` and ``drop``. Every ``{{ ... }}``
 must pass through a quoting filter: ``| ident`` (a name), ``| table``
 (``schema.table``), ``| literal`` (a string constant), ``| setting(type)``
 (a session setting read safely) or be a number. A plain string in the output
-is refused, so a template cannot splice unquoted input into SQL. Templates
-run in Jinja's sandbox.
+is refused, so a template cannot splice unquoted input into SQL. ``{% filter %}``
+and ``{% call %}`` blocks write their output past that check, so templates using
+them are refused. Templates run in Jinja's sandbox, on a Jinja2 without its known
+sandbox escapes (3.1.6 or later).
 """
 
 from __future__ import annotations
 
+import math
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, nodes
+from jinja2.exceptions import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from rlskit.errors import IdentifierError, SpecError
@@ -27,13 +32,60 @@ class Sql(str):
     __slots__ = ()
 
 
+# Jinja2 < 3.1.6 lets a template escape the sandbox through |attr("format")
+# (CVE-2025-27516), < 3.1.5 through a stored str.format (CVE-2024-56326).
+MIN_JINJA = (3, 1, 6)
+
+
+def _jinja_version() -> str:
+    return version("jinja2")
+
+
+def _check_jinja() -> None:
+    found = _jinja_version()
+    parts = tuple(int(p) for p in found.split(".")[:3] if p.isdigit())
+    if parts < MIN_JINJA:
+        need = ".".join(map(str, MIN_JINJA))
+        raise SpecError(
+            f"Jinja2 {found} has known sandbox escapes; custom templates need Jinja2 {need} "
+            "or later.",
+            f"pip install 'Jinja2>={need}'",
+        )
+
+
 def _finalize(value: Any) -> Any:
-    if isinstance(value, Sql) or (isinstance(value, int | float) and not isinstance(value, bool)):
+    if isinstance(value, Sql) or (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ):
         return value
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
     raise TemplateError(
-        f"the value {value!r} reaches the SQL unquoted; pass it through | ident, | table, "
+        f"the value {shown} reaches the SQL unquoted; pass it through | ident, | table, "
         "| literal or | setting"
     )
+
+
+# Blocks whose output Jinja writes without passing it to ``finalize``.
+_UNCHECKED = {
+    nodes.FilterBlock: "{% filter %} block",
+    nodes.CallBlock: "{% call %} block",
+}
+
+
+class _Environment(SandboxedEnvironment):
+    """The sandbox, refusing templates whose output would skip the quoting check."""
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for node in tree.find_all(tuple(_UNCHECKED)):
+            raise TemplateSyntaxError(
+                f"a {_UNCHECKED[type(node)]} writes its output without the quoting check; "
+                "apply filters to each value inside {{ ... }} instead",
+                node.lineno,
+                name,
+                filename,
+            )
+        return tree
 
 
 def _ident(value: Any) -> Sql:
@@ -59,7 +111,7 @@ def _roles(values: Any) -> Sql:
 
 
 def _environment(directory: Path, policy_set: PolicySet) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = _Environment(
         loader=FileSystemLoader([str(directory), str(directory / "templates")]),
         undefined=StrictUndefined,
         finalize=_finalize,
@@ -88,6 +140,7 @@ def render_custom(
     directory: Path, block: Custom, policy_set: PolicySet, source: str
 ) -> tuple[str, str]:
     """Render a custom block's ``create`` and ``drop`` SQL."""
+    _check_jinja()
     env = _environment(directory, policy_set)
     try:
         template = env.get_template(f"{block.template}.sql.j2")
@@ -103,8 +156,17 @@ def render_custom(
     except IdentifierError as exc:
         raise SpecError(f"{source}: template {block.template}: {exc}") from None
     except TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        name = getattr(exc, "name", None) or f"{block.template}.sql.j2"  # maybe an included one
+        where = name + (f" line {line}" if line else "")
         raise SpecError(
-            f"{source}: template {block.template}.sql.j2 failed: {exc}.",
+            f"{source}: template {where} failed: {exc}.",
+            "Check the block's parameters against the template.",
+        ) from None
+    except (ArithmeticError, LookupError, NameError, TypeError, ValueError) as exc:
+        # e.g. {{ 1/0 }}, or {{ 1e999 }}, which Jinja compiles to a bare name inf
+        raise SpecError(
+            f"{source}: template {block.template}.sql.j2 failed: {type(exc).__name__}: {exc}.",
             "Check the block's parameters against the template.",
         ) from None
     return create, drop

@@ -54,14 +54,32 @@ def _changed(a: SqlObject, b: SqlObject) -> bool:
     return (a.create, a.drop) != (b.create, b.drop)
 
 
-def _script(steps: list[str], title: str) -> str:
+def script(steps: list[str], title: str) -> str:
+    """Steps as one file, under a title comment."""
     if not steps:
         return f"-- {title}: nothing to do\n"
     return f"-- {title}\n\n" + "\n\n".join(steps) + "\n"
 
 
+UP_TITLE = "Policy changes rendered by rlskit from policies/*.yaml"
+DOWN_TITLE = "Restore the previous rendering"
+
+
 def migration(old: dict[str, SqlObject], new: list[SqlObject]) -> tuple[str, str, list[str]]:
     """Up SQL, down SQL and a one-line summary per change, from ``old`` to ``new``."""
+    up, down, summary = steps(old, new)
+    return script(up, UP_TITLE), script(down, DOWN_TITLE), summary
+
+
+def steps(
+    old: dict[str, SqlObject], new: list[SqlObject]
+) -> tuple[list[str], list[str], list[str]]:
+    """Up steps, down steps (each a comment line and its SQL) and the summary.
+
+    The down steps only know the renderings: they undo what the up steps did as if
+    nothing else had existed before. ``rlskit new --from-policies`` checks them
+    against a build of the previous revisions and adds what restores the rest.
+    """
     new_by_key = {o.key: o for o in new}
     added = [o for o in new if o.key not in old]
     removed = [o for o in old.values() if o.key not in new_by_key]
@@ -97,8 +115,4 @@ def migration(old: dict[str, SqlObject], new: list[SqlObject]) -> tuple[str, str
         + [f"~ {b.key}" for a, b in sorted(changed, key=lambda p: p[1].order)]
         + [f"- {o.key}" for o in sorted(removed, key=order)]
     )
-    return (
-        _script(up, "Policy changes rendered by rlskit from policies/*.yaml"),
-        _script(down, "Restore the previous rendering"),
-        summary,
-    )
+    return up, down, summary

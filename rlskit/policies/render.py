@@ -30,7 +30,14 @@ from rlskit.policies.spec import (
     TenantIsolation,
     split_table,
 )
-from rlskit.quoting import MAX_IDENTIFIER_BYTES, comment_text, quote_ident, quote_literal
+from rlskit.quoting import (
+    MAX_IDENTIFIER_BYTES,
+    comment_text,
+    dollar_quote,
+    quote_ident,
+    quote_literal,
+    sql_comment,
+)
 
 KIND_ORDER = (
     "schema",
@@ -47,7 +54,6 @@ KIND_ORDER = (
     "custom",
 )
 SEARCH_PATH = "SET search_path = pg_catalog, pg_temp"
-TAG = "$rlskit$"
 # An admin gets every row, but not TRUNCATE/TRIGGER/REFERENCES, which RLS does not govern.
 ADMIN_TABLE = "SELECT, INSERT, UPDATE, DELETE"
 ADMIN_SEQUENCE = "USAGE, SELECT, UPDATE"
@@ -248,7 +254,7 @@ class Renderer:
             f"CREATE OR REPLACE FUNCTION {qname}({args}) RETURNS {returns}\n"
             f"    LANGUAGE {language} {volatility}{parallel} SECURITY DEFINER\n"
             f"    {SEARCH_PATH}\n"
-            f"AS {TAG}\n{body}\n{TAG};\n"
+            f"AS {dollar_quote(body)};\n"
             f"REVOKE ALL ON FUNCTION {qname}({arg_types}) FROM PUBLIC;"
         )
         if execute_to:
@@ -481,16 +487,17 @@ class Renderer:
         )
         t = qtable(b.users_table)
         trig = derived_name(prefix, "create_role")
-        backfill = (
-            f"DO {TAG}\nDECLARE\n    r record;\nBEGIN\n"
+        backfill_body = (
+            "DECLARE\n    r record;\nBEGIN\n"
             f"    FOR r IN SELECT {col} AS id FROM {t} LOOP\n"
             f"        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {pre} || r.id) THEN\n"
             f"            EXECUTE format('CREATE ROLE %I NOLOGIN', {pre} || r.id);\n"
             "        END IF;\n"
             f"        EXECUTE format('GRANT %I TO %I', {quote_literal(b.group_role)}, {pre} || r.id);\n"
             f"        EXECUTE format('GRANT %I TO %I', {pre} || r.id, {quote_literal(b.login_role)});\n"
-            f"    END LOOP;\nEND\n{TAG};"
+            "    END LOOP;\nEND"
         )
+        backfill = f"DO {dollar_quote(backfill_body)};"
         self.add(
             SqlObject(
                 "trigger",
@@ -562,8 +569,10 @@ class Renderer:
                 f"CREATE TABLE {keys} (\n    id integer PRIMARY KEY,\n    secret bytea NOT NULL "
                 "CHECK (length(secret) >= 32),\n    created_at timestamptz NOT NULL DEFAULT now()\n);\n"
                 f"REVOKE ALL ON TABLE {keys} FROM PUBLIC;\n"
-                f"-- The secret is inserted by the database owner, out of band:\n"
-                f"--   INSERT INTO {keys} (id, secret) VALUES (1, decode('<64 hex chars>', 'hex'));",
+                + sql_comment(
+                    "The secret is inserted by the database owner, out of band:",
+                    f"  INSERT INTO {keys} (id, secret) VALUES (1, decode('<64 hex chars>', 'hex'));",
+                ),
                 f"DROP TABLE {keys};",
                 src,
             )
@@ -573,7 +582,7 @@ class Renderer:
             f"            AND encode({schema}.hmac(convert_to(split_part($1, '.', 1), 'UTF8'), "
             "k.secret, 'sha256'), 'hex')\n"
             "                = split_part($1, '.', 2)\n"
-            "            AND (c.claims ->> 'exp')::bigint > extract(epoch FROM now())\n"
+            "            AND (c.claims ->> 'exp')::bigint > extract(epoch FROM clock_timestamp())\n"
             "       THEN c.claims -> 'c' END\n"
             f"FROM (SELECT secret FROM {keys} ORDER BY id DESC LIMIT 1) AS k,\n"
             "     LATERAL (SELECT convert_from(decode(translate(split_part($1, '.', 1), '-_', '+/')\n"

@@ -30,43 +30,63 @@ class Located:
         return self.lines.get((), 1)
 
 
-MAX_NODES = 200_000  # aliases can make a small file expand without bound ("billion laughs")
+# Aliases let a small file expand without bound ("billion laughs"): every value is
+# counted while the document is built, and building stops at this many.
+MAX_NODES = 100_000
 
 
-def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> Any:
-    if len(lines) > MAX_NODES:
-        raise SpecError(
-            f"{source}: the document expands to more than {MAX_NODES} values "
-            "(YAML aliases?); refusing to load it."
-        )
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise SpecError(
-                    f"{source}:{key_node.start_mark.line + 1}: keys must be plain names."
-                )
-            key = str(
-                yaml.safe_load(key_node.value) if key_node.tag.endswith(":int") else key_node.value
+# libyaml's parser when PyYAML has it: the pure-Python one takes seconds on large files.
+_COMPOSER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Builder:
+    """Builds plain Python data from composed YAML nodes, counting every value."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: dict[Path_, int] = {}
+        self.count = 0
+        self.scalars = yaml.SafeLoader("")  # its constructor resolves tags (int, bool, ...)
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError(
+                f"{self.source}:{node.start_mark.line + 1}: the document expands to more "
+                f"than {MAX_NODES} values (YAML aliases repeat whole parts of it); "
+                "refusing to load it.",
+                "Write the policies out without anchors and aliases.",
             )
-            if key in out:
-                raise SpecError(
-                    f"{source}:{key_node.start_mark.line + 1}: key {key!r} appears twice."
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise SpecError(
+                        f"{self.source}:{key_node.start_mark.line + 1}: keys must be plain names."
+                    )
+                key = str(
+                    self.scalars.construct_object(key_node)
+                    if key_node.tag.endswith(":int")
+                    else key_node.value
                 )
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, (*path, key), lines, source)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(v, (*path, i), lines, source) for i, v in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)
-    return yaml.safe_load(yaml.serialize(node))
+                if key in out:
+                    raise SpecError(
+                        f"{self.source}:{key_node.start_mark.line + 1}: key {key!r} appears twice."
+                    )
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, (*path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(v, (*path, i)) for i, v in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        return self.scalars.construct_object(node)
 
 
 def load_yaml(text: str, source: str) -> Located:
     """Parse ``text`` (one document); errors name ``source`` and the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -75,11 +95,12 @@ def load_yaml(text: str, source: str) -> Located:
             f"{source}:{line}: this is not valid YAML ({problem}).",
             "Fix the file; nothing was rendered.",
         ) from None
-    lines: dict[Path_, int] = {}
     if node is None:
         return Located({}, {(): 1}, source)
+    builder = _Builder(source)
     try:
-        return Located(_build(node, (), lines, source), lines, source)
+        data = builder.build(node, ())
+        return Located(data, builder.lines, source)
     except RecursionError:
         raise SpecError(f"{source}: the document nests too deeply (a recursive alias?).") from None
     except yaml.YAMLError as exc:

@@ -11,7 +11,11 @@ SELECT n.nspname || '.' || p.proname AS name,
        pg_get_functiondef(p.oid) AS definition,
        EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
                WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') AS public_execute,
-       p.provolatile::text AS volatility
+       p.provolatile::text AS volatility,
+       p.proleakproof AS leakproof,
+       ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END
+             FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
+             WHERE a.privilege_type = 'EXECUTE') AS executors
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang

@@ -33,6 +33,19 @@ from rlskit.lint.rules import (
     rls026_unknown_role,
     rls027_insert_without_sequence,
     rls028_policy_without_privilege,
+    rls030_per_row_function_call,
+    rls031_policy_column_not_indexed,
+    rls032_multiple_permissive,
+    rls033_volatile_function_in_policy,
+    rls034_check_not_tied_to_caller,
+    rls035_view_bypasses_rls,
+    rls036_transaction_control,
+    rls037_secdef_low_trust_execute,
+    rls038_leakproof_function,
+    rls039_immutable_reads_session,
+    rls040_child_without_rls,
+    rls041_default_privileges_low_trust,
+    rls042_view_without_security_barrier,
 )
 
 ALL_RULES: tuple[Rule, ...] = (
@@ -65,5 +78,18 @@ ALL_RULES: tuple[Rule, ...] = (
     rls026_unknown_role.RULE,
     rls027_insert_without_sequence.RULE,
     rls028_policy_without_privilege.RULE,
+    rls030_per_row_function_call.RULE,
+    rls031_policy_column_not_indexed.RULE,
+    rls032_multiple_permissive.RULE,
+    rls033_volatile_function_in_policy.RULE,
+    rls034_check_not_tied_to_caller.RULE,
+    rls035_view_bypasses_rls.RULE,
+    rls036_transaction_control.RULE,
+    rls037_secdef_low_trust_execute.RULE,
+    rls038_leakproof_function.RULE,
+    rls039_immutable_reads_session.RULE,
+    rls040_child_without_rls.RULE,
+    rls041_default_privileges_low_trust.RULE,
+    rls042_view_without_security_barrier.RULE,
 )
 RULES_BY_ID = {r.id: r for r in ALL_RULES}

@@ -19,7 +19,7 @@ from rlskit.lint.core import Finding, LintConfig, make_rule
 from rlskit.lint.model import Model
 
 
-@make_rule("RLS000", "parse-error", "error", __doc__)
+@make_rule("RLS000", "parse-error", "error", __doc__, static_only=True)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for loc, message in model.parse_errors:
         yield RULE.finding(f"does not parse: {message}", loc, f"parse:{loc}")

@@ -23,13 +23,27 @@ from rlskit.lint.core import Finding, LintConfig, make_rule
 from rlskit.lint.model import COMMANDS, Loc, Model
 
 
+def from_defaults(model: Model, grantee: str, table: str, cmd: str) -> bool:
+    """Is the grant what ALTER DEFAULT PRIVILEGES hands every new table (a blanket
+    grant the platform makes, with policies deciding)? Then no policy means deny."""
+    schema = table.split(".", 1)[0]
+    return any(
+        d.kind == "table"
+        and d.grantee == grantee
+        and d.schema in (None, schema)
+        and cmd in d.privileges
+        for d in model.default_privileges
+    )
+
+
 @make_rule("RLS003", "privilege-without-policy", "warning", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for table in model.tables.values():
         if not table.rls_enabled:
             continue
         policies = [p for p in model.policies.values() if p.table == table.name and p.permissive]
-        seen: set[tuple[str, str]] = set()
+        missing: dict[str, list[str]] = {}
+        where: dict[str, Loc] = {}
         for g in model.table_grants(table.name):
             if g.grantee in config.admin_roles:
                 continue
@@ -38,13 +52,28 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
                 continue  # RLS008 reports those
             mine = model.roles_of(g.grantee) | {"PUBLIC"}
             for cmd in COMMANDS:
-                if cmd not in g.privileges or (g.grantee, cmd) in seen:
+                if cmd not in g.privileges or cmd in missing.get(g.grantee, []):
+                    continue
+                if from_defaults(model, g.grantee, table.name, cmd):
                     continue
                 if not any(p.applies_to(cmd) and set(p.roles) & mine for p in policies):
-                    seen.add((g.grantee, cmd))
-                    yield RULE.finding(
-                        f"{g.grantee} has {cmd} on {table.name} but no {cmd} policy applies to "
-                        f"it: {'the INSERT fails' if cmd == 'INSERT' else 'it affects 0 rows'}",
-                        g.loc or table.loc or Loc(None, None, table.name),
-                        f"noPolicy:{table.name}:{g.grantee}:{cmd}",
-                    )
+                    missing.setdefault(g.grantee, []).append(cmd)
+                    where.setdefault(g.grantee, g.loc or table.loc or Loc(None, None, table.name))
+        for grantee, cmds in missing.items():
+            cmds = [c for c in COMMANDS if c in cmds]
+            effect = "; ".join(
+                x
+                for x in (
+                    "INSERT fails" if "INSERT" in cmds else "",
+                    f"{'/'.join(c for c in cmds if c != 'INSERT')} affect(s) 0 rows"
+                    if set(cmds) - {"INSERT"}
+                    else "",
+                )
+                if x
+            )
+            yield RULE.finding(
+                f"{grantee} has {', '.join(cmds)} on {table.name} but no policy for "
+                f"{'it' if len(cmds) == 1 else 'them'} applies to {grantee}: {effect}",
+                where[grantee],
+                f"noPolicy:{table.name}:{grantee}",
+            )

@@ -24,6 +24,9 @@ from rlskit.lint.model import Loc, Model
 @make_rule("RLS007", "rls-not-forced", "warning", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for t in model.tables.values():
+        owner = model.roles.get(t.owner) if t.owner else None
+        if owner is not None and (owner.superuser or owner.bypassrls):
+            continue  # FORCE changes nothing for a superuser or BYPASSRLS owner
         if t.rls_enabled and not t.rls_forced:
             yield RULE.finding(
                 f"RLS on {t.name} is enabled but not forced: its owner"

@@ -10,6 +10,10 @@ Anti-pattern (seed 000: the login role django is a SUPERUSER)::
 Fix::
 
     CREATE ROLE django NOLOGIN NOINHERIT;   -- switches to the per-user role; holds nothing itself
+
+Not reported: roles in ``admin_roles`` (or the profile's, e.g. Supabase's
+``service_role``), the superuser that runs the migrations, and a role that only
+owns SECURITY DEFINER helpers: none of them is named in a policy or a grant.
 """
 
 from __future__ import annotations
@@ -22,27 +26,31 @@ from rlskit.lint.model import Loc, Model
 
 @make_rule("RLS008", "app-role-bypasses-rls", "error", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
+    # Roles the application acts as: named in a policy's TO or granted rights on an
+    # RLS table. A policy without TO (PUBLIC) does not make every role one: the
+    # migrating superuser, or a NOLOGIN BYPASSRLS role that only owns SECURITY
+    # DEFINER helpers, is not an application role.
     used: dict[str, Loc] = {}
     for p in model.policies.values():
         for r in p.roles:
-            used.setdefault(r, p.loc)
+            if r != "PUBLIC":
+                used.setdefault(r, p.loc)
     for g in model.grants:
-        if (
-            g.kind == "table"
-            and model.tables.get(g.target, None) is not None
-            and model.tables[g.target].rls_enabled
-            and g.loc is not None
-        ):
-            used.setdefault(g.grantee, g.loc)
+        t = model.tables.get(g.target) if g.kind == "table" else None
+        if t is not None and t.rls_enabled and g.grantee != "PUBLIC":
+            used.setdefault(g.grantee, g.loc or t.loc or Loc(None, None, t.name))
+    if any("PUBLIC" in p.roles for p in model.policies.values()):
+        # policies for everyone: every role that can log in is an application role,
+        # but not the one that ran the migrations.
+        for login in model.roles.values():
+            if login.login and login.name != model.migrator:
+                used.setdefault(login.name, login.loc or Loc(None, None, login.name))
     users = set(used)
     for role in model.roles.values():
-        # a role that can become (is a member of) a policy role counts too
-        if (
-            "PUBLIC" not in users
-            and role.name not in users
-            and not (model.roles_of(role.name) & users)
-        ):
+        if role.name in config.admin_roles:
             continue
+        if role.name not in users and not (model.roles_of(role.name) & users):
+            continue  # a role that can become (is a member of) an app role counts too
         why = [w for w, on in (("SUPERUSER", role.superuser), ("BYPASSRLS", role.bypassrls)) if on]
         if why:
             yield RULE.finding(
@@ -51,7 +59,13 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
                 f"bypass:{role.name}",
             )
     for t in model.tables.values():
-        if t.owner and t.owner in users and t.rls_enabled and not t.rls_forced:
+        if (
+            t.owner
+            and t.owner in users
+            and t.owner not in config.admin_roles
+            and t.rls_enabled
+            and not t.rls_forced
+        ):
             yield RULE.finding(
                 f"{t.owner} owns {t.name} and the policies are written for it: without FORCE "
                 "they do not apply to the owner",

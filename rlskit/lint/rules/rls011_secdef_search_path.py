@@ -36,6 +36,8 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
             )
             continue
         parts = [p.strip().strip('"') for p in f.search_path.split(",")]
+        if parts in ([""], ['""']):
+            continue  # search_path = '': nothing is searched but pg_catalog (and pg_temp last)
         if "pg_temp" not in parts or parts[-1] != "pg_temp":
             yield RULE.finding(
                 f"SECURITY DEFINER function {f.name} sets search_path = {f.search_path}: "

@@ -17,10 +17,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rlskit import pgsql
-from rlskit.lint.core import Finding, LintConfig, make_rule, with_parents
-from rlskit.lint.model import Model, names
+from rlskit.lint.core import Finding, LintConfig, make_rule, uncast
+from rlskit.lint.model import Model, Node, names
 
 SAFE = {"format", "quote_ident", "quote_literal", "quote_nullable"}
+
+
+def _operands(node: Node) -> list[Node]:
+    """The pieces of an ``a || b || c`` chain."""
+    if "A_Expr" in node and names(node["A_Expr"].get("name", [])) == ["||"]:
+        return _operands(node["A_Expr"]["lexpr"]) + _operands(node["A_Expr"]["rexpr"])
+    return [uncast(node)]
+
+
+def _safe(piece: Node) -> bool:
+    """A string constant, or a value that went through quote_ident/quote_literal/format."""
+    if "A_Const" in piece:
+        return True
+    if "FuncCall" in piece:
+        return names(piece["FuncCall"]["funcname"])[-1:][0] in SAFE
+    return False
 
 
 @make_rule("RLS013", "dynamic-sql-concatenation", "error", __doc__)
@@ -29,14 +45,15 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
         expr = pgsql.parse_expression(query)
         if expr is None:
             continue
-        top = expr
-        if "FuncCall" in top and names(top["FuncCall"]["funcname"])[-1:] == ["format"]:
-            continue
-        for t, n, _parents in with_parents({"root": expr}):
-            if t == "A_Expr" and names(n.get("name", [])) == ["||"]:
-                yield RULE.finding(
-                    f"{where} builds dynamic SQL with ||: use format('%I') / format('%L')",
-                    loc,
-                    f"dynsql:{loc}",
-                )
-                break
+        top = uncast(expr)
+        chain = _operands(top) if "A_Expr" in top else []
+        unsafe = [piece for piece in chain if len(chain) > 1 and not _safe(piece)]
+        if unsafe:
+            do_block = where == "DO block"
+            yield RULE.finding(
+                f"{where} builds dynamic SQL with || on a value that is not quoted: use "
+                "format('%I') / format('%L'), or quote_ident() / quote_literal()",
+                loc,
+                f"dynsql:{loc}" if do_block else f"dynsql:{where}",
+                static_only=do_block,
+            )

@@ -46,14 +46,34 @@ def _has_column(node: Any) -> bool:
     return any(t == "ColumnRef" for t, _ in walk(node))
 
 
-def _problems(expr: Node, model: Model) -> list[str]:
+# Casts the catalog adds to a varchar/char column compared with text: binary
+# compatible, an index on the column still applies.
+RELABEL = {"text", "varchar", "bpchar", "name", "character varying", "character"}
+
+
+def _relabelled_column(side: Node, types: dict[str, str]) -> bool:
+    """``(col)::text`` where col is already a string type."""
+    cast = side.get("TypeCast")
+    if not cast or "ColumnRef" not in cast.get("arg", {}):
+        return False
+    col = names(cast["arg"]["ColumnRef"].get("fields", []))[-1:]
+    target = names(cast.get("typeName", {}).get("names", []))[-1:]
+    return bool(col) and types.get(col[0]) in RELABEL and target in ([t] for t in RELABEL)
+
+
+def _problems(expr: Node, model: Model, types: dict[str, str] | None = None) -> list[str]:
     found: list[str] = []
+    types = types or {}
     for t, n, parents in with_parents({"root": expr}):
         in_sublink = "SubLink" in parents
         if t == "A_Expr" and names(n.get("name", [])) == ["="] and not in_sublink:
             for side in ("lexpr", "rexpr"):
                 s = n.get(side) or {}
-                if ("A_Expr" in s or "TypeCast" in s or "FuncCall" in s) and _has_column(s):
+                if (
+                    ("A_Expr" in s or "TypeCast" in s or "FuncCall" in s)
+                    and _has_column(s)
+                    and not _relabelled_column(s, types)
+                ):
                     found.append(
                         "the column is wrapped (cast, || or a function) on one side of =,"
                         " so no index applies ('user:' || owner_id = current_user: "
@@ -94,7 +114,8 @@ def _problems(expr: Node, model: Model) -> list[str]:
 @make_rule("RLS019", "slow-policy-shape", "warning", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for p, label, expr in policy_exprs(model):
-        for problem in _problems(expr, model):
+        t = model.tables.get(p.table)
+        for problem in _problems(expr, model, t.column_types if t else None):
             yield RULE.finding(
                 f"{label} of policy {p.name}: {problem}", p.loc, f"{p.key}:{label}:{problem[:20]}"
             )

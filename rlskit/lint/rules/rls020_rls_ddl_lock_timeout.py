@@ -23,7 +23,7 @@ from rlskit.lint.core import Finding, LintConfig, make_rule
 from rlskit.lint.model import Model
 
 
-@make_rule("RLS020", "rls-ddl-without-lock-timeout", "warning", __doc__)
+@make_rule("RLS020", "rls-ddl-without-lock-timeout", "warning", __doc__, static_only=True)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     if model.source != "static":
         return

@@ -20,7 +20,7 @@ from rlskit.lint.core import Finding, LintConfig, make_rule, policy_exprs
 from rlskit.lint.model import Model, names, tables_read, walk
 
 
-@make_rule("RLS023", "unknown-permission", "error", __doc__)
+@make_rule("RLS023", "unknown-permission", "error", __doc__, static_only=True)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for p, _label, expr in policy_exprs(model):
         for t, sub in walk(expr):

@@ -17,15 +17,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rlskit.lint.core import Finding, LintConfig, make_rule
-from rlskit.lint.model import Model
+from rlskit.lint.model import Model, Policy
 
 
 @make_rule("RLS024", "policy-to-public", "warning", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
+    by_table: dict[str, list[Policy]] = {}
     for p in model.policies.values():
         if "PUBLIC" in p.roles:
-            yield RULE.finding(
-                f"policy {p.name} on {p.table} applies to PUBLIC (no TO clause)",
-                p.loc,
-                f"{p.key}:public",
-            )
+            by_table.setdefault(p.table, []).append(p)
+    for table, ps in by_table.items():  # one finding per table, not one per policy
+        ps.sort(key=lambda p: (p.loc.file or "", p.loc.line or 0))
+        listed = ", ".join(p.name for p in ps)
+        yield RULE.finding(
+            f"{'policy' if len(ps) == 1 else 'policies'} {listed} on {table} "
+            f"{'applies' if len(ps) == 1 else 'apply'} to PUBLIC (no TO clause)"
+            + (
+                f": {', '.join(sorted(config.low_trust_roles))} included"
+                if config.low_trust_roles
+                else ""
+            ),
+            ps[0].loc,
+            f"policy:{table}:*:public",
+        )

@@ -22,7 +22,7 @@ from rlskit.lint.core import Finding, LintConfig, make_rule
 from rlskit.lint.model import Loc, Model
 
 
-@make_rule("RLS025", "password-in-migration", "error", __doc__)
+@make_rule("RLS025", "password-in-migration", "error", __doc__, static_only=True)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for r in model.roles.values():
         if r.password_in_sql:

@@ -23,7 +23,7 @@ from rlskit.lint.core import Finding, LintConfig, make_rule
 from rlskit.lint.model import Loc, Model
 
 
-@make_rule("RLS026", "unknown-role", "error", __doc__)
+@make_rule("RLS026", "unknown-role", "error", __doc__, static_only=True)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     if model.source != "static":
         return  # in the catalog every named role exists

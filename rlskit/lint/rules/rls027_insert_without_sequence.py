@@ -23,7 +23,7 @@ from rlskit.lint.core import Finding, LintConfig, make_rule
 from rlskit.lint.model import Model
 
 
-@make_rule("RLS027", "insert-without-sequence", "error", __doc__)
+@make_rule("RLS027", "insert-without-sequence", "error", __doc__, static_only=True)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for t in model.tables.values():
         for seq in sorted(t.serials):

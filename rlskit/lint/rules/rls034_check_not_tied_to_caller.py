@@ -1,0 +1,58 @@
+"""RLS034 check-not-tied-to-caller: a write policy does not tie the owner column to the caller.
+
+The table's policies scope rows by a column compared with the caller
+(``owner = auth.uid()``), but an INSERT or UPDATE policy's WITH CHECK does not
+constrain that column: a user can create rows owned by someone else, or hand
+their row over to another user.
+
+Anti-pattern::
+
+    CREATE POLICY upd ON objects FOR UPDATE
+        USING (owner = auth.uid()) WITH CHECK (bucket_id = 'avatars');
+
+Fix::
+
+    CREATE POLICY upd ON objects FOR UPDATE
+        USING (owner = (SELECT auth.uid()))
+        WITH CHECK (bucket_id = 'avatars' AND owner = (SELECT auth.uid()));
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rlskit.lint.core import Finding, LintConfig, make_rule, scoping_columns
+from rlskit.lint.model import Model, calls, column_refs, is_true
+
+
+@make_rule("RLS034", "check-not-tied-to-caller", "warning", __doc__)
+def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
+    scoped: dict[str, set[str]] = {}
+    for p in model.policies.values():
+        for expr in (p.using, p.check):
+            if expr is not None:
+                scoped.setdefault(p.table, set()).update(scoping_columns(expr, p.table))
+    for p in model.policies.values():
+        if not p.permissive or p.command not in ("INSERT", "UPDATE", "ALL"):
+            continue
+        if set(p.roles) <= config.admin_roles:
+            continue  # an admin may write any owner's rows
+        owner_cols = scoped.get(p.table, set())
+        t = model.tables.get(p.table)
+        if t is not None and t.columns:
+            owner_cols &= t.columns  # not a column of a table a subquery reads
+        check = p.check if p.check is not None else (p.using if p.command != "INSERT" else None)
+        if not owner_cols or check is None or is_true(check):
+            continue
+        # tied: compared with the caller, or handed to a helper (is_member(org_id))
+        used = set(scoping_columns(check, p.table)) | {
+            ref[-1] for call in calls(check) for ref in column_refs(call.get("args", []))
+        }
+        if not used & owner_cols:
+            cols = ", ".join(sorted(owner_cols))
+            yield RULE.finding(
+                f"WITH CHECK of policy {p.name} ({p.command}) on {p.table} does not tie "
+                f"{cols} to the caller: a user can write rows that belong to someone else",
+                p.loc,
+                f"{p.key}:check-owner",
+            )

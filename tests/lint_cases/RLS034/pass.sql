@@ -1,0 +1,9 @@
+CREATE SCHEMA auth;
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
+CREATE ROLE app NOLOGIN;
+CREATE TABLE todos (id bigint PRIMARY KEY, user_id uuid NOT NULL);
+CREATE INDEX ON todos (user_id);
+ALTER TABLE todos ENABLE ROW LEVEL SECURITY;
+GRANT SELECT, INSERT, UPDATE, DELETE ON todos TO app;
+CREATE POLICY own_read ON todos FOR SELECT TO app USING (user_id = (SELECT auth.uid()));
+CREATE POLICY own_write ON todos FOR UPDATE TO app USING (user_id = (SELECT auth.uid())) WITH CHECK (id > 0 AND user_id = (SELECT auth.uid()));

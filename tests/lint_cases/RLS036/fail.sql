@@ -1,0 +1,7 @@
+CREATE TABLE t (id int);
+DO $$
+BEGIN
+  INSERT INTO t VALUES (1);
+  COMMIT;
+END
+$$;

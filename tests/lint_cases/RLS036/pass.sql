@@ -1,0 +1,6 @@
+CREATE TABLE t (id int);
+DO $$
+BEGIN
+  INSERT INTO t VALUES (1);
+END
+$$;

@@ -1,0 +1,1 @@
+CREATE FUNCTION my_eq(a text, b text) RETURNS boolean LEAKPROOF LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RAISE NOTICE '%', a; RETURN a = b; END $$;

@@ -1,0 +1,1 @@
+CREATE FUNCTION tenant() RETURNS bigint IMMUTABLE LANGUAGE sql AS $$ SELECT current_setting('app.tenant', true)::bigint $$;

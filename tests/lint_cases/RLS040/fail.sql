@@ -1,0 +1,3 @@
+CREATE TABLE events (tenant_id bigint) PARTITION BY LIST (tenant_id);
+ALTER TABLE events ENABLE ROW LEVEL SECURITY;
+CREATE TABLE events_1 PARTITION OF events FOR VALUES IN (1);
