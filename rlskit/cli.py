@@ -770,18 +770,51 @@ def permissions(
 )
 @click.option("-m", "--message", default="baseline", show_default=True)
 @click.option("--rev-id", help="Revision id (default 0001).")
+@click.option(
+    "--scratch-url",
+    help="Server for the self-check's scratch database (default: rlskit's own scratch server).",
+)
+@click.option(
+    "--force", is_flag=True, help="Write the revision even if its rebuild differs from the source."
+)
 @url_option
 @pass_ctx
 def baseline(
-    ctx: Ctx, schemas: tuple[str, ...], mark_applied: bool, message: str, rev_id: str | None
+    ctx: Ctx,
+    schemas: tuple[str, ...],
+    mark_applied: bool,
+    message: str,
+    rev_id: str | None,
+    scratch_url: str | None,
+    force: bool,
 ) -> None:
     """Write the first revision from an existing database (--url)."""
     from rlskit import commands
 
     project = ctx.project()
     rev = commands.baseline(
-        project, list(schemas), _opts(ctx, project, quiet=True), mark_applied, message, rev_id
+        project,
+        list(schemas),
+        _opts(ctx, project, quiet=True),
+        mark_applied,
+        message,
+        rev_id,
+        scratch_url=scratch_url,
+        force=force,
     )
+    for note in rev.notes:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+    if rev.differences:
+        click.secho(
+            f"warning: written with --force; a rebuild differs from the source in "
+            f"{len(rev.differences)} line(s):",
+            fg="red",
+            err=True,
+        )
+        for d in rev.differences:
+            click.echo(f"  {d}", err=True)
+    elif rev.checked:
+        click.echo("checked: a scratch database built from it matches the source")
     click.echo(f"revision {rev.revision}")
     for p in (rev.up, rev.down, rev.module):
         click.echo(f"  created {project.display(p)}")

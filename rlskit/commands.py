@@ -346,8 +346,10 @@ def migrate_scratch(
     plugin): all-or-nothing, or revision by revision when a no-transaction
     revision needs it (refused before anything runs, so the retry starts clean)."""
     from rlskit.errors import NonTransactionalRevision
+    from rlskit.scratch import as_migrator
 
     s = settings or project.settings
+    url = as_migrator(url)  # [rlskit] migrate_as: as the managed-PostgreSQL-like role
     try:
         return upgrade(project, target, RunOptions(url=url, settings=s))
     except NonTransactionalRevision:
@@ -839,17 +841,25 @@ def drift(
     opts = opts or RunOptions()
     heads = current(project, opts)
     t0 = time.perf_counter()
+    platform = None
     with scratch_database(project, scratch_url) as url:
+        if project.settings.scratch_setup:
+            with psycopg.connect(url) as conn:
+                platform = snapshot(conn)
         if heads:
             migrate_scratch(project, url, heads[0] if len(heads) == 1 else "heads", opts.settings)
         with psycopg.connect(url) as conn:
             expected = snapshot(conn)
+            scratch_me = project.settings.migrate_as or str(
+                conn.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
+            )
     t1 = time.perf_counter()
     cfg = alembic_config(project, opts)
     live_url, _ = resolve_url(cfg, project, opts.settings or project.settings)
     with psycopg.connect(libpq_url(live_url), connect_timeout=10) as conn:
         live = snapshot(conn)
-    diffs = drift_mod.compare(expected, live)
+        live_me = str(conn.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
+    diffs = drift_mod.compare(expected, live, platform, (scratch_me, live_me))
     return DriftReport(heads, diffs, t1 - t0, time.perf_counter() - t1)
 
 
@@ -938,6 +948,32 @@ def permissions(
 
 
 # -- baseline ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BaselineRevision(NewRevision):
+    """What ``rlskit baseline`` created, with what its self-check found."""
+
+    notes: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)  # rebuild vs source (with --force)
+    checked: bool = False
+
+
+class BaselineMismatch(RlskitError):
+    """The revision does not rebuild the source; nothing was written."""
+
+    def __init__(self, differences: list[str]) -> None:
+        shown = "\n".join("  " + d for d in differences[:40])
+        more = f"\n  ... and {len(differences) - 40} more" if len(differences) > 40 else ""
+        super().__init__(
+            f"The baseline does not rebuild the source database: a scratch database built "
+            f"from it differs in {len(differences)} line(s) "
+            f"(- only in the source, + only in the rebuild):\n{shown}{more}",
+            "Nothing was written. If the source relies on a platform (roles, schemas, "
+            "extensions it did not create), name its SQL in [rlskit] scratch_setup; "
+            "--force writes the revision anyway.",
+        )
+        self.differences = differences
+
+
 def baseline(
     project: Project,
     schemas: list[str],
@@ -945,13 +981,22 @@ def baseline(
     mark_applied: bool = False,
     message: str = "baseline",
     rev_id: str | None = None,
-) -> NewRevision:
-    """Write the first revision from a live database; optionally record it as applied there."""
+    scratch_url: str | None = None,
+    force: bool = False,
+    check: bool = True,
+) -> BaselineRevision:
+    """Write the first revision from a live database; optionally record it as applied there.
+
+    Before writing, the revision is applied to a scratch database (after the
+    project's ``scratch_setup``) and compared with the source by
+    :func:`rlskit.baseline.fingerprint`; a difference refuses unless ``force``.
+    """
     import psycopg
 
     from rlskit import baseline as baseline_mod
     from rlskit.embedded import EmbeddedServer
     from rlskit.runtime import connect_error, resolve_url
+    from rlskit.scratch import apply_sql, as_migrator, scratch_database
     from rlskit.urls import libpq_url
 
     opts = opts or RunOptions()
@@ -962,18 +1007,52 @@ def baseline(
         )
     cfg = alembic_config(project, opts)
     url, _ = resolve_url(cfg, project, opts.settings or project.settings)
+    pg_dump = EmbeddedServer(project.embedded_home).tool("pg_dump")
+    schemas = schemas or ["public"]
     try:
         conn = psycopg.connect(libpq_url(url), connect_timeout=10, autocommit=True)
     except psycopg.OperationalError as exc:
         raise connect_error(url, exc) from None
+    platform = None
+    if project.settings.scratch_setup:
+        with scratch_database(project, scratch_url) as purl, psycopg.connect(purl) as pconn:
+            platform = baseline_mod.read_platform(pconn, schemas)
     with conn:
-        result = baseline_mod.build(
-            conn, url, schemas or ["public"], EmbeddedServer(project.embedded_home).tool("pg_dump")
+        result = baseline_mod.build(conn, url, schemas, pg_dump, platform)
+        source = (
+            baseline_mod.fingerprint(conn, libpq_url(url), schemas, result.roles, pg_dump)
+            if check
+            else None
         )
+    differences: list[str] = []
+    if check:
+        with scratch_database(project, scratch_url) as surl:
+            try:
+                apply_sql(as_migrator(surl), result.up, "the baseline revision")
+            except RlskitError as exc:
+                if not force:
+                    raise RlskitError(
+                        f"The baseline does not apply to a scratch database: {exc.message}",
+                        "Nothing was written. If the source relies on a platform (roles, "
+                        "schemas, extensions it did not create), name its SQL in [rlskit] "
+                        "scratch_setup; --force writes the revision anyway.",
+                    ) from None
+                differences = [f"does not apply: {exc.message}"]
+            else:
+                with psycopg.connect(as_migrator(surl), autocommit=True) as sconn:
+                    rebuilt = baseline_mod.fingerprint(
+                        sconn, as_migrator(surl), schemas, result.roles, pg_dump
+                    )
+                assert source is not None
+                differences = baseline_mod.compare_fingerprints(source, rebuilt, schemas)
+        if differences and not force:
+            raise BaselineMismatch(differences)
     rev = new(project, message, rev_id, up_sql=result.up, down_sql=result.down)
     if mark_applied:
         stamp_applied(project, rev.revision, opts)
-    return rev
+    return BaselineRevision(
+        rev.revision, rev.module, rev.up, rev.down, result.notes, differences, check
+    )
 
 
 def stamp_applied(project: Project, revision: str, opts: RunOptions) -> None:

@@ -24,7 +24,7 @@ from rlskit.catalog import (
     TablePrivilege,
     Trigger,
 )
-from rlskit.quoting import quote_ident
+from rlskit.quoting import quote_ident, quote_literal
 
 T = TypeVar("T")
 
@@ -62,11 +62,19 @@ def _strip_owner_acl(acl: tuple[str, ...], owner: str) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def normalise(snap: Snapshot, roles_in_scope: set[str] | None = None) -> Snapshot:
-    """Remove what differs only because of who owns the objects."""
+MIGRATOR = "<migrator>"
+
+
+def normalise(snap: Snapshot, roles_in_scope: set[str] | None = None, me: str = "") -> Snapshot:
+    """Remove what differs only because of who ran the migrations: ``me`` (the
+    role that ran them, on this side) shows as ``<migrator>``; owners' implicit
+    privileges and grantors are left out."""
+
+    def who(name: str) -> str:
+        return MIGRATOR if me and name == me else name
+
     owners = {(r.schema, r.name): r.owner for r in snap.relations}
-    all_owners = set(owners.values()) | {f.owner for f in snap.functions}
-    relations = tuple(replace(r, owner="") for r in snap.relations)
+    relations = tuple(replace(r, owner=who(r.owner)) for r in snap.relations)
     tprivs = tuple(
         replace(p, grantor="")
         for p in snap.table_privileges
@@ -74,12 +82,23 @@ def normalise(snap: Snapshot, roles_in_scope: set[str] | None = None) -> Snapsho
     )
     cprivs = tuple(p for p in snap.column_privileges if p.grantee != owners.get((p.schema, p.name)))
     functions = tuple(
-        replace(f, owner="", acl=_strip_owner_acl(f.acl, f.owner)) for f in snap.functions
+        replace(f, owner=who(f.owner), acl=_strip_owner_acl(f.acl, f.owner)) for f in snap.functions
+    )
+    schemas = tuple(
+        replace(x, owner=who(x.owner), acl=_strip_owner_acl(x.acl, x.owner)) for x in snap.schemas
+    )
+    defaults = tuple(
+        replace(d, role=who(d.role), acl=_strip_owner_acl(d.acl, d.role))
+        for d in snap.default_privileges
     )
     scope = roles_in_scope if roles_in_scope is not None else {r.rolname for r in snap.roles}
-    scope -= all_owners
+    scope.discard(me)
     roles = tuple(r for r in snap.roles if r.rolname in scope)
-    memberships = tuple(m for m in snap.memberships if m.role in scope or m.member in scope)
+    memberships = tuple(
+        m
+        for m in snap.memberships
+        if (m.role in scope or m.member in scope) and not m.creator_grant
+    )
     return replace(
         snap,
         relations=relations,
@@ -88,8 +107,8 @@ def normalise(snap: Snapshot, roles_in_scope: set[str] | None = None) -> Snapsho
         functions=functions,
         roles=roles,
         memberships=memberships,
-        schemas=(),
-        default_privileges=(),
+        schemas=schemas,
+        default_privileges=defaults,
     )
 
 
@@ -103,7 +122,74 @@ def only_schemas(snap: Snapshot, schemas: set[str]) -> Snapshot:
         policies=tuple(p for p in snap.policies if p.schema in schemas),
         functions=tuple(f for f in snap.functions if f.schema in schemas),
         triggers=tuple(t for t in snap.triggers if t.schema in schemas),
+        schemas=tuple(x for x in snap.schemas if x.name in schemas),
+        default_privileges=tuple(
+            d for d in snap.default_privileges if not d.schema or d.schema in schemas
+        ),
+        extensions=tuple(e for e in snap.extensions if e.schema in schemas),
     )
+
+
+_KEYS: dict[str, Callable[[Any], Any]] = {
+    "roles": lambda r: r.rolname,
+    "memberships": lambda m: (m.role, m.member),
+    "schemas": lambda x: x.name,
+    "relations": lambda r: (r.schema, r.name),
+    "table_privileges": lambda p: (p.schema, p.name, p.grantee, p.privilege),
+    "column_privileges": lambda p: (p.schema, p.name, p.column_name, p.grantee, p.privilege),
+    "policies": lambda p: (p.schema, p.table_name, p.name),
+    "functions": lambda f: (f.schema, f.name, f.arguments),
+    "triggers": lambda t: (t.schema, t.table_name, t.name),
+    "default_privileges": lambda d: (d.role, d.schema, d.object_type),
+    "extensions": lambda e: e.name,
+}
+
+
+def without_platform(
+    expected: Snapshot, live: Snapshot, platform: Snapshot
+) -> tuple[Snapshot, Snapshot]:
+    """Leave out what the platform (``scratch_setup``) provides and the migrations
+    did not change: the platform's own objects are not the project's business,
+    even where the real platform differs from the stand-in."""
+    exp: dict[str, Any] = {}
+    liv: dict[str, Any] = {}
+    mine_keys: dict[str, set[Any]] = {}
+    for name, key in _KEYS.items():
+        theirs = set(getattr(platform, name))
+        theirs_keys = {key(x) for x in theirs}
+        mine = tuple(x for x in getattr(expected, name) if x not in theirs)
+        mine_keys[name] = {key(x) for x in mine}
+        exp[name] = mine
+        liv[name] = tuple(
+            x for x in getattr(live, name) if key(x) not in theirs_keys or key(x) in mine_keys[name]
+        )
+    # what is in the platform's schemas, on its tables or in its roles and the
+    # migrations did not make: the platform's (the real one has more than the stand-in)
+    tables = {(r.schema, r.name) for r in platform.relations}
+    used = {r.schema for r in exp["relations"]} | {f.schema for f in exp["functions"]}
+    schemas = {x.name for x in platform.schemas} - used
+    roles = {r.rolname for r in platform.roles}
+
+    def ours(name: str, x: Any, where: bool) -> bool:
+        return not where or _KEYS[name](x) in mine_keys[name]
+
+    liv["functions"] = tuple(
+        f for f in liv["functions"] if ours("functions", f, f.schema in schemas)
+    )
+    liv["relations"] = tuple(
+        r for r in liv["relations"] if ours("relations", r, r.schema in schemas)
+    )
+    liv["extensions"] = tuple(
+        e for e in liv["extensions"] if ours("extensions", e, e.schema in schemas)
+    )
+    for name in ("policies", "triggers"):
+        liv[name] = tuple(x for x in liv[name] if ours(name, x, (x.schema, x.table_name) in tables))
+    for name in ("table_privileges", "column_privileges"):
+        liv[name] = tuple(x for x in liv[name] if ours(name, x, (x.schema, x.name) in tables))
+    liv["memberships"] = tuple(
+        m for m in liv["memberships"] if ours("memberships", m, m.role in roles)
+    )
+    return replace(expected, **exp), replace(live, **liv)
 
 
 def roles_in_scope(expected: Snapshot, live: Snapshot) -> set[str]:
@@ -173,11 +259,25 @@ def _keyed(items: Iterable[T], key: Callable[[T], Any]) -> dict[Any, T]:
     return {key(i): i for i in items}
 
 
-def compare(expected: Snapshot, live: Snapshot) -> list[Difference]:
-    """Differences between the expected (migrations) and the live snapshot."""
+def compare(
+    expected: Snapshot,
+    live: Snapshot,
+    platform: Snapshot | None = None,
+    migrators: tuple[str, str] = ("", ""),
+) -> list[Difference]:
+    """Differences between the expected (migrations) and the live snapshot.
+
+    ``platform``: the scratch database before the migrations (``scratch_setup``);
+    what it provides is left out unless the migrations changed it.
+    ``migrators``: the role that ran the migrations on each side (owners and
+    default privileges of that role compare equal).
+    """
     live = only_schemas(live, {s.name for s in expected.schemas})
+    if platform is not None:
+        expected, live = without_platform(expected, live, platform)
     scope = roles_in_scope(expected, live)
-    exp, liv = normalise(expected, set(scope)), normalise(live, set(scope))
+    exp = normalise(expected, set(scope), migrators[0])
+    liv = normalise(live, set(scope), migrators[1])
     out: list[Difference] = []
 
     # roles
@@ -411,7 +511,7 @@ def compare(expected: Snapshot, live: Snapshot) -> list[Difference]:
         )
     for k in sorted(ef.keys() & lf.keys()):
         fa, fb = ef[k], lf[k]
-        if fa != fb:
+        if replace(fa, owner="") != replace(fb, owner=""):  # owners: see _owners
             fields = [
                 f
                 for f in (
@@ -481,6 +581,298 @@ def compare(expected: Snapshot, live: Snapshot) -> list[Difference]:
                     f"{quote_ident(k[2])};",
                 )
             )
+    # public exists in every database: it is the project's only if the migrations use it
+    used = (
+        {r.schema for r in exp.relations}
+        | {f.schema for f in exp.functions}
+        | {d.schema for d in exp.default_privileges}
+    )
+    if "public" not in used:
+
+        def without_public(snap: Snapshot) -> Snapshot:
+            return replace(
+                snap,
+                schemas=tuple(x for x in snap.schemas if x.name != "public"),
+                relations=tuple(r for r in snap.relations if r.schema != "public"),
+                extensions=tuple(e for e in snap.extensions if e.schema != "public"),
+                default_privileges=tuple(
+                    d for d in snap.default_privileges if d.schema != "public"
+                ),
+            )
+
+        exp, liv = without_public(exp), without_public(liv)
+    out += _owners(exp, liv)
+    out += _schema_grants(exp, liv)
+    out += _default_privileges(exp, liv)
+    out += _new_relations(exp, liv)
+    out += _extensions(exp, liv)
+    out += _view_options(exp, liv)
+    return out
+
+
+_REL_KIND = {
+    "r": "TABLE",
+    "p": "TABLE",
+    "v": "VIEW",
+    "m": "MATERIALIZED VIEW",
+    "f": "FOREIGN TABLE",
+    "S": "SEQUENCE",
+}
+_PRIVS = {
+    "r": "SELECT",
+    "w": "UPDATE",
+    "a": "INSERT",
+    "d": "DELETE",
+    "D": "TRUNCATE",
+    "x": "REFERENCES",
+    "t": "TRIGGER",
+    "X": "EXECUTE",
+    "U": "USAGE",
+    "C": "CREATE",
+    "m": "MAINTAIN",
+}
+_DEFACL_TYPES = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
+
+
+def _owner_sql(name: str) -> str:
+    return "CURRENT_USER" if name == MIGRATOR else quote_ident(name)
+
+
+def _owners(exp: Snapshot, liv: Snapshot) -> list[Difference]:
+    """Who owns the project's tables, views, functions and schemas (sequences
+    follow their table)."""
+    out: list[Difference] = []
+    lr = _keyed(liv.relations, lambda r: (r.schema, r.name))
+    for r in sorted(exp.relations):
+        b = lr.get((r.schema, r.name))
+        if b is None or b.owner == r.owner or r.kind == "S":
+            continue
+        kw = _REL_KIND.get(r.kind, "TABLE")
+        out.append(
+            Difference(
+                "owner",
+                f"{kw.lower()} {r.schema}.{r.name}",
+                "changed",
+                f"owned by {b.owner} (expected {r.owner})",
+                f"ALTER {kw} {q(r.schema, r.name)} OWNER TO {_owner_sql(r.owner)};",
+            )
+        )
+    lf = _keyed(liv.functions, lambda f: (f.schema, f.name, f.arguments))
+    for f in sorted(exp.functions):
+        g = lf.get((f.schema, f.name, f.arguments))
+        if g is None or g.owner == f.owner:
+            continue
+        out.append(
+            Difference(
+                "owner",
+                f"function {f.schema}.{f.name}({f.arguments})",
+                "changed",
+                f"owned by {g.owner} (expected {f.owner})",
+                f"ALTER FUNCTION {q(f.schema, f.name)}({f.arguments}) OWNER TO "
+                f"{_owner_sql(f.owner)};",
+            )
+        )
+    ls = _keyed(liv.schemas, lambda x: x.name)
+    for x in sorted(exp.schemas):
+        y = ls.get(x.name)
+        if y is None or y.owner == x.owner:
+            continue
+        out.append(
+            Difference(
+                "owner",
+                f"schema {x.name}",
+                "changed",
+                f"owned by {y.owner} (expected {x.owner})",
+                f"ALTER SCHEMA {quote_ident(x.name)} OWNER TO {_owner_sql(x.owner)};",
+            )
+        )
+    return out
+
+
+def _acl_map(acl: Iterable[str]) -> dict[str, set[str]]:
+    """``grantee=privs/grantor`` items as {grantee: {privilege letter}} (PUBLIC for '')."""
+    out: dict[str, set[str]] = {}
+    for item in acl:
+        grantee, _, privs = item.partition("=")
+        name = grantee.strip('"').replace('""', '"') or "PUBLIC"
+        out.setdefault(name, set()).update(c for c in privs if c in _PRIVS)
+    return out
+
+
+def _privs(letters: Iterable[str]) -> str:
+    return ", ".join(_PRIVS[c] for c in sorted(letters, key=list(_PRIVS).index))
+
+
+def _schema_grants(exp: Snapshot, liv: Snapshot) -> list[Difference]:
+    out: list[Difference] = []
+    ls = _keyed(liv.schemas, lambda x: x.name)
+    for x in sorted(exp.schemas):
+        y = ls.get(x.name)
+        if y is None:
+            continue
+        want, have = _acl_map(x.acl), _acl_map(y.acl)
+        for grantee in sorted(want.keys() | have.keys()):
+            w, h = want.get(grantee, set()), have.get(grantee, set())
+            for c in sorted(w - h):
+                out.append(
+                    Difference(
+                        "schema grant",
+                        f"{_PRIVS[c]} on schema {x.name} to {grantee}",
+                        "missing",
+                        "",
+                        f"GRANT {_PRIVS[c]} ON SCHEMA {quote_ident(x.name)} TO "
+                        f"{_role_sql(grantee)};",
+                    )
+                )
+            for c in sorted(h - w):
+                out.append(
+                    Difference(
+                        "schema grant",
+                        f"{_PRIVS[c]} on schema {x.name} to {grantee}",
+                        "unexpected",
+                        "",
+                        f"REVOKE {_PRIVS[c]} ON SCHEMA {quote_ident(x.name)} FROM "
+                        f"{_role_sql(grantee)};",
+                    )
+                )
+    return out
+
+
+def _default_privileges(exp: Snapshot, liv: Snapshot) -> list[Difference]:
+    """ALTER DEFAULT PRIVILEGES: what future objects will grant. A global entry
+    that is absent means PostgreSQL's built-in default (PUBLIC may execute
+    functions and use types)."""
+    builtin = {"f": {"PUBLIC": {"X"}}, "T": {"PUBLIC": {"U"}}}
+
+    def table(snap: Snapshot) -> dict[tuple[str, str, str], dict[str, set[str]]]:
+        return {(d.role, d.schema, d.object_type): _acl_map(d.acl) for d in snap.default_privileges}
+
+    et, lt = table(exp), table(liv)
+    out: list[Difference] = []
+    for key in sorted(et.keys() | lt.keys()):
+        role, schema, objtype = key
+        default = {} if schema else builtin.get(objtype, {})
+        want, have = et.get(key, default), lt.get(key, default)
+        what = _DEFACL_TYPES.get(objtype, objtype)
+        prefix = "ALTER DEFAULT PRIVILEGES"
+        if role != MIGRATOR:
+            prefix += f" FOR ROLE {quote_ident(role)}"
+        if schema:
+            prefix += f" IN SCHEMA {quote_ident(schema)}"
+        for grantee in sorted(want.keys() | have.keys()):
+            w, h = want.get(grantee, set()), have.get(grantee, set())
+            if w == h:
+                continue
+            sql = []
+            if w - h:
+                sql.append(f"{prefix} GRANT {_privs(w - h)} ON {what} TO {_role_sql(grantee)};")
+            if h - w:
+                sql.append(f"{prefix} REVOKE {_privs(h - w)} ON {what} FROM {_role_sql(grantee)};")
+            out.append(
+                Difference(
+                    "default privilege",
+                    f"{role} in {schema or 'all schemas'} on {what} to {grantee}",
+                    "changed",
+                    f"new objects get {_privs(h) or 'nothing'} (expected {_privs(w) or 'nothing'})",
+                    "\n".join(sql),
+                )
+            )
+    return out
+
+
+def _new_relations(exp: Snapshot, liv: Snapshot) -> list[Difference]:
+    """Tables and views in the project's schemas that no migration creates."""
+    known = {(r.schema, r.name) for r in exp.relations}
+    out: list[Difference] = []
+    for r in sorted(liv.relations):
+        if (r.schema, r.name) in known or r.kind not in ("r", "p", "v", "m", "f"):
+            continue
+        kw = _REL_KIND[r.kind]
+        rls = ""
+        if r.kind in ("r", "p"):
+            rls = "; row level security " + ("enabled" if r.rls_enabled else "DISABLED")
+        out.append(
+            Difference(
+                "table",
+                f"{r.schema}.{r.name}",
+                "unexpected",
+                f"{kw.lower()} not created by any migration{rls}",
+                "-- not created by any migration: write one for it, or drop it\n"
+                f"DROP {kw} {q(r.schema, r.name)};",
+            )
+        )
+    return out
+
+
+def _extensions(exp: Snapshot, liv: Snapshot) -> list[Difference]:
+    ee, le = _keyed(exp.extensions, lambda e: e.name), _keyed(liv.extensions, lambda e: e.name)
+    out: list[Difference] = []
+    for name in sorted(ee.keys() - le.keys()):
+        out.append(
+            Difference(
+                "extension",
+                name,
+                "missing",
+                f"in schema {ee[name].schema}",
+                f"CREATE EXTENSION IF NOT EXISTS {quote_ident(name)} "
+                f"WITH SCHEMA {quote_ident(ee[name].schema)};",
+            )
+        )
+    for name in sorted(le.keys() - ee.keys()):
+        out.append(
+            Difference(
+                "extension",
+                name,
+                "unexpected",
+                f"in schema {le[name].schema}, created by no migration",
+                f"DROP EXTENSION {quote_ident(name)};",
+            )
+        )
+    for name in sorted(ee.keys() & le.keys()):
+        if ee[name].schema != le[name].schema:
+            out.append(
+                Difference(
+                    "extension",
+                    name,
+                    "changed",
+                    f"in schema {le[name].schema} (expected {ee[name].schema})",
+                    f"ALTER EXTENSION {quote_ident(name)} SET SCHEMA "
+                    f"{quote_ident(ee[name].schema)};",
+                )
+            )
+    return out
+
+
+def _view_options(exp: Snapshot, liv: Snapshot) -> list[Difference]:
+    """security_invoker / security_barrier (and other options) of views."""
+    lr = _keyed(liv.relations, lambda r: (r.schema, r.name))
+    out: list[Difference] = []
+    for r in sorted(exp.relations):
+        b = lr.get((r.schema, r.name))
+        if b is None or r.kind not in ("v", "m") or set(r.options) == set(b.options):
+            continue
+        want = dict(o.split("=", 1) for o in r.options)
+        have = dict(o.split("=", 1) for o in b.options)
+        kw = _REL_KIND[r.kind]
+        sql = []
+        if have.keys() - want.keys():
+            keys = ", ".join(quote_ident(k) for k in sorted(have.keys() - want.keys()))
+            sql.append(f"ALTER {kw} {q(r.schema, r.name)} RESET ({keys});")
+        changed = {k: v for k, v in want.items() if have.get(k) != v}
+        if changed:
+            opts = ", ".join(
+                f"{quote_ident(k)} = {quote_literal(v)}" for k, v in sorted(changed.items())
+            )
+            sql.append(f"ALTER {kw} {q(r.schema, r.name)} SET ({opts});")
+        out.append(
+            Difference(
+                "view",
+                f"{r.schema}.{r.name}",
+                "changed",
+                f"options {sorted(b.options)} (expected {sorted(r.options)})",
+                "\n".join(sql),
+            )
+        )
     return out
 
 

@@ -47,6 +47,13 @@ class Settings:
     version_table: str = "alembic_version"
     version_table_schema: str | None = "rlskit"  # bookkeeping lives here, no PUBLIC access
     embedded: bool = True  # fall back to the embedded server when no URL is given
+    # SQL files applied to every scratch database before the migrations (a platform's
+    # roles, schemas and extensions); never to a real database. Relative to the project.
+    scratch_setup: tuple[str, ...] = ()
+    # The role migrations run as in production (managed PostgreSQL: not a superuser).
+    # Scratch databases create it with CREATEROLE CREATEDB, no SUPERUSER/BYPASSRLS,
+    # owning the database, and run the migrations as it.
+    migrate_as: str | None = None
 
     def with_overrides(self, **kw: object) -> Settings:
         """Copy with the options that are not None replaced."""
@@ -85,6 +92,12 @@ def settings_from_section(section: dict[str, str]) -> Settings:
         kw["embedded"] = _bool(section["embedded"], "embedded")
     if section.get("version_table"):
         kw["version_table"] = section["version_table"]
+    if section.get("scratch_setup", "").strip():
+        kw["scratch_setup"] = tuple(
+            part for part in re.split(r"[\s,]+", section["scratch_setup"].strip()) if part
+        )
+    if section.get("migrate_as", "").strip():
+        kw["migrate_as"] = section["migrate_as"].strip()
     if section.get("version_table_schema"):
         kw["version_table_schema"] = section["version_table_schema"]
     return replace(s, **kw)  # type: ignore[arg-type]
@@ -101,6 +114,20 @@ class Project:
     policies_dir: Path
     ini_url: str | None
     settings: Settings = field(default_factory=Settings)
+
+    @property
+    def scratch_setup_files(self) -> list[Path]:
+        """The ``scratch_setup`` files, resolved against the project root."""
+        out = []
+        for name in self.settings.scratch_setup:
+            path = (self.root / name).resolve()
+            if not path.is_file():
+                raise ProjectError(
+                    f"[rlskit] scratch_setup names {name}, which does not exist in {self.root}.",
+                    "Fix the path in alembic.ini (relative to the project folder).",
+                )
+            out.append(path)
+        return out
 
     @property
     def embedded_home(self) -> Path:

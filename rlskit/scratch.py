@@ -2,7 +2,9 @@
 
 Roles are cluster-wide, so by default the scratch database lives on a cluster
 of its own (``<project>/.rlskit/scratch``) where nothing else creates them.
-Every role the migrations created is dropped again afterwards.
+Every role the migrations created is dropped again afterwards. A project's
+``scratch_setup`` files (what its platform provides) are applied to every new
+scratch database first.
 
 There is one scratch server per project. A command that needs it starts it
 (about 0.1-0.5 s; the first time ``initdb`` adds about 1.3 s) and the last
@@ -15,14 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from rlskit.errors import DatabaseUnavailable, RlskitError
 from rlskit.project import Project
-from rlskit.quoting import quote_ident
+from rlskit.quoting import quote_ident, quote_literal
 from rlskit.urls import libpq_url, mask_url
 
 if TYPE_CHECKING:
@@ -41,13 +44,42 @@ def _with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path="/" + database))
 
 
+def _with_user(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(
+        parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}")
+    )
+
+
+# scratch database URL -> the same database as the project's migrate_as role
+_MIGRATOR_URLS: dict[str, str] = {}
+
+
+def as_migrator(url: str) -> str:
+    """``url`` as the project's ``migrate_as`` role, if the scratch database has one."""
+    return _MIGRATOR_URLS.get(url, url)
+
+
+def _create_migrator(admin: Any, role: str) -> str:
+    """Create (or reset) ``role`` with managed-PostgreSQL rights; return its new password."""
+    password = secrets.token_urlsafe(24)
+    exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    verb = "ALTER" if exists else "CREATE"
+    admin.execute(
+        f"{verb} ROLE {quote_ident(role)} LOGIN CREATEROLE CREATEDB NOSUPERUSER NOBYPASSRLS "
+        "NOREPLICATION INHERIT PASSWORD " + quote_literal(password)
+    )
+    return password
+
+
 @contextlib.contextmanager
 def scratch_database(project: Project | None, server_url: str | None = None) -> Iterator[str]:
     """Yield the URL of a new, empty database; drop it (and new roles) afterwards.
 
     Without ``server_url`` the database goes on the project's own scratch server.
     """
-    with scratch_server_url(project, server_url) as url, _database_on(url) as database:
+    with scratch_server_url(project, server_url) as url, _database_on(url, project) as database:
         yield database
 
 
@@ -67,7 +99,7 @@ def scratch_server_url(project: Project | None, server_url: str | None = None) -
 
 
 @contextlib.contextmanager
-def _database_on(server_url: str) -> Iterator[str]:
+def _database_on(server_url: str, project: Project | None) -> Iterator[str]:
     import psycopg
 
     admin_url = _with_database(server_url, "postgres")
@@ -86,11 +118,54 @@ def _database_on(server_url: str) -> Iterator[str]:
                 f"{' '.join(str(exc).split())}.",
                 "The scratch server needs a role with CREATEDB.",
             ) from None
+        url = _with_database(server_url, name)
         try:
-            yield _with_database(server_url, name)
+            if project is not None:
+                for path in project.scratch_setup_files:
+                    apply_sql(url, path.read_text(encoding="utf-8"), project.display(path))
+            migrator = project.settings.migrate_as if project is not None else None
+            if migrator:
+                password = _create_migrator(admin, migrator)
+                admin.execute(
+                    f"ALTER DATABASE {quote_ident(name)} OWNER TO {quote_ident(migrator)}"
+                )
+                _MIGRATOR_URLS[url] = _with_user(url, migrator, password)
+            yield url
         finally:
+            _MIGRATOR_URLS.pop(url, None)
             admin.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
             after = {r[0] for r in admin.execute("SELECT rolname FROM pg_roles").fetchall()}
-            for role in sorted(after - before):
-                with contextlib.suppress(psycopg.Error):
-                    admin.execute(f"DROP ROLE {quote_ident(role)}")
+            left = sorted(after - before)
+            while left:  # roles granted by others go first
+                dropped = []
+                for role in left:
+                    try:
+                        admin.execute(f"DROP ROLE {quote_ident(role)}")
+                        dropped.append(role)
+                    except psycopg.Error:
+                        pass
+                if not dropped:
+                    break
+                left = [r for r in left if r not in dropped]
+
+
+def apply_sql(url: str, sql: str, display: str) -> None:
+    """Run ``sql`` on ``url`` statement by statement, in one transaction.
+
+    A failure names the file, line and statement; nothing stays applied.
+    """
+    import psycopg
+
+    from rlskit.sqlfile import SqlFile
+
+    f = SqlFile.from_text(sql, display)
+    with psycopg.connect(url, connect_timeout=10) as conn, conn.cursor() as cur:
+        for st in f.statements:
+            try:
+                cur.execute(st.text)
+            except psycopg.Error as exc:
+                raise RlskitError(
+                    f"{display}:{st.line}: {' '.join(str(exc).split())} "
+                    f"(statement: {' '.join(st.text.split())[:200]}).",
+                    "Fix the file and run again; nothing of it stayed applied.",
+                ) from None

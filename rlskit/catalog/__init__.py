@@ -50,6 +50,7 @@ class Membership:
     role: str
     member: str
     admin_option: bool
+    creator_grant: bool = False  # PostgreSQL 16+'s implicit grant to a CREATEROLE creator
 
 
 @dataclass(frozen=True, order=True)
@@ -60,6 +61,7 @@ class Relation:
     owner: str
     rls_enabled: bool
     rls_forced: bool
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, order=True)
@@ -134,6 +136,12 @@ class DefaultPrivilege:
     acl: tuple[str, ...]
 
 
+@dataclass(frozen=True, order=True)
+class Extension:
+    name: str
+    schema: str
+
+
 T = TypeVar("T")
 
 
@@ -163,6 +171,7 @@ class Snapshot:
     functions: tuple[Function, ...]
     triggers: tuple[Trigger, ...]
     default_privileges: tuple[DefaultPrivilege, ...]
+    extensions: tuple[Extension, ...] = ()
 
     def diff(self, other: Snapshot) -> list[str]:
         """Human-readable differences, ``-`` only in self, ``+`` only in other."""
@@ -198,4 +207,5 @@ def snapshot(conn: Connection, exclude: tuple[str, ...] = BOOKKEEPING_TABLES) ->
         functions=tuple(fetch(conn, "functions", Function)),
         triggers=tuple(fetch(conn, "triggers", Trigger)),
         default_privileges=tuple(fetch(conn, "default_privileges", DefaultPrivilege)),
+        extensions=tuple(fetch(conn, "extensions", Extension)),
     )

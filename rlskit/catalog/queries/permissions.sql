@@ -1,13 +1,18 @@
 -- What one role may do on each table: effective table privileges (direct or
 -- inherited through memberships), column-only privileges, RLS flags and the
--- policies that apply to it. Params: role (text) x 6, schemas (text[], empty: all).
+-- policies that apply to it (MAINTAIN on PostgreSQL 17+). Params: role (text) x 6, schemas (text[], empty: all).
 SELECT n.nspname AS schema, c.relname AS name,
        c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced,
        pg_get_userbyid(c.relowner) AS owner,
        pg_has_role(%(role)s, c.relowner, 'USAGE') AS acts_as_owner,
-       ARRAY(SELECT p FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) AS p
+       ARRAY(SELECT p FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']
+                                  || CASE WHEN current_setting('server_version_num')::int >= 170000
+                                          THEN ARRAY['MAINTAIN'] ELSE '{}'::text[] END) AS p
              WHERE has_table_privilege(%(role)s, c.oid, p)) AS privileges,
-       ARRAY(SELECT a.privilege_type FROM aclexplode(c.relacl) AS a
+       -- a NULL ACL is the owner's built-in privileges: direct, not inherited
+       ARRAY(SELECT a.privilege_type
+             FROM aclexplode(coalesce(c.relacl, acldefault(
+                 CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) AS a
              WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %(role)s)) AS direct,
        ARRAY(SELECT p || ' (' || string_agg(quote_ident(att.attname), ', ' ORDER BY att.attnum) || ')'
              FROM unnest(ARRAY['SELECT','INSERT','UPDATE','REFERENCES']) AS p

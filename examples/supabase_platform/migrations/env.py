@@ -1,0 +1,3 @@
+from rlskit.runtime import run_env
+
+run_env()
