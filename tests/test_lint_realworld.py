@@ -452,3 +452,90 @@ def test_rls034_owner_columns_belong_to_the_policy_table() -> None:
         " WHERE m.org_id = docs.org_id AND m.user_id = auth.uid()))",
     )
     assert "RLS034" not in rules(static(tied))
+
+
+# -- generalisation on schemas outside the corpus (basejump, supa-builder, slack clone) ------
+MEMBERSHIP = """
+CREATE ROLE authenticated NOLOGIN;
+CREATE SCHEMA auth;
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+  SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
+CREATE TABLE public.account_user (user_id uuid, account_id uuid, role text,
+    PRIMARY KEY (user_id, account_id));
+CREATE FUNCTION public.has_role(account uuid, wanted text DEFAULT NULL) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER SET search_path = '' AS $$
+    SELECT EXISTS (SELECT 1 FROM public.account_user m WHERE m.user_id = auth.uid()
+        AND m.account_id = account AND (wanted IS NULL OR m.role = wanted)) $$;
+CREATE TABLE public.accounts (id uuid PRIMARY KEY, primary_owner uuid NOT NULL,
+    personal boolean NOT NULL DEFAULT false);
+CREATE INDEX ON public.accounts (primary_owner);
+ALTER TABLE public.accounts ENABLE ROW LEVEL SECURITY;
+GRANT SELECT, INSERT, UPDATE ON public.accounts TO authenticated;
+CREATE POLICY by_members ON public.accounts FOR SELECT TO authenticated
+    USING (public.has_role(id) = true);
+CREATE POLICY by_owner ON public.accounts FOR SELECT TO authenticated
+    USING (primary_owner = (SELECT auth.uid()));
+"""
+
+
+def test_rls019_a_helper_called_with_a_column_is_one_cause_not_two() -> None:
+    # basejump: USING (basejump.has_role_on_account(id) = true) was reported twice, once
+    # as "the column is wrapped" (with the || example) and once as a per-row helper.
+    found = [f for f in static(MEMBERSHIP) if f.rule == "RLS019"]
+    assert len(found) == 1, [f.message for f in found]
+    assert "has_role() is called with a column" in found[0].message
+    # a column really wrapped on one side of = (a cast, ||, a builtin) is still reported
+    wrapped = MEMBERSHIP + (
+        "CREATE POLICY w ON public.accounts FOR SELECT TO authenticated"
+        " USING (primary_owner::text = current_user);"
+    )
+    msgs = [f.message for f in static(wrapped) if f.rule == "RLS019"]
+    assert any("policy w: the column is wrapped" in m for m in msgs), msgs
+
+
+def test_rls034_a_write_tied_through_a_membership_helper_is_tied() -> None:
+    # basejump: the table's rows belong to the caller either as primary owner or as a
+    # member (has_role_on_account(id)); an UPDATE checked by has_role(id, 'owner') keeps
+    # the row tied to the caller, through the helper.
+    upd = MEMBERSHIP + (
+        "CREATE POLICY edit ON public.accounts FOR UPDATE TO authenticated"
+        " USING (public.has_role(id, 'owner') = true);"
+    )
+    assert "RLS034" not in rules(static(upd)), [f.message for f in static(upd)]
+    # an INSERT check that ties neither the owner column nor the membership stays a finding
+    ins = MEMBERSHIP + (
+        "CREATE POLICY create_team ON public.accounts FOR INSERT TO authenticated"
+        " WITH CHECK (personal = false);"
+    )
+    found = [f for f in static(ins) if f.rule == "RLS034"]
+    assert len(found) == 1 and "create_team" in found[0].message, [f.message for f in found]
+
+
+LOOKUP = """
+CREATE ROLE authenticated NOLOGIN;
+CREATE SCHEMA basejump;
+CREATE TABLE basejump.config (enable_team_accounts boolean DEFAULT true, provider text);
+GRANT SELECT ON basejump.config TO authenticated;
+ALTER TABLE basejump.config ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read_settings ON basejump.config FOR SELECT TO authenticated USING (true);
+"""
+
+
+def test_rls004_read_only_reference_table_is_not_allow_all() -> None:
+    # A table nothing scopes by caller, which the role may only read: USING (true) for
+    # SELECT is what a settings or lookup table is for.
+    assert "RLS004" not in rules(static(LOOKUP)), [f.message for f in static(LOOKUP)]
+    # ... but per-user data that is otherwise scoped by caller, read whole: still reported
+    scoped = LOOKUP.replace("provider text", "provider text, user_id uuid") + (
+        "CREATE POLICY own ON basejump.config FOR UPDATE TO authenticated"
+        " USING (user_id = (SELECT auth.uid()));"
+    )
+    read_all = "policy:basejump.config:read_settings"
+    assert read_all in {f.key for f in static(scoped) if f.rule == "RLS004"}
+    # ... and so is a role that may also write what it reads whole
+    writes = LOOKUP + (
+        "GRANT INSERT ON basejump.config TO authenticated;"
+        "CREATE POLICY ins ON basejump.config FOR INSERT TO authenticated"
+        " WITH CHECK (provider = 'stripe');"
+    )
+    assert read_all in {f.key for f in static(writes) if f.rule == "RLS004"}

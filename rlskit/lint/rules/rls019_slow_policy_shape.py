@@ -61,6 +61,13 @@ def _relabelled_column(side: Node, types: dict[str, str]) -> bool:
     return bool(col) and types.get(col[0]) in RELABEL and target in ([t] for t in RELABEL)
 
 
+def _helper_call(side: Node) -> bool:
+    """``helper(col)`` on one side of ``=``: the column goes into a function of the
+    project's, judged as a call (once per row or inlined), not as a wrapped column."""
+    call = side.get("FuncCall")
+    return call is not None and func_name(call).rsplit(".", 1)[-1] not in BUILTINS
+
+
 def _problems(expr: Node, model: Model, types: dict[str, str] | None = None) -> list[str]:
     found: list[str] = []
     types = types or {}
@@ -73,6 +80,7 @@ def _problems(expr: Node, model: Model, types: dict[str, str] | None = None) -> 
                     ("A_Expr" in s or "TypeCast" in s or "FuncCall" in s)
                     and _has_column(s)
                     and not _relabelled_column(s, types)
+                    and not _helper_call(s)
                 ):
                     found.append(
                         "the column is wrapped (cast, || or a function) on one side of =,"

@@ -22,7 +22,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rlskit.lint.core import Finding, LintConfig, make_rule, scoping_columns
-from rlskit.lint.model import Model, calls, column_refs, is_true
+from rlskit.lint.model import Model, Node, calls, column_refs, func_name, is_true
+
+
+def helper_columns(model: Model, expr: Node) -> set[str]:
+    """Columns a policy hands to one of the project's functions (``has_role(account_id)``):
+    a membership helper ties the row to the caller through that column."""
+    return {
+        ref[-1]
+        for call in calls(expr)
+        if model.function(func_name(call)) is not None
+        for ref in column_refs(call.get("args", []))
+    }
 
 
 @make_rule("RLS034", "check-not-tied-to-caller", "warning", __doc__)
@@ -32,6 +43,7 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
         for expr in (p.using, p.check):
             if expr is not None:
                 scoped.setdefault(p.table, set()).update(scoping_columns(expr, p.table))
+                scoped[p.table].update(helper_columns(model, expr))
     for p in model.policies.values():
         if not p.permissive or p.command not in ("INSERT", "UPDATE", "ALL"):
             continue
