@@ -539,3 +539,66 @@ def test_rls004_read_only_reference_table_is_not_allow_all() -> None:
         " WITH CHECK (provider = 'stripe');"
     )
     assert read_all in {f.key for f in static(writes) if f.rule == "RLS004"}
+
+
+STORAGE = """
+CREATE ROLE anon NOLOGIN;
+CREATE ROLE authenticated NOLOGIN;
+CREATE SCHEMA auth;
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+  SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
+CREATE SCHEMA storage;
+CREATE TABLE storage.objects (id uuid PRIMARY KEY, bucket_id text, name text, owner uuid);
+ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
+GRANT ALL ON storage.objects TO anon, authenticated;
+CREATE FUNCTION storage.foldername(name text) RETURNS text[] LANGUAGE plpgsql AS $$
+  BEGIN RETURN (string_to_array(name, '/'))[1:1]; END $$;
+"""
+
+
+def supabase() -> LintConfig:
+    config = LintConfig()
+    config.apply_profile("supabase")
+    return config
+
+
+def test_rls033_a_platforms_own_function_is_not_the_projects_to_redeclare() -> None:
+    # fedor-resh/bite: storage policies call storage.foldername(name), Supabase's function:
+    # "declare it STABLE" is not something the project can do.
+    sql = STORAGE + (
+        "CREATE POLICY own_folder ON storage.objects FOR SELECT TO authenticated"
+        " USING (bucket_id = 'images'"
+        " AND (storage.foldername(name))[1] = (SELECT auth.uid()::text));"
+    )
+    assert "RLS033" not in rules(static(sql, supabase()))
+    # the project's own VOLATILE helper in a policy on a platform table is still reported
+    own = sql.replace("storage.foldername(name)", "public.my_folder(name)") + (
+        "CREATE FUNCTION public.my_folder(name text) RETURNS text[] LANGUAGE sql"
+        " AS $$ SELECT string_to_array(name, '/') $$;"
+    )
+    assert "RLS033" in rules(static(own, supabase()))
+
+
+def test_rls005_a_constant_filter_for_the_anonymous_role_is_a_public_subset() -> None:
+    # fedor-resh/bite: CREATE POLICY ... FOR SELECT TO anon USING (bucket_id = 'images'):
+    # the anonymous role has no identity to depend on; a public bucket is what it reads.
+    sql = STORAGE + (
+        "CREATE POLICY public_images ON storage.objects FOR SELECT TO anon"
+        " USING (bucket_id = 'images');"
+    )
+    assert "RLS005" not in rules(static(sql, supabase()))
+    # the same filter for signed-in users (or without a profile naming anon) is reported
+    signed_in = sql.replace("TO anon", "TO authenticated")
+    assert "RLS005" in rules(static(signed_in, supabase()))
+    assert "RLS005" in rules(static(sql))
+
+
+def test_rls031_suggested_index_quotes_mixed_case_columns() -> None:
+    # fedor-resh/bite: "userId" uuid; CREATE INDEX ON t (userId) would name column userid
+    sql = """
+    CREATE TABLE public.eaten (id bigint PRIMARY KEY, "userId" uuid);
+    ALTER TABLE public.eaten ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own ON public.eaten FOR SELECT USING ("userId" = (SELECT auth.uid()));
+    """
+    found = [f.message for f in static(sql) if f.rule == "RLS031"]
+    assert len(found) == 1 and 'CREATE INDEX ON public.eaten ("userId")' in found[0], found

@@ -58,6 +58,7 @@ _JWT_SETTINGS = {
 PROFILES: dict[str, dict[str, set[str]]] = {
     "postgrest": {
         "low_trust_roles": {"anon", "web_anon", "authenticated"},
+        "anonymous_roles": {"anon", "web_anon"},
         "trusted_settings": set(_JWT_SETTINGS),
     },
     "supabase": {
@@ -70,6 +71,7 @@ PROFILES: dict[str, dict[str, set[str]]] = {
             "dashboard_user",
         },
         "low_trust_roles": {"anon", "authenticated"},
+        "anonymous_roles": {"anon"},
         "trusted_settings": set(_JWT_SETTINGS),
         "platform_schemas": {
             "auth",
@@ -97,6 +99,7 @@ class LintConfig:
     lock_timeout: float = 5.0  # the project's per-revision lock_timeout (0: none)
     low_trust_roles: set[str] = field(default_factory=set)  # API callers (anon, ...)
     platform_schemas: set[str] = field(default_factory=set)  # not the project's objects
+    anonymous_roles: set[str] = field(default_factory=set)  # callers without an identity (anon)
     profile: str | None = None
 
     def apply_profile(self, name: str) -> None:
@@ -107,6 +110,7 @@ class LintConfig:
         self.low_trust_roles |= preset.get("low_trust_roles", set())
         self.trusted_settings |= preset.get("trusted_settings", set())
         self.platform_schemas |= preset.get("platform_schemas", set())
+        self.anonymous_roles |= preset.get("anonymous_roles", set())
 
     @classmethod
     def from_ini(cls, ini: Path | None, lock_timeout: float = 5.0) -> LintConfig:
@@ -128,6 +132,7 @@ class LintConfig:
         cfg.public_tables = items("public_tables")
         cfg.low_trust_roles = items("low_trust_roles")
         cfg.platform_schemas = items("platform_schemas")
+        cfg.anonymous_roles = items("anonymous_roles")
         profile = parser.get("rlskit.lint", "profile", fallback="").strip().lower()
         if profile:
             if profile not in PROFILES:

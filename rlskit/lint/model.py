@@ -268,6 +268,14 @@ def caller_dependent(expr: Any) -> bool:
     return False
 
 
+def sql_name(*parts: str) -> str:
+    """A dotted name as SQL, quoted only where needed (``public.t ("userId")``): for the
+    statements a message suggests."""
+    from pglast.stream import maybe_double_quote_name
+
+    return ".".join(str(maybe_double_quote_name(p)) for p in parts if p)
+
+
 def string_consts(expr: Any) -> list[str]:
     return [n["sval"]["sval"] for t, n in walk(expr) if t == "A_Const" and "sval" in n]
 

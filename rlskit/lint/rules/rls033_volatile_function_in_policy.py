@@ -12,6 +12,9 @@ Anti-pattern::
 Fix::
 
     CREATE FUNCTION my_tenant() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT ... $$;
+
+A platform's own functions (``storage.foldername`` under ``profile = supabase``,
+or any schema in ``platform_schemas``) are not the project's to redeclare.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
             {
                 f.name
                 for c in calls(expr)
-                if (f := model.function(func_name(c))) is not None and f.volatility == "v"
+                if (f := model.function(func_name(c))) is not None
+                and f.volatility == "v"
+                and f.name.split(".", 1)[0] not in config.platform_schemas
             }
         )
         if volatile:
