@@ -602,3 +602,26 @@ def test_rls031_suggested_index_quotes_mixed_case_columns() -> None:
     """
     found = [f.message for f in static(sql) if f.rule == "RLS031"]
     assert len(found) == 1 and 'CREATE INDEX ON public.eaten ("userId")' in found[0], found
+
+
+def test_rls042_a_security_invoker_view_over_rls_tables_has_its_barrier() -> None:
+    # dnsaranha/organiza-familia-digital: CREATE VIEW stripe_user_orders WITH
+    # (security_invoker = true) AS ... WHERE c.user_id = auth.uid(): the tables' own
+    # policies decide what a caller's function can see, not the view's WHERE.
+    sql = """
+    CREATE TABLE public.customers (customer_id text PRIMARY KEY, user_id uuid);
+    CREATE TABLE public.orders (id int PRIMARY KEY, customer_id text);
+    ALTER TABLE public.customers ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;
+    CREATE VIEW public.user_orders WITH (security_invoker = true) AS
+        SELECT c.customer_id, o.id FROM public.customers c
+        LEFT JOIN public.orders o ON c.customer_id = o.customer_id
+        WHERE c.user_id = auth.uid();
+    """
+    assert "RLS042" not in rules(static(sql))
+    # a table it reads has no RLS: the view's WHERE is that table's only filter
+    unprotected = sql.replace("ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;", "")
+    assert "RLS042" in rules(static(unprotected))
+    # without security_invoker the view reads as its owner: the WHERE is the barrier
+    definer = sql.replace("WITH (security_invoker = true) ", "")
+    assert "RLS042" in rules(static(definer))
