@@ -72,6 +72,7 @@ PROFILES: dict[str, dict[str, set[str]]] = {
         },
         "low_trust_roles": {"anon", "authenticated"},
         "anonymous_roles": {"anon"},
+        "migrator": {"postgres"},  # runs the migrations, owns the tables; BYPASSRLS
         "trusted_settings": set(_JWT_SETTINGS),
         "platform_schemas": {
             "auth",
@@ -100,6 +101,7 @@ class LintConfig:
     low_trust_roles: set[str] = field(default_factory=set)  # API callers (anon, ...)
     platform_schemas: set[str] = field(default_factory=set)  # not the project's objects
     anonymous_roles: set[str] = field(default_factory=set)  # callers without an identity (anon)
+    migrator: str | None = None  # the platform's migrating role, which bypasses RLS
     profile: str | None = None
 
     def apply_profile(self, name: str) -> None:
@@ -111,6 +113,7 @@ class LintConfig:
         self.trusted_settings |= preset.get("trusted_settings", set())
         self.platform_schemas |= preset.get("platform_schemas", set())
         self.anonymous_roles |= preset.get("anonymous_roles", set())
+        self.migrator = next(iter(preset.get("migrator", set())), self.migrator)
 
     @classmethod
     def from_ini(cls, ini: Path | None, lock_timeout: float = 5.0) -> LintConfig:
