@@ -641,3 +641,46 @@ def test_rls007_static_supabase_tables_are_owned_by_the_platforms_migrator() -> 
     # a table handed to a role of the project's own is still reported
     owned = sql + "CREATE ROLE app_owner NOLOGIN; ALTER TABLE public.todos OWNER TO app_owner;"
     assert "RLS007" in rules(static(owned, supabase()))
+
+
+def test_rls012_does_not_advise_revoking_what_a_policy_needs() -> None:
+    # supabase slack clone: authorize() (SECURITY DEFINER) is called by DELETE policies; the
+    # advice "REVOKE ... FROM PUBLIC, anon, authenticated" would break those policies
+    # (a policy's functions run with the querying role's EXECUTE privilege).
+    sql = (
+        SUPABASE_LIKE
+        + """
+    CREATE TABLE public.channels (id bigint PRIMARY KEY, created_by uuid);
+    ALTER TABLE public.channels ENABLE ROW LEVEL SECURITY;
+    CREATE FUNCTION public.authorize(perm text, uid uuid) RETURNS boolean LANGUAGE sql
+        STABLE SECURITY DEFINER SET search_path = '' AS $$ SELECT true $$;
+    CREATE POLICY mod_delete ON public.channels FOR DELETE TO authenticated
+        USING ((SELECT public.authorize('channels.delete', auth.uid())));
+    """
+    )
+    found = [f.message for f in static(sql, supabase()) if f.rule == "RLS012"]
+    assert len(found) == 1, found
+    assert "FROM PUBLIC, anon:" in found[0] or "FROM PUBLIC, anon " in found[0], found
+    assert "mod_delete" in found[0] and "authenticated keeps EXECUTE" in found[0], found
+    # policies without TO apply to PUBLIC: name the roles, then grant to those only
+    public = sql.replace("FOR DELETE TO authenticated", "FOR DELETE")
+    found = [f.message for f in static(public, supabase()) if f.rule == "RLS012"]
+    assert len(found) == 1 and "mod_delete" in found[0] and "TO clause" in found[0], found
+    # a helper no policy calls keeps the plain advice
+    unused = sql.split("CREATE POLICY")[0]
+    found = [f.message for f in static(unused, supabase()) if f.rule == "RLS012"]
+    assert len(found) == 1 and found[0].endswith("FROM PUBLIC, anon, authenticated"), found
+
+
+def test_rls012_advises_granting_a_policys_role_that_relies_on_public() -> None:
+    sql = """
+    CREATE ROLE app_user NOLOGIN;
+    CREATE TABLE public.docs (id int PRIMARY KEY, org int);
+    ALTER TABLE public.docs ENABLE ROW LEVEL SECURITY;
+    CREATE FUNCTION public.is_member(o int) RETURNS boolean LANGUAGE sql STABLE
+        SECURITY DEFINER SET search_path = '' AS $$ SELECT true $$;
+    CREATE POLICY member ON public.docs FOR SELECT TO app_user USING (public.is_member(org));
+    """
+    found = [f.message for f in static(sql) if f.rule == "RLS012"]
+    assert len(found) == 1, found
+    assert "FROM PUBLIC, then GRANT EXECUTE ON FUNCTION ... TO app_user" in found[0], found
