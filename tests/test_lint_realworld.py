@@ -684,3 +684,39 @@ def test_rls012_advises_granting_a_policys_role_that_relies_on_public() -> None:
     found = [f.message for f in static(sql) if f.rule == "RLS012"]
     assert len(found) == 1, found
     assert "FROM PUBLIC, then GRANT EXECUTE ON FUNCTION ... TO app_user" in found[0], found
+
+
+TENANT_TABLES = "".join(
+    f"""
+    CREATE TABLE public.{t} (id int PRIMARY KEY, tenant_id text NOT NULL);
+    CREATE INDEX ON public.{t} (tenant_id);
+    ALTER TABLE public.{t} ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY {t}_tenant_isolation ON public.{t}
+        USING (tenant_id = current_setting('app.tenant_id', true))
+        WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    """
+    for t in ("decisions", "api_keys", "audit_log")
+)
+
+
+def test_one_tenant_setting_one_rls018_finding() -> None:
+    # Arescoreadmin/fg-core: 48 tables isolated by app.tenant_id gave 48 RLS018 lines for one
+    # decision (trusting app.tenant_id); one finding per setting names the policies.
+    found = [f for f in static(TENANT_TABLES) if f.rule == "RLS018"]
+    assert len(found) == 1, [f.message for f in found]
+    assert "app.tenant_id" in found[0].message and "3 policies" in found[0].message
+    assert found[0].loc.line == 5  # the first policy that trusts it
+    # two settings: two findings
+    two = TENANT_TABLES + (
+        "CREATE POLICY by_user ON public.api_keys FOR SELECT"
+        " USING (id = current_setting('app.user_id', true)::int);"
+    )
+    assert len([f for f in static(two) if f.rule == "RLS018"]) == 2
+
+
+def test_rls019_same_cause_in_using_and_check_is_one_finding() -> None:
+    # fg-core: USING and WITH CHECK are the same expression; each cause was reported twice
+    found = [f for f in static(TENANT_TABLES) if f.rule == "RLS019"]
+    assert len(found) == 3, [f.message for f in found]
+    assert all(f.message.startswith("USING and WITH CHECK of policy") for f in found)
+    assert found[0].key.endswith(":USING:current_setting() is")  # key as before
