@@ -720,3 +720,37 @@ def test_rls019_same_cause_in_using_and_check_is_one_finding() -> None:
     assert len(found) == 3, [f.message for f in found]
     assert all(f.message.startswith("USING and WITH CHECK of policy") for f in found)
     assert found[0].key.endswith(":USING:current_setting() is")  # key as before
+
+
+def test_rls013_a_variable_holding_only_constant_sql_is_safe_to_concatenate() -> None:
+    # fg-core 0111: using_expr := 'tenant_id IS NOT NULL' ' AND ...'; then
+    # EXECUTE 'CREATE POLICY ' || quote_ident(p) || ' USING (' || using_expr || ')'
+    block = """
+    DO $$
+    DECLARE
+        r record;
+        using_expr text;
+    BEGIN
+        using_expr :=
+            'tenant_id IS NOT NULL'
+            ' AND tenant_id = current_setting(''app.tenant_id'', true)';
+        FOR r IN SELECT table_name FROM information_schema.tables LOOP
+            EXECUTE 'CREATE POLICY p ON public.' || quote_ident(r.table_name)
+                || ' USING (' || using_expr || ')';
+        END LOOP;
+    END $$;
+    """
+    assert "RLS013" not in rules(static(block)), [f.message for f in static(block)]
+    # a variable that takes a query's value (SELECT INTO, FOR target) is not constant
+    into = block.replace(
+        "FOR r IN", "SELECT current_setting('x.y') INTO using_expr;\n        FOR r IN"
+    )
+    assert "RLS013" in rules(static(into))
+    # nor is a function's parameter, nor the loop record
+    fn = """
+    CREATE FUNCTION public.mk(expr text) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN EXECUTE 'CREATE POLICY p ON public.t USING (' || expr || ')'; END $$;
+    """
+    assert "RLS013" in rules(static(fn))
+    loop = block.replace("quote_ident(r.table_name)", "r.table_name")
+    assert "RLS013" in rules(static(loop))
