@@ -754,3 +754,28 @@ def test_rls013_a_variable_holding_only_constant_sql_is_safe_to_concatenate() ->
     assert "RLS013" in rules(static(fn))
     loop = block.replace("quote_ident(r.table_name)", "r.table_name")
     assert "RLS013" in rules(static(loop))
+
+
+def test_rls034_a_check_pinning_the_owner_column_to_null_writes_no_ones_rows() -> None:
+    # fg-core 0124: system rows have tenant_id IS NULL; the system-write policy's check
+    # pins tenant_id to NULL: no user's row can be written through it.
+    sql = """
+    CREATE TABLE public.frameworks (id int PRIMARY KEY, tenant_id text, scope_type text);
+    CREATE INDEX ON public.frameworks (tenant_id);
+    ALTER TABLE public.frameworks ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY tenant_rw ON public.frameworks
+        USING (tenant_id = current_setting('app.tenant_id', true))
+        WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    CREATE POLICY system_write ON public.frameworks
+        USING (scope_type = 'SYSTEM' AND tenant_id IS NULL
+               AND current_setting('app.allow_system_write', true) = 'true')
+        WITH CHECK (scope_type = 'SYSTEM' AND tenant_id IS NULL
+               AND current_setting('app.allow_system_write', true) = 'true');
+    """
+    assert "RLS034" not in rules(static(sql)), [f.message for f in static(sql)]
+    # IS NULL only as one side of an OR does not pin it
+    either = sql.replace(
+        "WITH CHECK (scope_type = 'SYSTEM' AND tenant_id IS NULL",
+        "WITH CHECK ((scope_type = 'SYSTEM' OR tenant_id IS NULL)",
+    )
+    assert "RLS034" in rules(static(either))

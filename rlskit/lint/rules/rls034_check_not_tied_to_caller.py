@@ -22,7 +22,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rlskit.lint.core import Finding, LintConfig, make_rule, scoping_columns
-from rlskit.lint.model import Model, Node, calls, column_refs, func_name, is_true
+from rlskit.lint.model import Model, Node, calls, column_refs, func_name, is_true, names
+
+
+def pinned_null(expr: Node) -> set[str]:
+    """Columns the expression requires to be NULL (``... AND tenant_id IS NULL``): rows
+    written through it belong to no one (system rows), not to someone else."""
+    bool_expr = expr.get("BoolExpr", {})
+    if bool_expr.get("boolop") == "AND_EXPR":
+        return {c for arg in bool_expr.get("args", []) for c in pinned_null(arg)}
+    test = expr.get("NullTest", {})
+    if test.get("nulltesttype") == "IS_NULL":
+        return set(names(test.get("arg", {}).get("ColumnRef", {}).get("fields", []))[-1:])
+    return set()
 
 
 def helper_columns(model: Model, expr: Node) -> set[str]:
@@ -57,9 +69,11 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
         if not owner_cols or check is None or is_true(check):
             continue
         # tied: compared with the caller, or handed to a helper (is_member(org_id))
-        used = set(scoping_columns(check, p.table)) | {
-            ref[-1] for call in calls(check) for ref in column_refs(call.get("args", []))
-        }
+        used = (
+            set(scoping_columns(check, p.table))
+            | {ref[-1] for call in calls(check) for ref in column_refs(call.get("args", []))}
+            | pinned_null(check)
+        )
         if not used & owner_cols:
             cols = ", ".join(sorted(owner_cols))
             yield RULE.finding(
