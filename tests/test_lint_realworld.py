@@ -779,3 +779,25 @@ def test_rls034_a_check_pinning_the_owner_column_to_null_writes_no_ones_rows() -
         "WITH CHECK ((scope_type = 'SYSTEM' OR tenant_id IS NULL)",
     )
     assert "RLS034" in rules(static(either))
+
+
+def test_static_default_privileges_without_for_role_belong_to_the_platforms_migrator() -> None:
+    # `supabase db pull` dumps and Supabase-style setup files carry ALTER DEFAULT PRIVILEGES
+    # ... TO anon without FOR ROLE: they are set by the role running the migrations, which
+    # under profile = supabase is the platform's postgres. The catalog pass already treats
+    # them as the platform's (organiza-familia-digital, when its migrations did not apply).
+    sql = """
+    CREATE ROLE anon NOLOGIN;
+    CREATE ROLE authenticated NOLOGIN;
+    ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated;
+    CREATE TABLE public.notes (id int PRIMARY KEY, user_id uuid);
+    CREATE INDEX ON public.notes (user_id);
+    ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own ON public.notes TO authenticated USING (user_id = (SELECT auth.uid()));
+    """
+    found = rules(static(sql, supabase()))
+    assert "RLS016" not in found and "RLS041" not in found, found
+    # the same files without the profile: a project's own default grants, reported
+    plain = LintConfig(low_trust_roles={"anon", "authenticated"})
+    found = rules(static(sql, plain))
+    assert "RLS016" in found and "RLS041" in found, found
