@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rlskit import commands
 from rlskit.commands import RunOptions
-from rlskit.lint import LintConfig, lint_files
+from rlskit.lint import LintConfig, build_static, lint_files
 from rlskit.lint.core import Finding
 from rlskit.project import Project
 
@@ -801,3 +801,69 @@ def test_static_default_privileges_without_for_role_belong_to_the_platforms_migr
     plain = LintConfig(low_trust_roles={"anon", "authenticated"})
     found = rules(static(sql, plain))
     assert "RLS016" in found and "RLS041" in found, found
+
+
+def test_alter_view_does_not_make_the_view_a_table_without_rls() -> None:
+    # timothee-alby/inkoming: ALTER VIEW players_filtered OWNER TO master, then GRANT SELECT
+    # ON players_filtered TO web_anon: RLS010 called the view a table without RLS (RLS035
+    # already says the view reads RLS tables with its owner's rights).
+    sql = """
+    CREATE ROLE web_anon NOLOGIN;
+    CREATE ROLE master NOLOGIN;
+    CREATE SCHEMA api;
+    CREATE TABLE api.players (id int PRIMARY KEY, user_id text);
+    ALTER TABLE api.players ENABLE ROW LEVEL SECURITY;
+    CREATE VIEW public.players_filtered AS SELECT id FROM api.players;
+    ALTER VIEW public.players_filtered OWNER TO master;
+    ALTER TABLE public.players_filtered OWNER TO master;
+    GRANT SELECT ON TABLE public.players_filtered TO web_anon;
+    """
+    found = rules(static(sql))
+    assert "RLS010" not in found and "RLS035" in found, found
+    assert "public.players_filtered" not in build_static([("case.sql", sql)])[0].tables
+
+
+def test_rls008_a_bypassing_owner_is_one_finding_without_force_advice() -> None:
+    # inkoming: master (SUPERUSER BYPASSRLS LOGIN) owns every table; "without FORCE they do
+    # not apply to the owner" is wrong advice for a superuser (FORCE changes nothing) and
+    # repeats the role's own finding once per table.
+    sql = """
+    CREATE ROLE master LOGIN SUPERUSER BYPASSRLS;
+    CREATE ROLE web_anon NOLOGIN;
+    GRANT web_anon TO master;
+    CREATE SCHEMA api;
+    CREATE TABLE api.players (id int PRIMARY KEY, user_id text);
+    CREATE TABLE api.rooms (id int PRIMARY KEY, user_id text);
+    ALTER TABLE api.players OWNER TO master;
+    ALTER TABLE api.rooms OWNER TO master;
+    ALTER TABLE api.players ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE api.rooms ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY p ON api.players USING (user_id = current_setting('request.jwt.claim.user_id', true));
+    CREATE POLICY r ON api.rooms USING (user_id = current_setting('request.jwt.claim.user_id', true));
+    """
+    found = [f for f in static(sql) if f.rule == "RLS008"]
+    assert [f.key for f in found] == ["bypass:master"], [f.message for f in found]
+    # an owner that does not bypass RLS: FORCE is the fix, one finding per table
+    plain = sql.replace("LOGIN SUPERUSER BYPASSRLS", "LOGIN")
+    keys = sorted(f.key for f in static(plain) if f.rule == "RLS008")
+    assert keys == ["owner:api.players", "owner:api.rooms"], keys
+
+
+def test_postgrest_sets_every_request_jwt_claim_setting() -> None:
+    # inkoming (PostgREST 7): current_setting('request.jwt.claim.user_id'): PostgREST sets
+    # one request.jwt.claim.<name> per claim of the verified JWT.
+    sql = """
+    CREATE TABLE public.players (id int PRIMARY KEY, user_id text);
+    CREATE INDEX ON public.players (user_id);
+    ALTER TABLE public.players ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY p ON public.players
+        USING (user_id = (SELECT current_setting('request.jwt.claim.user_id', true)));
+    """
+    postgrest = LintConfig()
+    postgrest.apply_profile("postgrest")
+    assert "RLS018" not in rules(static(sql, postgrest))
+    assert "RLS018" not in rules(static(sql, supabase()))
+    assert "RLS018" in rules(static(sql))  # without a profile nothing vouches for it
+    # request.headers come from the client: still forgeable under the profile
+    headers = sql.replace("request.jwt.claim.user_id", "request.headers")
+    assert "RLS018" in rules(static(headers, postgrest))

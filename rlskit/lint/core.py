@@ -51,6 +51,7 @@ class Finding:
 _JWT_SETTINGS = {
     "request.jwt.claims",
     "request.jwt.claim",
+    "request.jwt.claim.*",  # PostgREST < 9: one setting per claim of the verified JWT
     "request.jwt.claim.sub",
     "request.jwt.claim.role",
     "request.jwt.claim.email",
@@ -103,6 +104,12 @@ class LintConfig:
     anonymous_roles: set[str] = field(default_factory=set)  # callers without an identity (anon)
     migrator: str | None = None  # the platform's migrating role, which bypasses RLS
     profile: str | None = None
+
+    def trusts(self, setting: str) -> bool:
+        """Is ``setting`` set only by a trusted layer? Entries ending in ``.*`` are prefixes."""
+        return setting in self.trusted_settings or any(
+            t.endswith(".*") and setting.startswith(t[:-1]) for t in self.trusted_settings
+        )
 
     def apply_profile(self, name: str) -> None:
         """Add a platform's roles and settings (``supabase``, ``postgrest``)."""

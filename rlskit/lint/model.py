@@ -297,6 +297,7 @@ def _role(spec: Node) -> str:
 
 
 _KEYS = ("CONSTR_PRIMARY", "CONSTR_UNIQUE")
+_NOT_TABLES = {"OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_INDEX", "OBJECT_TYPE"}
 _ALL_PRIVILEGES = {
     "table": {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"},
     "sequence": {"USAGE", "SELECT", "UPDATE"},
@@ -469,7 +470,12 @@ class StaticBuilder:
             self.model.transaction_control.append((loc, kind.replace("_", " ")))
 
     def on_AlterTableStmt(self, n: Node, loc: Loc, text: str) -> None:
-        t = self.model.table(_rangevar(n["relation"]))
+        name = _rangevar(n["relation"])
+        if n.get("objtype") in _NOT_TABLES or (
+            name in self.model.views and name not in self.model.tables
+        ):
+            return  # ALTER VIEW / SEQUENCE / INDEX (or ALTER TABLE on a view): not a table
+        t = self.model.table(name)
         for cmd in n.get("cmds", []):
             c = cmd.get("AlterTableCmd", {})
             sub = c.get("subtype")

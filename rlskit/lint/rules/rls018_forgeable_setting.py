@@ -14,6 +14,9 @@ Fix::
 
     -- the role comes from a signed token verified in the database, or:
     [rlskit.lint] trusted_settings = myapp.role   -- after review: clients cannot run SQL
+
+``trusted_settings`` entries ending in ``.*`` trust a prefix (the postgrest and
+supabase profiles trust ``request.jwt.claim.*``, set from the verified JWT).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
                 if f is not None and not _verifies_signature(model, func_name(call)):
                     for tree in function_trees(f):
                         names |= {n for n, _ in setting_reads(tree) if n}
-        for name in sorted(names - config.trusted_settings):
+        for name in sorted(n for n in names if not config.trusts(n)):
             trusting.setdefault(name, []).append(p)
     for name, ps in trusting.items():  # one decision, one finding: per setting
         listed = ", ".join(f"{p.name} on {p.table}" for p in ps[:3])
