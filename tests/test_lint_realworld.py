@@ -867,3 +867,20 @@ def test_postgrest_sets_every_request_jwt_claim_setting() -> None:
     # request.headers come from the client: still forgeable under the profile
     headers = sql.replace("request.jwt.claim.user_id", "request.headers")
     assert "RLS018" in rules(static(headers, postgrest))
+
+
+def test_one_volatile_helper_one_rls033_finding() -> None:
+    # basejump: has_role_on_account() (VOLATILE by default) is called by 10 policies: one
+    # fix (declare it STABLE), reported once, naming the policies.
+    sql = MEMBERSHIP.replace(
+        "LANGUAGE sql SECURITY DEFINER", "LANGUAGE sql VOLATILE SECURITY DEFINER"
+    )
+    sql += """
+    CREATE POLICY edit ON public.accounts FOR UPDATE TO authenticated
+        USING (public.has_role(id, 'owner'));
+    CREATE POLICY remove ON public.accounts FOR DELETE TO authenticated
+        USING (public.has_role(id, 'owner'));
+    """
+    found = [f for f in static(sql) if f.rule == "RLS033"]
+    assert len(found) == 1, [f.message for f in found]
+    assert "3 policies" in found[0].message and "public.has_role" in found[0].message
