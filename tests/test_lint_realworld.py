@@ -884,3 +884,29 @@ def test_one_volatile_helper_one_rls033_finding() -> None:
     found = [f for f in static(sql) if f.rule == "RLS033"]
     assert len(found) == 1, [f.message for f in found]
     assert "3 policies" in found[0].message and "public.has_role" in found[0].message
+
+
+def test_rls034_names_the_owner_column_not_the_membership_key() -> None:
+    # basejump: the INSERT finding said "does not tie id, primary_owner_user_id": id is the
+    # key a membership helper looks up, not a column a user sets to claim someone's row.
+    ins = MEMBERSHIP + (
+        "CREATE POLICY create_team ON public.accounts FOR INSERT TO authenticated"
+        " WITH CHECK (personal = false);"
+    )
+    found = [f.message for f in static(ins) if f.rule == "RLS034"]
+    assert len(found) == 1 and "does not tie primary_owner to the caller" in found[0], found
+
+
+def test_rls024_names_only_low_trust_roles_the_project_has() -> None:
+    # inkoming (profile = postgrest): "anon, authenticated, web_anon included", but the
+    # project only has web_anon.
+    sql = """
+    CREATE ROLE web_anon NOLOGIN;
+    CREATE TABLE public.t (id int PRIMARY KEY, user_id text);
+    ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY p ON public.t USING (user_id = (SELECT current_setting('request.jwt.claim.sub', true)));
+    """
+    postgrest = LintConfig()
+    postgrest.apply_profile("postgrest")
+    found = [f.message for f in static(sql, postgrest) if f.rule == "RLS024"]
+    assert len(found) == 1 and found[0].endswith(": web_anon included"), found

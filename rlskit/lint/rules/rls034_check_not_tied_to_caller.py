@@ -50,21 +50,24 @@ def helper_columns(model: Model, expr: Node) -> set[str]:
 
 @make_rule("RLS034", "check-not-tied-to-caller", "warning", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
-    scoped: dict[str, set[str]] = {}
+    scoped: dict[str, set[str]] = {}  # compared with the caller (owner, tenant columns)
+    via_helper: dict[str, set[str]] = {}  # handed to a membership helper (account id)
     for p in model.policies.values():
         for expr in (p.using, p.check):
             if expr is not None:
                 scoped.setdefault(p.table, set()).update(scoping_columns(expr, p.table))
-                scoped[p.table].update(helper_columns(model, expr))
+                via_helper.setdefault(p.table, set()).update(helper_columns(model, expr))
     for p in model.policies.values():
         if not p.permissive or p.command not in ("INSERT", "UPDATE", "ALL"):
             continue
         if set(p.roles) <= config.admin_roles:
             continue  # an admin may write any owner's rows
-        owner_cols = scoped.get(p.table, set())
+        direct = set(scoped.get(p.table, set()))
+        owner_cols = direct | via_helper.get(p.table, set())
         t = model.tables.get(p.table)
         if t is not None and t.columns:
             owner_cols &= t.columns  # not a column of a table a subquery reads
+            direct &= t.columns
         check = p.check if p.check is not None else (p.using if p.command != "INSERT" else None)
         if not owner_cols or check is None or is_true(check):
             continue
@@ -75,7 +78,7 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
             | pinned_null(check)
         )
         if not used & owner_cols:
-            cols = ", ".join(sorted(owner_cols))
+            cols = ", ".join(sorted(direct or owner_cols))  # the owner column, if any
             yield RULE.finding(
                 f"WITH CHECK of policy {p.name} ({p.command}) on {p.table} does not tie "
                 f"{cols} to the caller: a user can write rows that belong to someone else",
