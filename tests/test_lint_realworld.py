@@ -910,3 +910,20 @@ def test_rls024_names_only_low_trust_roles_the_project_has() -> None:
     postgrest.apply_profile("postgrest")
     found = [f.message for f in static(sql, postgrest) if f.rule == "RLS024"]
     assert len(found) == 1 and found[0].endswith(": web_anon included"), found
+
+
+def test_a_file_rlskit_cannot_split_is_reported_with_the_static_findings(
+    tmp_path: Path, database: Database
+) -> None:
+    # Extension scripts and pg_dump output carry psql meta-commands (\echo ... \quit,
+    # \restrict): the scratch apply refuses them before running anything. lint must still
+    # report, as for any apply failure, not stop with a bare error.
+    sql = """\\echo Use "CREATE EXTENSION foo" to load this file. \\quit
+    CREATE TABLE public.t (id int PRIMARY KEY, owner text);
+    ALTER TABLE public.t ENABLE ROW LEVEL SECURITY;
+    CREATE FUNCTION public.f() RETURNS int LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1 $$;
+    """
+    found = catalog_lint(tmp_path, database, sql)
+    apply = [f for f in found if f.rule == "RLS000" and "meta-commands" in f.message]
+    assert apply and apply[0].loc.line == 1, [(f.rule, f.message) for f in found]
+    assert "RLS011" in rules(found)  # the static findings are still there
