@@ -15,7 +15,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlskit.errors import ProjectError, RevisionError, RlskitError, SqlStatementError
+from rlskit.errors import (
+    ProjectError,
+    RevisionError,
+    RlskitError,
+    SqlStatementError,
+    SqlSyntaxError,
+)
 from rlskit.project import INI_NAME, Project, Settings
 from rlskit.quoting import comment_text, sql_comment
 from rlskit.runtime import (
@@ -747,6 +753,22 @@ def _apply_failure(exc: SqlStatementError) -> Any:
     )
 
 
+def _unsplittable(exc: SqlSyntaxError) -> Any:
+    """A file rlskit cannot run (meta-command, unterminated quote): a finding at its line."""
+    from rlskit.lint.core import Finding
+    from rlskit.lint.model import Loc
+
+    return Finding(
+        "RLS000",
+        "error",
+        f"the migrations do not apply to an empty database: {exc.reason} "
+        "(catalog rules were not run)",
+        Loc(exc.path, exc.line, exc.path),
+        f"apply:{exc.path}",
+        static_only=True,
+    )
+
+
 def lint(
     project: Project, opts: RunOptions | None = None, with_database: bool = True
 ) -> LintReport:
@@ -786,6 +808,14 @@ def lint(
     with scratch_database(project, opts.url) as url:
         try:
             migrate_scratch(project, url, "heads", opts.settings)
+        except SqlSyntaxError as exc:  # refused before running: a finding at its file:line
+            report.findings = [
+                f
+                for f in merge([*static, _unsplittable(exc)], [], with_catalog=False)
+                if not sup.suppressed(f)
+            ]
+            report.build_seconds = time.perf_counter() - t1
+            return report
         except SqlStatementError as exc:
             if exc.sqlstate != "42710" or opts.url is None:
                 # Still worth reporting: every static finding, and the failure itself.

@@ -184,5 +184,7 @@ def build(conn: Connection) -> m.Model:
             for kind, node in m.walk(plpgsql):
                 if kind == "PLpgSQL_stmt_dynexecute":
                     q = node.get("query", {}).get("PLpgSQL_expr", {}).get("query", "")
-                    model.dynamic_sql.append((f"function {f.name}", q, fn.loc))
+                    model.dynamic_sql.append(
+                        (f"function {f.name}", q, fn.loc, m.constant_variables(plpgsql))
+                    )
     return model

@@ -51,6 +51,7 @@ class Finding:
 _JWT_SETTINGS = {
     "request.jwt.claims",
     "request.jwt.claim",
+    "request.jwt.claim.*",  # PostgREST < 9: one setting per claim of the verified JWT
     "request.jwt.claim.sub",
     "request.jwt.claim.role",
     "request.jwt.claim.email",
@@ -58,6 +59,7 @@ _JWT_SETTINGS = {
 PROFILES: dict[str, dict[str, set[str]]] = {
     "postgrest": {
         "low_trust_roles": {"anon", "web_anon", "authenticated"},
+        "anonymous_roles": {"anon", "web_anon"},
         "trusted_settings": set(_JWT_SETTINGS),
     },
     "supabase": {
@@ -70,6 +72,8 @@ PROFILES: dict[str, dict[str, set[str]]] = {
             "dashboard_user",
         },
         "low_trust_roles": {"anon", "authenticated"},
+        "anonymous_roles": {"anon"},
+        "migrator": {"postgres"},  # runs the migrations, owns the tables; BYPASSRLS
         "trusted_settings": set(_JWT_SETTINGS),
         "platform_schemas": {
             "auth",
@@ -97,7 +101,15 @@ class LintConfig:
     lock_timeout: float = 5.0  # the project's per-revision lock_timeout (0: none)
     low_trust_roles: set[str] = field(default_factory=set)  # API callers (anon, ...)
     platform_schemas: set[str] = field(default_factory=set)  # not the project's objects
+    anonymous_roles: set[str] = field(default_factory=set)  # callers without an identity (anon)
+    migrator: str | None = None  # the platform's migrating role, which bypasses RLS
     profile: str | None = None
+
+    def trusts(self, setting: str) -> bool:
+        """Is ``setting`` set only by a trusted layer? Entries ending in ``.*`` are prefixes."""
+        return setting in self.trusted_settings or any(
+            t.endswith(".*") and setting.startswith(t[:-1]) for t in self.trusted_settings
+        )
 
     def apply_profile(self, name: str) -> None:
         """Add a platform's roles and settings (``supabase``, ``postgrest``)."""
@@ -107,6 +119,8 @@ class LintConfig:
         self.low_trust_roles |= preset.get("low_trust_roles", set())
         self.trusted_settings |= preset.get("trusted_settings", set())
         self.platform_schemas |= preset.get("platform_schemas", set())
+        self.anonymous_roles |= preset.get("anonymous_roles", set())
+        self.migrator = next(iter(preset.get("migrator", set())), self.migrator)
 
     @classmethod
     def from_ini(cls, ini: Path | None, lock_timeout: float = 5.0) -> LintConfig:
@@ -128,6 +142,7 @@ class LintConfig:
         cfg.public_tables = items("public_tables")
         cfg.low_trust_roles = items("low_trust_roles")
         cfg.platform_schemas = items("platform_schemas")
+        cfg.anonymous_roles = items("anonymous_roles")
         profile = parser.get("rlskit.lint", "profile", fallback="").strip().lower()
         if profile:
             if profile not in PROFILES:

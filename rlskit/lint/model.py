@@ -145,7 +145,8 @@ class Model:
     functions: dict[str, Function] = field(default_factory=dict)
     inserted: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     lock_timeout_off: list[Loc] = field(default_factory=list)
-    dynamic_sql: list[tuple[str, str, Loc]] = field(default_factory=list)  # (where, query, loc)
+    # (where, query, loc, variables of the block that only ever hold string constants)
+    dynamic_sql: list[tuple[str, str, Loc, frozenset[str]]] = field(default_factory=list)
     parse_errors: list[tuple[Loc, str]] = field(default_factory=list)
     views: dict[str, View] = field(default_factory=dict)
     migrator: str | None = None  # the role that ran the migrations (catalog)
@@ -268,6 +269,14 @@ def caller_dependent(expr: Any) -> bool:
     return False
 
 
+def sql_name(*parts: str) -> str:
+    """A dotted name as SQL, quoted only where needed (``public.t ("userId")``): for the
+    statements a message suggests."""
+    from pglast.stream import maybe_double_quote_name
+
+    return ".".join(str(maybe_double_quote_name(p)) for p in parts if p)
+
+
 def string_consts(expr: Any) -> list[str]:
     return [n["sval"]["sval"] for t, n in walk(expr) if t == "A_Const" and "sval" in n]
 
@@ -288,6 +297,7 @@ def _role(spec: Node) -> str:
 
 
 _KEYS = ("CONSTR_PRIMARY", "CONSTR_UNIQUE")
+_NOT_TABLES = {"OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_INDEX", "OBJECT_TYPE"}
 _ALL_PRIVILEGES = {
     "table": {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"},
     "sequence": {"USAGE", "SELECT", "UPDATE"},
@@ -460,7 +470,12 @@ class StaticBuilder:
             self.model.transaction_control.append((loc, kind.replace("_", " ")))
 
     def on_AlterTableStmt(self, n: Node, loc: Loc, text: str) -> None:
-        t = self.model.table(_rangevar(n["relation"]))
+        name = _rangevar(n["relation"])
+        if n.get("objtype") in _NOT_TABLES or (
+            name in self.model.views and name not in self.model.tables
+        ):
+            return  # ALTER VIEW / SEQUENCE / INDEX (or ALTER TABLE on a view): not a table
+        t = self.model.table(name)
         for cmd in n.get("cmds", []):
             c = cmd.get("AlterTableCmd", {})
             sub = c.get("subtype")
@@ -701,11 +716,12 @@ class StaticBuilder:
                     self._dispatch(item["stmt"], inner, q)
 
     def _dynamic(self, tree: Node, where: str, loc: Loc) -> None:
+        consts = constant_variables(tree)
         for t, node in walk(tree):
             if t == "PLpgSQL_stmt_dynexecute":
                 q = node.get("query", {}).get("PLpgSQL_expr", {}).get("query", "")
                 line = (loc.line or 1) + max(int(node.get("lineno", 1)) - 1, 0)
-                self.model.dynamic_sql.append((where, q, Loc(loc.file, line, loc.obj)))
+                self.model.dynamic_sql.append((where, q, Loc(loc.file, line, loc.obj), consts))
 
     def on_InsertStmt(self, n: Node, loc: Loc, text: str) -> None:
         table = _rangevar(n["relation"])
@@ -732,6 +748,63 @@ class StaticBuilder:
             )
             if n.get("kind") in ("VAR_RESET", "VAR_SET_DEFAULT") or zero:
                 self.model.lock_timeout_off.append(loc)
+
+
+def _constant_text(expr: Any) -> bool:
+    """A string constant, or constants joined with ``||``."""
+    if not isinstance(expr, dict):
+        return False
+    while "TypeCast" in expr and expr["TypeCast"].get("arg"):
+        expr = expr["TypeCast"]["arg"]
+    if "A_Const" in expr:
+        return True
+    a = expr.get("A_Expr")
+    return (
+        a is not None
+        and names(a.get("name", [])) == ["||"]
+        and _constant_text(a.get("lexpr"))
+        and _constant_text(a.get("rexpr"))
+    )
+
+
+def constant_variables(tree: Node) -> frozenset[str]:
+    """Variables a plpgsql body declares and only ever assigns string constants
+    (``sql := 'tenant_id = ' ' ...'``): never a parameter, a query's INTO target or
+    a loop variable. Concatenating them into dynamic SQL injects nothing."""
+    datums = tree.get("datums", [])
+    declared: dict[int, str] = {}
+    for i, d in enumerate(datums):
+        var = d.get("PLpgSQL_var")
+        if var is None or "lineno" not in var:  # parameters and FOUND have no line
+            continue
+        default = var.get("default_val", {}).get("PLpgSQL_expr", {}).get("query")
+        if default is not None:
+            try:
+                if not _constant_text(pgsql.parse_expression(str(default))):
+                    continue
+            except pgsql.ParseError:
+                continue
+        declared[i] = str(var.get("refname", ""))
+    unsafe: set[int] = set()
+    for t, node in walk(tree.get("action", {})):
+        if t == "PLpgSQL_stmt_assign":
+            q = str(node.get("expr", {}).get("PLpgSQL_expr", {}).get("query", ""))
+            value = q.split(":=", 1)[-1] if ":=" in q else q.split("=", 1)[-1]
+            try:
+                ok = _constant_text(pgsql.parse_expression(value))
+            except pgsql.ParseError:
+                ok = False
+            if not ok:
+                unsafe.add(int(node.get("varno", -1)))
+            continue
+        # any other reference to a variable (INTO, FOR target, GET DIAGNOSTICS) sets it
+        for key in ("varno", "dno"):
+            if key in node:
+                unsafe.add(int(node[key]))
+        for f in node.get("fields", []) if isinstance(node.get("fields"), list) else []:
+            if isinstance(f, dict) and "varno" in f:
+                unsafe.add(int(f["varno"]))
+    return frozenset(n for i, n in declared.items() if i not in unsafe and n)
 
 
 def function_trees(f: Function) -> list[Any]:

@@ -18,14 +18,42 @@ Fix::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from rlskit.lint.core import Finding, LintConfig, make_rule
+from rlskit.lint.core import Finding, LintConfig, make_rule, scoping_columns
 from rlskit.lint.model import Model, is_true
+from rlskit.lint.rules.rls034_check_not_tied_to_caller import helper_columns
 
 
 def admin(name: str, config: LintConfig) -> bool:
     return name in config.admin_roles or "admin" in name.lower()
+
+
+# Columns that say a row belongs to someone: owner_id, user_id, tenant, org_id, created_by
+OWNER_LIKE = re.compile(
+    r"(^|_)(owner|user|tenant|org|organi[sz]ation|account|team|workspace|customer|member"
+    r"|author|creator|created_by|uid)(_?id|_uuid)?$",
+    re.IGNORECASE,
+)
+
+
+def reference_table(model: Model, table: str, roles: list[str]) -> bool:
+    """A table read whole on purpose: it has no owner, tenant or membership column
+    (by name, or compared with the caller in a policy) and no policy lets ``roles``
+    write it."""
+    t = model.tables.get(table)
+    if t is None or any(OWNER_LIKE.search(c) for c in t.columns):
+        return False
+    policies = [p for p in model.policies.values() if p.table == table]
+    for p in policies:
+        for expr in (p.using, p.check):
+            if expr is not None and (scoping_columns(expr, table) or helper_columns(model, expr)):
+                return False
+        writes = p.command != "SELECT"
+        if writes and p.permissive and set(p.roles) & {*roles, "PUBLIC"}:
+            return False
+    return True
 
 
 @make_rule("RLS004", "allow-all-to-non-admin", "warning", __doc__)
@@ -33,7 +61,9 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for p in model.policies.values():
         if not (is_true(p.using) or (p.using is None and is_true(p.check))):
             continue
-        if p.command == "SELECT" and p.table in config.public_tables:
+        if p.command == "SELECT" and (
+            p.table in config.public_tables or reference_table(model, p.table, p.roles)
+        ):
             continue
         others = [r for r in p.roles if not admin(r, config)]
         if others:

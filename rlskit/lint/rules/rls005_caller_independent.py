@@ -12,6 +12,9 @@ Fix::
 
     CREATE POLICY superuser_user_select ON auth_user FOR SELECT
         USING ((SELECT is_superuser(current_user_id())));
+
+Policies only for anonymous roles (``anonymous_roles``; ``anon`` under the
+supabase and postgrest profiles) have no caller to depend on and are not reported.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
             continue
         if label == "WITH CHECK" and p.table in scoped:
             continue  # RLS034 says which owner column the check leaves open: one finding
+        if set(p.roles) <= config.anonymous_roles:
+            continue  # anon has no identity to depend on: a public subset (a public bucket)
         yield RULE.finding(
             f"{label} of policy {p.name} on {p.table} does not depend on the caller "
             "(no current_user, setting or function): every role in TO sees the same rows",

@@ -59,6 +59,9 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
                 f"bypass:{role.name}",
             )
     for t in model.tables.values():
+        owner = model.roles.get(t.owner) if t.owner else None
+        if owner is not None and (owner.superuser or owner.bypassrls):
+            continue  # FORCE changes nothing for it; its own finding above says why
         if (
             t.owner
             and t.owner in users

@@ -30,9 +30,13 @@ def _operands(node: Node) -> list[Node]:
     return [uncast(node)]
 
 
-def _safe(piece: Node) -> bool:
-    """A string constant, or a value that went through quote_ident/quote_literal/format."""
+def _safe(piece: Node, constants: frozenset[str] = frozenset()) -> bool:
+    """A string constant, a variable that only holds constants, or a value that went
+    through quote_ident/quote_literal/format."""
     if "A_Const" in piece:
+        return True
+    ref = names(piece.get("ColumnRef", {}).get("fields", []))
+    if len(ref) == 1 and ref[0] in constants:
         return True
     if "FuncCall" in piece:
         return names(piece["FuncCall"]["funcname"])[-1:][0] in SAFE
@@ -41,13 +45,13 @@ def _safe(piece: Node) -> bool:
 
 @make_rule("RLS013", "dynamic-sql-concatenation", "error", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
-    for where, query, loc in model.dynamic_sql:
+    for where, query, loc, constants in model.dynamic_sql:
         expr = pgsql.parse_expression(query)
         if expr is None:
             continue
         top = uncast(expr)
         chain = _operands(top) if "A_Expr" in top else []
-        unsafe = [piece for piece in chain if len(chain) > 1 and not _safe(piece)]
+        unsafe = [piece for piece in chain if len(chain) > 1 and not _safe(piece, constants)]
         if unsafe:
             do_block = where == "DO block"
             yield RULE.finding(

@@ -37,7 +37,7 @@ def _platform_default(
         and d.grantee == grantee
         and d.schema in (None, schema)
         and priv in d.privileges
-        and d.owner in config.admin_roles
+        and (d.owner or config.migrator) in config.admin_roles  # no FOR ROLE: the migrator
         for d in model.default_privileges
     )
 

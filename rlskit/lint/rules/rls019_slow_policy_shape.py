@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from rlskit.lint.core import Finding, LintConfig, make_rule, policy_exprs, with_parents
+from rlskit.lint.core import Finding, LintConfig, make_rule, with_parents
 from rlskit.lint.model import Model, Node, func_name, names, walk
 
 BUILTINS = {
@@ -61,6 +61,13 @@ def _relabelled_column(side: Node, types: dict[str, str]) -> bool:
     return bool(col) and types.get(col[0]) in RELABEL and target in ([t] for t in RELABEL)
 
 
+def _helper_call(side: Node) -> bool:
+    """``helper(col)`` on one side of ``=``: the column goes into a function of the
+    project's, judged as a call (once per row or inlined), not as a wrapped column."""
+    call = side.get("FuncCall")
+    return call is not None and func_name(call).rsplit(".", 1)[-1] not in BUILTINS
+
+
 def _problems(expr: Node, model: Model, types: dict[str, str] | None = None) -> list[str]:
     found: list[str] = []
     types = types or {}
@@ -73,6 +80,7 @@ def _problems(expr: Node, model: Model, types: dict[str, str] | None = None) -> 
                     ("A_Expr" in s or "TypeCast" in s or "FuncCall" in s)
                     and _has_column(s)
                     and not _relabelled_column(s, types)
+                    and not _helper_call(s)
                 ):
                     found.append(
                         "the column is wrapped (cast, || or a function) on one side of =,"
@@ -113,9 +121,16 @@ def _problems(expr: Node, model: Model, types: dict[str, str] | None = None) -> 
 
 @make_rule("RLS019", "slow-policy-shape", "warning", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
-    for p, label, expr in policy_exprs(model):
+    for p in model.policies.values():
         t = model.tables.get(p.table)
-        for problem in _problems(expr, model, t.column_types if t else None):
+        labels: dict[str, list[str]] = {}  # problem -> the clauses it is in: one finding
+        for label, expr in (("USING", p.using), ("WITH CHECK", p.check)):
+            if expr is not None:
+                for problem in _problems(expr, model, t.column_types if t else None):
+                    labels.setdefault(problem, []).append(label)
+        for problem, where in labels.items():
             yield RULE.finding(
-                f"{label} of policy {p.name}: {problem}", p.loc, f"{p.key}:{label}:{problem[:20]}"
+                f"{' and '.join(where)} of policy {p.name}: {problem}",
+                p.loc,
+                f"{p.key}:{where[0]}:{problem[:20]}",
             )

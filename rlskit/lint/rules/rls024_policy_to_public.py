@@ -26,17 +26,15 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for p in model.policies.values():
         if "PUBLIC" in p.roles:
             by_table.setdefault(p.table, []).append(p)
+    # the profile's low-trust roles this project has (all of them if the files create none)
+    low = sorted(config.low_trust_roles & set(model.roles) or config.low_trust_roles)
     for table, ps in by_table.items():  # one finding per table, not one per policy
         ps.sort(key=lambda p: (p.loc.file or "", p.loc.line or 0))
         listed = ", ".join(p.name for p in ps)
         yield RULE.finding(
             f"{'policy' if len(ps) == 1 else 'policies'} {listed} on {table} "
             f"{'applies' if len(ps) == 1 else 'apply'} to PUBLIC (no TO clause)"
-            + (
-                f": {', '.join(sorted(config.low_trust_roles))} included"
-                if config.low_trust_roles
-                else ""
-            ),
+            + (f": {', '.join(low)} included" if low else ""),
             ps[0].loc,
             f"policy:{table}:*:public",
         )

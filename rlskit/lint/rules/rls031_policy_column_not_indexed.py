@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rlskit.lint.core import Finding, LintConfig, make_rule, scoping_columns
-from rlskit.lint.model import Model
+from rlskit.lint.model import Model, sql_name
 
 
 @make_rule("RLS031", "policy-column-not-indexed", "warning", __doc__)
@@ -35,7 +35,8 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
                 seen.add((t.name, col))
                 yield RULE.finding(
                     f"policy {p.name} filters {t.name} on {col}, which no index starts "
-                    f"with: every query scans the table (CREATE INDEX ON {t.name} ({col}))",
+                    "with: every query scans the table "
+                    f"(CREATE INDEX ON {sql_name(*t.name.split('.', 1))} ({sql_name(col)}))",
                     p.loc,
                     f"index:{t.name}:{col}",
                 )

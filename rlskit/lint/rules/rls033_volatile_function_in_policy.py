@@ -12,30 +12,40 @@ Anti-pattern::
 Fix::
 
     CREATE FUNCTION my_tenant() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT ... $$;
+
+A platform's own functions (``storage.foldername`` under ``profile = supabase``,
+or any schema in ``platform_schemas``) are not the project's to redeclare.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rlskit.lint.core import Finding, LintConfig, make_rule, policy_exprs
-from rlskit.lint.model import Model, calls, func_name
+from rlskit.lint.core import Finding, LintConfig, make_rule
+from rlskit.lint.model import Model, Policy, calls, func_name
 
 
 @make_rule("RLS033", "volatile-function-in-policy", "warning", __doc__)
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
-    for p, label, expr in policy_exprs(model):
-        volatile = sorted(
-            {
-                f.name
-                for c in calls(expr)
-                if (f := model.function(func_name(c))) is not None and f.volatility == "v"
-            }
+    callers: dict[str, list[Policy]] = {}  # function -> policies: one fix, one finding
+    for p in sorted(model.policies.values(), key=lambda p: (p.loc.file or "", p.loc.line or 0)):
+        for expr in (p.using, p.check):
+            for c in calls(expr) if expr is not None else []:
+                f = model.function(func_name(c))
+                if (
+                    f is not None
+                    and f.volatility == "v"
+                    and f.name.split(".", 1)[0] not in config.platform_schemas
+                    and p not in callers.get(f.name, [])
+                ):
+                    callers.setdefault(f.name, []).append(p)
+    for name, ps in callers.items():
+        listed = ", ".join(f"{p.name} on {p.table}" for p in ps[:3])
+        if len(ps) > 3:
+            listed += f" and {len(ps) - 3} more"
+        who = f"policy {listed} calls" if len(ps) == 1 else f"{len(ps)} policies ({listed}) call"
+        yield RULE.finding(
+            f"{who} VOLATILE {name}: declare it STABLE if it only reads",
+            ps[0].loc,
+            f"volatile:{name}",
         )
-        if volatile:
-            yield RULE.finding(
-                f"{label} of policy {p.name} on {p.table} calls VOLATILE "
-                f"{', '.join(volatile)}: declare it STABLE if it only reads",
-                p.loc,
-                f"{p.key}:{label}:volatile",
-            )

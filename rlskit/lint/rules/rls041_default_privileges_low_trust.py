@@ -32,7 +32,8 @@ ROWS = {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"}
 def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     low = config.low_trust_roles | {"PUBLIC"}
     for d in model.default_privileges:
-        if d.kind not in KINDS or d.grantee not in low or d.owner in config.admin_roles:
+        owner = d.owner or config.migrator  # no FOR ROLE: the role running the migrations
+        if d.kind not in KINDS or d.grantee not in low or owner in config.admin_roles:
             continue
         privs = d.privileges & (ROWS if d.kind == "table" else {"EXECUTE"})
         if not privs or (d.grantee == "PUBLIC" and d.kind == "function"):

@@ -14,6 +14,9 @@ Fix::
     CREATE VIEW my_notes WITH (security_barrier = true) AS
         SELECT * FROM notes WHERE owner = current_user;
     -- or row level security on notes itself
+
+Not reported: a ``security_invoker`` view whose tables all have RLS enabled (their
+policies, not the view's WHERE, decide what the caller can see).
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     for v in model.views.values():
         if v.materialized or not v.filters_by_caller or "security_barrier" in v.options:
             continue
+        if (
+            "security_invoker" in v.options
+            and v.reads
+            and all((t := model.tables.get(name)) is not None and t.rls_enabled for name in v.reads)
+        ):
+            continue  # read as the caller, under the tables' own policies: they are the barrier
         yield RULE.finding(
             f"view {v.name} filters rows by the caller but is not a security_barrier view: "
             "a caller's function in WHERE can see the hidden rows",
