@@ -44,7 +44,8 @@ def _echo_event(event: Event) -> None:
     elif event.kind in ("retry", "waiting"):
         click.echo(f"  ... {escape(event.message, keep_newlines=True)}", err=True)
     elif event.kind == "connected":
-        click.echo(f"Database: {escape(event.message, keep_newlines=True)}")
+        where = f"{event.data.get('url', '')} ({event.data.get('source', '')})"
+        click.echo(f"Database: {escape(where)}")
     elif event.kind == "stripped":
         click.echo(f"  note: {escape(event.message, keep_newlines=True)}")
 
