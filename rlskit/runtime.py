@@ -497,6 +497,9 @@ def _execute(
     from psycopg.pq import TransactionStatus
 
     dconn = _driver_connection(ctx)
+    if not autocommit and len(statements) > 1:
+        _execute_batch(dconn, statements, sqlfile, revision)
+        return
     done = 0
     last: pgsql.Statement | str | None = None
     with dconn.cursor() as cur:
@@ -540,6 +543,100 @@ def _execute(
                     "ROLLBACK, SAVEPOINT, ... before running), check the database with "
                     "`rlskit status` and `rlskit drift`, then run upgrade again.",
                 )
+
+
+# Command tags of statements that end or nest a transaction (a batch names the culprit).
+_TX_TAGS = (
+    "COMMIT",
+    "ROLLBACK",
+    "BEGIN",
+    "START TRANSACTION",
+    "PREPARE TRANSACTION",
+    "SAVEPOINT",
+    "RELEASE",
+)
+
+
+def _execute_batch(
+    dconn: Any,
+    statements: Sequence[str | pgsql.Statement],
+    sqlfile: SqlFile | None,
+    revision: str,
+) -> None:
+    """Send ``statements`` in one pipeline: one round trip instead of one per statement.
+
+    Each statement has a cursor of its own, so after a failure the statements that
+    completed are known and the failing one is named exactly (the server skips the
+    rest). Transaction control is refused before anything runs; that the batch left
+    the transaction open is still checked, and the culprit named.
+    """
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    cursors: list[Any] = []
+    error: psycopg.Error | None = None
+    try:
+        with dconn.pipeline():
+            for item in statements:
+                cur = dconn.cursor()
+                cursors.append(cur)
+                cur.execute(item.text if isinstance(item, pgsql.Statement) else item, prepare=False)
+    except psycopg.Error as exc:
+        error = exc
+    done = next((i for i, c in enumerate(cursors) if c.pgresult is None), len(cursors))
+    tags = [c.statusmessage or "" for c in cursors[:done]]
+    for cur in cursors:
+        cur.close()
+    status = dconn.info.transaction_status
+    if status not in (TransactionStatus.INTRANS, TransactionStatus.INERROR) and not dconn.closed:
+        culprit = next(
+            (
+                _where(sqlfile, statements[i])
+                for i, tag in enumerate(tags)
+                if tag.startswith(_TX_TAGS)
+            ),
+            None,
+        )
+        if culprit is None:
+            first, last = statements[0], statements[-1]
+            culprit = (
+                f"{sqlfile.display}: one of the statements at lines {first.line}-{last.line}"
+                if sqlfile is not None
+                and isinstance(first, pgsql.Statement)
+                and isinstance(last, pgsql.Statement)
+                else "one of rlskit's statements"
+            )
+        raise TransactionLost(
+            f"{culprit} ended the transaction rlskit runs revision {revision} in "
+            f"(the connection is {status.name} after it): what ran before it in this upgrade "
+            "may have been committed, so rlskit cannot promise all-or-nothing for this run.",
+            "Remove transaction control from the file (rlskit refuses BEGIN, COMMIT, "
+            "ROLLBACK, SAVEPOINT, ... before running), check the database with "
+            "`rlskit status` and `rlskit drift`, then run upgrade again.",
+        )
+    if error is None:
+        return
+    item = statements[min(done, len(statements) - 1)]
+    text = item.text if isinstance(item, pgsql.Statement) else item
+    diag = error.diag
+    pos = int(diag.statement_position) if diag.statement_position else None
+    line = 0
+    if sqlfile is not None and isinstance(item, pgsql.Statement):
+        line = sqlfile.line_of(item, pos)
+    failure = StatementFailure(
+        path=sqlfile.display if sqlfile else "(rlskit bookkeeping)",
+        line=line,
+        statement=text,
+        sqlstate=diag.sqlstate or "?????",
+        pg_message=diag.message_primary or str(error).strip(),
+        revision=revision,
+        detail=diag.message_detail,
+        pg_hint=diag.message_hint,
+        total=len(statements),
+    )
+    if failure.sqlstate == "55P03":
+        failure.blockers = find_blockers(dconn, text)
+    raise SqlStatementError(failure, "") from error
 
 
 def _where(sqlfile: SqlFile | None, item: pgsql.Statement | str) -> str:
