@@ -36,7 +36,7 @@ from rlskit.errors import (
 )
 from rlskit.project import Project, Settings, check_url, env_url, parse_duration, pg_duration
 from rlskit.quoting import comment_text, quote_ident, quote_literal, quote_qualified
-from rlskit.sqlfile import SqlFile
+from rlskit.sqlfile import SqlFile, content_hash
 from rlskit.urls import mask_url, sqlalchemy_url
 
 if TYPE_CHECKING:
@@ -246,6 +246,7 @@ def bookkeeping_prepare(settings: Settings) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {vt} (version_num VARCHAR(32) NOT NULL, "
         f"CONSTRAINT {pk} PRIMARY KEY (version_num))",
         bookkeeping_create(settings),
+        f"ALTER TABLE {_book_name(settings)} ADD COLUMN IF NOT EXISTS content_hash text",
     ]
     tables = ", ".join(f"to_regclass({quote_literal(n)})" for n in (vt, _book_name(settings)))
     schema_acl = ""
@@ -297,19 +298,23 @@ def bookkeeping_create(settings: Settings) -> str:
         f"CREATE TABLE IF NOT EXISTS {_book_name(settings)} ("
         "revision text NOT NULL, path text NOT NULL, checksum text NOT NULL, "
         "applied_at timestamptz NOT NULL DEFAULT now(), "
-        "applied_by text NOT NULL DEFAULT current_user, "
+        "applied_by text NOT NULL DEFAULT current_user, content_hash text, "
         "PRIMARY KEY (revision, path))"
     )
 
 
-def bookkeeping_record(settings: Settings, revision: str, path: str, checksum: str) -> list[str]:
+def bookkeeping_record(
+    settings: Settings, revision: str, path: str, checksum: str, content_hash: str = ""
+) -> list[str]:
     """Statements recording that ``path`` of ``revision`` was applied."""
     t = _book_name(settings)
+    sha = quote_literal(content_hash) if content_hash else "NULL"
     return [
         bookkeeping_create(settings),
+        f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS content_hash text",
         f"DELETE FROM {t} WHERE revision = {quote_literal(revision)}",
-        f"INSERT INTO {t} (revision, path, checksum) VALUES "
-        f"({quote_literal(revision)}, {quote_literal(path)}, {quote_literal(checksum)})",
+        f"INSERT INTO {t} (revision, path, checksum, content_hash) VALUES "
+        f"({quote_literal(revision)}, {quote_literal(path)}, {quote_literal(checksum)}, {sha})",
     ]
 
 
@@ -392,7 +397,9 @@ def _apply(rev: SqlRevision, direction: str) -> None:
     sqlfile = rev.load(project, direction)
     report = _report(config)
     if direction == "up":
-        book = bookkeeping_record(settings, rev.revision, sqlfile.display, sqlfile.checksum)
+        book = bookkeeping_record(
+            settings, rev.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
+        )
     else:
         book = bookkeeping_forget(settings, rev.revision)
     stripped = ""
@@ -1124,6 +1131,7 @@ class AppliedFile:
     checksum: str
     applied_at: str
     applied_by: str
+    content_hash: str | None = None  # sha256 of the bytes applied (None: recorded before)
 
     @property
     def version(self) -> str:
@@ -1153,9 +1161,15 @@ def applied_files(connection: Connection, settings: Settings) -> list[AppliedFil
         table = quote_qualified(legacy, BOOK_TABLE)
         if q("SELECT to_regclass(%s)", (table,)).scalar() is None:
             return []
+    has_hash = q(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+        "AND attname = 'content_hash' AND NOT attisdropped",
+        (table,),
+    ).fetchone()
     rows = q(
         "SELECT revision, path, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
-        f"applied_by FROM {table} ORDER BY applied_at, revision"
+        f"applied_by, {'content_hash' if has_hash else 'NULL'} FROM {table} "
+        "ORDER BY applied_at, revision"
     ).fetchall()
     return [AppliedFile(*row) for row in rows]
 
@@ -1188,12 +1202,18 @@ def verify_checksums(connection: Connection, config: Config, settings: Settings)
         rev = sql_revision_for(script, rec.revision)
         if rev is None:
             continue
+        if rec.content_hash and rec.version == pgsql.FINGERPRINT_VERSION:
+            path = rev.path(project, "up")
+            with contextlib.suppress(OSError):
+                if content_hash(path.read_bytes()) == rec.content_hash:
+                    continue  # the very bytes recorded: no need to parse them again
         sqlfile = rev.load(project, "up")
         if rec.differs(sqlfile):
             raise ChecksumMismatch(rec.revision, sqlfile.display, rec.applied_at, rec.applied_by)
-        if rec.checksum != sqlfile.checksum and sqlfile.checksum_as(rec.version) is not None:
+        if rec.checksum != sqlfile.checksum or rec.content_hash != sqlfile.content_hash:
+            # an older algorithm's record, or the same statements in other bytes
             connection.exec_driver_sql(
-                f"UPDATE {_book_name(settings)} SET checksum = %s "
+                f"UPDATE {_book_name(settings)} SET checksum = %s, content_hash = %s "
                 "WHERE revision = %s AND checksum = %s",
-                (sqlfile.checksum, rec.revision, rec.checksum),
+                (sqlfile.checksum, sqlfile.content_hash, rec.revision, rec.checksum),
             )

@@ -7,8 +7,9 @@ both paths execute the same text.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rlskit import pgsql
@@ -27,6 +28,11 @@ _FIX_NOTX = (
     "A no-transaction revision runs statement by statement in autocommit: remove the "
     "statement, or move the statements that belong together into a transactional revision."
 )
+
+
+def content_hash(data: bytes) -> str:
+    """The bookkeeping's record of a file's exact bytes (``sha256:<hex>``)."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def normalise(raw: str) -> str:
@@ -56,6 +62,7 @@ class SqlFile:
     checksum: str
     transactional: bool
     stripped: tuple[pgsql.Statement, ...] = ()  # the file's own BEGIN and COMMIT, left out
+    content_hash: str = ""  # sha256 of the file's bytes: unchanged bytes need no re-parse
 
     @classmethod
     def from_text(cls, text: str, display: str, path: Path | None = None) -> SqlFile:
@@ -93,7 +100,7 @@ class SqlFile:
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             raise SqlSyntaxError(display, line, "the file is not valid UTF-8") from exc
-        return cls.from_text(raw, display, path)
+        return replace(cls.from_text(raw, display, path), content_hash=content_hash(data))
 
     def checksum_as(self, version: str) -> str | None:
         """The checksum under algorithm ``version`` (``v1``, ``v2``), None if unknown."""

@@ -6,6 +6,8 @@ output passes such values through :func:`escape`; JSON output stays exact.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 def _escaped(c: str) -> str:
     return c.encode("unicode_escape").decode("ascii")
@@ -23,7 +25,7 @@ def escape(text: str, *, keep_newlines: bool = False) -> str:
     )
 
 
-def table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     """A plain text table: a header, a rule, one line per row (cells escaped)."""
     cells = [tuple(escape(c) for c in row) for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
