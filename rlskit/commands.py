@@ -611,18 +611,15 @@ def policy_changes(project: Project) -> tuple[str, str, list[str], str]:
 
 def _schema_dump(pg_dump: str, url: str) -> str:
     """``pg_dump --schema-only`` of a database, without its per-run random lines."""
-    import os
     import subprocess
 
-    from rlskit.urls import libpq_env
+    from rlskit.urls import libpq_url
 
-    conninfo, env = libpq_env(url)  # the password goes in the child's environment only
     proc = subprocess.run(
-        [pg_dump, "--schema-only", "--no-comments", "-d", conninfo],
+        [pg_dump, "--schema-only", "--no-comments", "-d", libpq_url(url)],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, **env},
     )
     if proc.returncode != 0:
         raise RlskitError(f"pg_dump of the scratch database failed: {proc.stderr.strip()}")

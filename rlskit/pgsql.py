@@ -7,10 +7,32 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pglast
-from pglast import parser as _parser
+if TYPE_CHECKING:
+    import pglast
+    from pglast import parser as _parser
+else:
+
+    class _Lazy:
+        """A module imported on first use: a deploy with nothing to do never parses."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+
+        def __getattr__(self, attr: str) -> Any:
+            import importlib
+
+            return getattr(importlib.import_module(self._name), attr)
+
+    pglast = _Lazy("pglast")
+    _parser = _Lazy("pglast.parser")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ParseError":
+        return _parser.ParseError
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True)
@@ -258,9 +280,6 @@ def relations_of(statement: str) -> list[str]:
 def parse(text: str) -> Any:
     """Parse SQL into pglast's AST (a tuple of RawStmt nodes)."""
     return pglast.parse_sql(text)
-
-
-ParseError = _parser.ParseError
 
 
 def parse_json(text: str) -> list[dict[str, Any]]:
