@@ -336,21 +336,29 @@ def upgrade(
     return _migrate("upgrade", project, target, opts, sql)
 
 
+def _given_url(project: Project, opts: RunOptions) -> tuple[str, str] | None:
+    """The URL the run would use and its source, unless it is the embedded server."""
+    from rlskit.project import env_url
+
+    if opts.url is not None:
+        return opts.url, "--url"
+    if (found := env_url()) is not None:
+        return found
+    if project.ini_url:
+        return project.ini_url, "alembic.ini"
+    return None
+
+
 def _nothing_to_do(project: Project, target: str, opts: RunOptions) -> RunResult | None:
     """The result of an upgrade with nothing pending, verified without Alembic
     (:mod:`rlskit.noop`); None when the full path must run."""
     from rlskit import noop
-    from rlskit.project import env_url
     from rlskit.urls import mask_url
 
-    if opts.url is not None:
-        url, source = opts.url, "--url"
-    elif (found := env_url()) is not None:
-        url, source = found
-    elif project.ini_url:
-        url, source = project.ini_url, "alembic.ini"
-    else:
+    given = _given_url(project, opts)
+    if given is None:
         return None  # the embedded server: the full path starts it
+    url, source = given
     heads = noop.at_heads(project, url, opts.settings or project.settings)
     if heads is None or (target == "head" and len(heads) != 1):
         return None
@@ -477,11 +485,18 @@ def history(project: Project) -> list[RevisionInfo]:
 
 def status(project: Project, opts: RunOptions | None = None) -> list[RevisionInfo]:
     """Every revision with whether it is applied, when, and whether its file was edited."""
+    opts = opts or RunOptions()
+    url = _given_url(project, opts)
+    if url is not None:  # a linear history, unchanged files: read without Alembic
+        from rlskit import noop
+
+        rows = noop.status_rows(project, url[0], opts.settings or project.settings)
+        if rows is not None:
+            return [RevisionInfo(**row) for row in rows]
     from alembic.script import ScriptDirectory
 
     from rlskit.sqlfile import SqlFile
 
-    opts = opts or RunOptions()
     scripts = _revisions(project)
     state: dict[str, Any] = {}
 

@@ -35,6 +35,7 @@ class Graph:
 
     parents: dict[str, tuple[str, ...]]
     stems: dict[str, str]
+    docs: dict[str, str]  # the module docstrings, as Alembic reads them
 
     @property
     def heads(self) -> frozenset[str]:
@@ -43,8 +44,8 @@ class Graph:
         return frozenset(r for r in self.parents if r not in named)
 
 
-def _module(path: Path) -> tuple[str, tuple[str, ...], str] | None:
-    """(revision, parents, stem) of a module of the plain rlskit shape, else None."""
+def _module(path: Path) -> tuple[str, tuple[str, ...], str, str] | None:
+    """(revision, parents, stem, docstring) of a module of the plain rlskit shape, else None."""
     try:
         tree = ast.parse(path.read_bytes(), str(path))
     except (SyntaxError, ValueError, OSError):
@@ -94,7 +95,7 @@ def _module(path: Path) -> tuple[str, tuple[str, ...], str] | None:
         parents = tuple(down)
     else:
         return None
-    return rev, parents, stem
+    return rev, parents, stem, ast.get_docstring(tree, clean=False) or ""
 
 
 def plain_graph(project: Project) -> Graph | None:
@@ -114,6 +115,7 @@ def plain_graph(project: Project) -> Graph | None:
         return None
     parents: dict[str, tuple[str, ...]] = {}
     stems: dict[str, str] = {}
+    docs: dict[str, str] = {}
     for f in files:
         if f.name in ("__pycache__", "__init__.py"):
             continue
@@ -124,12 +126,13 @@ def plain_graph(project: Project) -> Graph | None:
         found = _module(f)
         if found is None or found[0] in parents:
             return None
-        rev, ps, stem = found
+        rev, ps, stem, doc = found
         parents[rev] = ps
         stems[rev] = stem
+        docs[rev] = doc
     if not parents or any(p not in parents for ps in parents.values() for p in ps):
         return None
-    return Graph(parents, stems)
+    return Graph(parents, stems, docs)
 
 
 def _query(settings: Settings) -> str:
@@ -148,23 +151,24 @@ def _query(settings: Settings) -> str:
     # (the full path would revoke them, so their presence means "not a no-op").
     return (
         f"SELECT (SELECT coalesce(array_agg(version_num::text), '{{}}') FROM {vt}), "
-        "(SELECT coalesce(array_agg(ARRAY[revision, checksum, coalesce(content_hash, '')]), "
+        "(SELECT coalesce(array_agg(ARRAY[revision, checksum, coalesce(content_hash, ''), "
+        "to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ')]), "
         f"'{{}}') FROM {book}), "
         "(SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a "
         f"WHERE c.oid IN ({tables}) AND a.grantee <> c.relowner) + {schema_acl}"
     )
 
 
-def at_heads(project: Project, url: str, settings: Settings) -> tuple[str, ...] | None:
-    """The heads, when the database at ``url`` is at them and no applied file changed
-    (verified from the bytes' recorded hashes); None when the full path must decide."""
+def _state(
+    project: Project, url: str, settings: Settings
+) -> tuple[Graph, frozenset[str], list[list[str]], int] | None:
+    """The graph, the database's versions, its records and stray privileges."""
     graph = plain_graph(project)
     if graph is None:
         return None
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
-    from rlskit import pgsql
     from rlskit.runtime import KEEPALIVES, ORPHAN_OPTIONS
     from rlskit.urls import libpq_url
 
@@ -180,18 +184,77 @@ def at_heads(project: Project, url: str, settings: Settings) -> tuple[str, ...] 
     if row is None:
         return None
     versions, records, stray = row
-    if stray or frozenset(versions) != graph.heads:
+    return graph, frozenset(versions), records, int(stray)
+
+
+def _unchanged(project: Project, graph: Graph, record: list[str]) -> bool | None:
+    """True: the file's bytes are the recorded ones; None: only the full path can tell."""
+    from rlskit import pgsql
+
+    _, checksum, recorded, _ = record
+    stem = graph.stems[record[0]]
+    if not recorded or not checksum.startswith(pgsql.FINGERPRINT_VERSION + ":"):
         return None
-    for revision, checksum, recorded in records:
-        stem = graph.stems.get(revision)
-        if stem is None:
+    try:
+        data = (project.sql_dir / f"{stem}.up.sql").read_bytes()
+    except OSError:
+        return None
+    return True if content_hash(data) == recorded else None
+
+
+def at_heads(project: Project, url: str, settings: Settings) -> tuple[str, ...] | None:
+    """The heads, when the database at ``url`` is at them and no applied file changed
+    (verified from the bytes' recorded hashes); None when the full path must decide."""
+    state = _state(project, url, settings)
+    if state is None:
+        return None
+    graph, versions, records, stray = state
+    if stray or versions != graph.heads:
+        return None
+    for record in records:
+        if record[0] not in graph.stems:
             continue  # a revision the project no longer has: the full path skips it too
-        if not recorded or not checksum.startswith(pgsql.FINGERPRINT_VERSION + ":"):
-            return None
-        try:
-            data = (project.sql_dir / f"{stem}.up.sql").read_bytes()
-        except OSError:
-            return None
-        if content_hash(data) != recorded:
+        if not _unchanged(project, graph, record):
             return None
     return tuple(sorted(graph.heads))
+
+
+def status_rows(project: Project, url: str, settings: Settings) -> list[dict[str, Any]] | None:
+    """What ``status`` reports, for a linear history whose applied files are unchanged
+    byte for byte; None when the full path must decide."""
+    state = _state(project, url, settings)
+    if state is None:
+        return None
+    graph, versions, records, _ = state
+    if len(graph.heads) != 1 or any(len(p) > 1 for p in graph.parents.values()):
+        return None
+    if not versions <= graph.parents.keys() or len(versions) > 1:
+        return None
+    child = {p[0]: r for r, p in graph.parents.items() if p}
+    order = [next(r for r, p in graph.parents.items() if not p)]
+    while order[-1] in child:
+        order.append(child[order[-1]])
+    applied = set(order[: order.index(next(iter(versions))) + 1]) if versions else set()
+    book = {r[0]: r for r in records}
+    rows = []
+    for rev in order:
+        rec = book.get(rev)
+        if rec is not None and not _unchanged(project, graph, rec):
+            return None
+        stem = graph.stems[rev]
+        up, down = project.sql_dir / f"{stem}.up.sql", project.sql_dir / f"{stem}.down.sql"
+        rows.append(
+            {
+                "revision": rev,
+                "down_revision": graph.parents[rev],
+                "message": graph.docs[rev].strip().split("\n\n")[0],
+                "up": project.display(up),
+                "down": project.display(down),
+                "is_head": rev in graph.heads,
+                "applied": rev in applied,
+                "applied_at": rec[3] if rec else None,
+                "edited": False,
+                "down_missing": not down.is_file(),
+            }
+        )
+    return rows

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from rlskit.project import Settings
 from rlskit.runtime import advisory_key
@@ -157,3 +158,44 @@ def test_a_failure_deep_in_a_batch_names_its_line_and_rolls_everything_back(
         )
         == 1510
     )
+
+
+def test_fast_status_matches_the_full_path_and_skips_alembic(
+    project: Path, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlskit import commands, noop
+    from rlskit.commands import RunOptions
+    from rlskit.project import Project
+
+    proj = Project.find(project)
+    opts = RunOptions(url=database.url)
+    assert rlskit("upgrade", "0005", project=project, url=database.url).exit_code == 0
+    for _ in range(2):
+        fast = commands.status(proj, opts)
+        with monkeypatch.context() as m:
+            m.setattr(noop, "status_rows", lambda *a: None)
+            full = commands.status(proj, opts)
+        assert fast == full
+        assert [i.applied for i in fast].count(True) in (5, 8)
+        assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import sys; from rlskit.cli import main; sys.exit(main())",
+            "-p",
+            str(project),
+            "--url",
+            database.url,
+            "status",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
+    assert not {"alembic", "sqlalchemy", "pglast"} & imported
+    assert "8 applied, 0 pending" in proc.stdout
