@@ -583,13 +583,18 @@ def _execute_batch(
     cursors: list[Any] = []
     error: psycopg.Error | None = None
     try:
-        with dconn.pipeline():
-            for item in statements:
-                cur = dconn.cursor()
-                cursors.append(cur)
-                cur.execute(item.text if isinstance(item, pgsql.Statement) else item, prepare=False)
+        with dconn.pipeline() as pipe:
+            try:
+                for item in statements:
+                    cur = dconn.cursor()
+                    cursors.append(cur)
+                    text = item.text if isinstance(item, pgsql.Statement) else item
+                    cur.execute(text, prepare=False)
+                pipe.sync()
+            except psycopg.Error as exc:
+                error = exc  # the first failure; leaving the pipeline reports it aborted
     except psycopg.Error as exc:
-        error = exc
+        error = error or exc
     done = next((i for i, c in enumerate(cursors) if c.pgresult is None), len(cursors))
     tags = [c.statusmessage or "" for c in cursors[:done]]
     for cur in cursors:

@@ -7,6 +7,7 @@ both paths execute the same text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, replace
@@ -78,7 +79,8 @@ class SqlFile:
                 raise SqlSyntaxError(
                     display, st.line, "psql meta-commands (\\...) are not supported in migrations"
                 )
-        directives = directives_of(text)
+        # the directives live in the comments before the first statement: scan only those
+        directives = directives_of(text[: statements[0].offset] if statements else text)
         transactional = "no-transaction" not in directives
         statements, stripped = _transaction_control(statements, display, transactional)
         return cls(
@@ -100,7 +102,7 @@ class SqlFile:
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             raise SqlSyntaxError(display, line, "the file is not valid UTF-8") from exc
-        return replace(cls.from_text(raw, display, path), content_hash=content_hash(data))
+        return _parsed(raw, display, path, content_hash(data))
 
     def checksum_as(self, version: str) -> str | None:
         """The checksum under algorithm ``version`` (``v1``, ``v2``), None if unknown."""
@@ -130,6 +132,12 @@ class SqlFile:
         if not position:
             return statement.line
         return statement.line + statement.text.count("\n", 0, max(position - 1, 0))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(raw: str, display: str, path: Path, digest: str) -> SqlFile:
+    """Parse once per process: an upgrade checks every file before running it."""
+    return replace(SqlFile.from_text(raw, display, path), content_hash=digest)
 
 
 def _transaction_control(
