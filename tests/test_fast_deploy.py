@@ -199,3 +199,12 @@ def test_fast_status_matches_the_full_path_and_skips_alembic(
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
     assert not {"alembic", "sqlalchemy", "pglast"} & imported
     assert "8 applied, 0 pending" in proc.stdout
+
+
+def test_status_prints_messages_as_written(project: Path, database: Database) -> None:
+    """The plain table that replaced rich: markup-like text is text."""
+    write_revision(project, "0100", "CREATE TABLE app.m (id int);", message="[bold]alarm")
+    res = rlskit("status", project=project, url=database.url)
+    assert res.exit_code == 0, res.stderr
+    assert "[bold]alarm" in res.output
+    assert "0100" in res.output and "pending" in res.output
