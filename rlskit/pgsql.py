@@ -6,6 +6,7 @@ and parse them for lint rules.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,12 @@ else:
             self._name = name
 
         def __getattr__(self, attr: str) -> Any:
-            import importlib
+            mod = self.__dict__.get("_mod")
+            if mod is None:
+                import importlib
 
-            return getattr(importlib.import_module(self._name), attr)
+                mod = self.__dict__["_mod"] = importlib.import_module(self._name)
+            return getattr(mod, attr)
 
     pglast = _Lazy("pglast")
     _parser = _Lazy("pglast.parser")
@@ -194,7 +198,13 @@ _TX_WORDS = {"begin", "start", "commit", "end", "rollback", "abort", "savepoint"
 _TX_WORDS |= {"prepare", "do"}
 
 
+_PLAIN_WORD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_$]*)(?![A-Za-z0-9_$])")
+
+
 def _first_word(text: str) -> str:
+    plain = _PLAIN_WORD.match(text)  # most statements start with a bare keyword
+    if plain:
+        return plain.group(1).lower()
     try:
         tokens = _parser.scan(text)
     except _parser.ParseError:

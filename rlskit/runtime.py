@@ -396,12 +396,14 @@ def _apply(rev: SqlRevision, direction: str) -> None:
     settings = settings_for(config, project)
     sqlfile = rev.load(project, direction)
     report = _report(config)
-    if direction == "up":
-        book = bookkeeping_record(
-            settings, rev.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
-        )
-    else:
-        book = bookkeeping_forget(settings, rev.revision)
+
+    def book() -> list[str]:
+        if direction == "up":
+            return bookkeeping_record(
+                settings, rev.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
+            )
+        return bookkeeping_forget(settings, rev.revision)
+
     stripped = ""
     if sqlfile.stripped:
         b, c = sqlfile.stripped
@@ -435,7 +437,7 @@ def _apply(rev: SqlRevision, direction: str) -> None:
                 out(st.text + "\n;")
             out("RESET lock_timeout;")
             out("BEGIN;")
-        for stmt in (*SESSION_RESET, *book):
+        for stmt in (*SESSION_RESET, *book()):
             out(stmt + ";")
         return
 
@@ -447,6 +449,13 @@ def _apply(rev: SqlRevision, direction: str) -> None:
         guard.check_down(
             _driver_connection(ctx), sqlfile, rev.revision, accept, settings.per_revision
         )
+    fingerprint = None
+    if direction == "up" and "checksum" not in sqlfile.__dict__:
+        # The token fingerprint (for the record) is computed while the server runs the file.
+        import threading
+
+        fingerprint = threading.Thread(target=lambda: sqlfile.checksum, daemon=True)
+        fingerprint.start()
     _execute(ctx, SESSION_RESET, None, rev.revision)
     if sqlfile.transactional:
         _execute(ctx, [lock_timeout_sql(settings)], None, rev.revision)
@@ -462,7 +471,9 @@ def _apply(rev: SqlRevision, direction: str) -> None:
             finally:
                 with contextlib.suppress(Exception):
                     _execute(ctx, ["RESET lock_timeout"], None, rev.revision, autocommit=True)
-    _execute(ctx, (*SESSION_RESET, *book), None, rev.revision)
+    if fingerprint is not None:
+        fingerprint.join()
+    _execute(ctx, (*SESSION_RESET, *book()), None, rev.revision)
     elapsed = time.perf_counter() - started
     report(
         Event(

@@ -60,10 +60,15 @@ class SqlFile:
     display: str  # path as shown to users, relative to the project
     text: str  # normalised text
     statements: tuple[pgsql.Statement, ...]  # what runs (a stripped BEGIN/COMMIT left out)
-    checksum: str
     transactional: bool
     stripped: tuple[pgsql.Statement, ...] = ()  # the file's own BEGIN and COMMIT, left out
     content_hash: str = ""  # sha256 of the file's bytes: unchanged bytes need no re-parse
+    directives: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def checksum(self) -> str:
+        """The token fingerprint (comments and layout do not count); computed on first use."""
+        return pgsql.fingerprint(self.text, self.directives)
 
     @classmethod
     def from_text(cls, text: str, display: str, path: Path | None = None) -> SqlFile:
@@ -88,7 +93,7 @@ class SqlFile:
             display=display,
             text=text,
             statements=statements,
-            checksum=pgsql.fingerprint(text, directives),
+            directives=directives,
             transactional=transactional,
             stripped=stripped,
         )
