@@ -338,7 +338,7 @@ def write_results(b: Bench, started: float) -> None:
         and line.split("|")[1].strip() not in ran
     ]
     if kept:
-        lines[6] += (
+        lines[5] += (
             f" Rows of {', '.join(sorted({k.split('|')[1].strip() for k in kept}))} "
             "come from an earlier run."
         )
