@@ -404,25 +404,17 @@ def status(ctx: Ctx, fmt: str, check: bool) -> None:
 
         click.echo(json.dumps([i.__dict__ for i in infos], indent=2))
     else:
-        from rich.console import Console
-        from rich.table import Table
+        from rlskit.term import table
 
-        table = Table(title="Revisions")
-        for col in ("revision", "state", "file", "applied at", "message"):
-            table.add_column(col)
+        rows = []
         for i in infos:
             state = "applied" if i.applied else "pending"
             if i.edited:
                 state += " (EDITED)"
             if i.down_missing:
                 state += " (NO .down.sql)"
-            table.add_row(
-                *(
-                    escape(c)
-                    for c in (i.revision, state, i.up or "-", i.applied_at or "", i.message)
-                )
-            )
-        Console().print(table)
+            rows.append((i.revision, state, i.up or "-", i.applied_at or "", i.message))
+        click.echo(table(("revision", "state", "file", "applied at", "message"), rows))
         click.echo(
             f"{len(infos) - pending} applied, {pending} pending"
             + (f", {len(edited)} edited after apply" if edited else "")

@@ -335,7 +335,54 @@ def upgrade(
     project: Project, target: str = "head", opts: RunOptions | None = None, sql: bool = False
 ) -> RunResult:
     """Apply pending revisions up to ``target`` (or write them as a script)."""
+    if not sql and target in ("head", "heads"):
+        done = _nothing_to_do(project, target, opts or RunOptions())
+        if done is not None:
+            return done
     return _migrate("upgrade", project, target, opts, sql)
+
+
+def _given_url(project: Project, opts: RunOptions) -> tuple[str, str] | None:
+    """The URL the run would use and its source, unless it is the embedded server."""
+    from rlskit.project import env_url
+
+    if opts.url is not None:
+        return opts.url, "--url"
+    if (found := env_url()) is not None:
+        return found
+    if project.ini_url:
+        return project.ini_url, "alembic.ini"
+    return None
+
+
+def _nothing_to_do(project: Project, target: str, opts: RunOptions) -> RunResult | None:
+    """The result of an upgrade with nothing pending, verified without Alembic
+    (:mod:`rlskit.noop`); None when the full path must run."""
+    from rlskit import noop
+    from rlskit.urls import mask_url
+
+    given = _given_url(project, opts)
+    if given is None:
+        return None  # the embedded server: the full path starts it
+    url, source = given
+    heads = noop.at_heads(project, url, opts.settings or project.settings)
+    if heads is None or (target == "head" and len(heads) != 1):
+        return None
+    at = ", ".join(heads)
+    result = RunResult()
+    events = [
+        Event(
+            "connected",
+            f"database {mask_url(url)} ({source})",
+            {"url": mask_url(url), "source": source},
+        ),
+        Event("done", f"at {at} (was {at})", {"before": list(heads), "after": list(heads)}),
+    ]
+    for event in events:
+        result.events.append(event)
+        if opts.report:
+            opts.report(event)
+    return result
 
 
 def downgrade(
@@ -446,11 +493,18 @@ def history(project: Project) -> list[RevisionInfo]:
 
 def status(project: Project, opts: RunOptions | None = None) -> list[RevisionInfo]:
     """Every revision with whether it is applied, when, and whether its file was edited."""
+    opts = opts or RunOptions()
+    url = _given_url(project, opts)
+    if url is not None:  # a linear history, unchanged files: read without Alembic
+        from rlskit import noop
+
+        rows = noop.status_rows(project, url[0], opts.settings or project.settings)
+        if rows is not None:
+            return [RevisionInfo(**row) for row in rows]
     from alembic.script import ScriptDirectory
 
     from rlskit.sqlfile import SqlFile
 
-    opts = opts or RunOptions()
     scripts = _revisions(project)
     state: dict[str, Any] = {}
 
@@ -530,11 +584,15 @@ def repair(project: Project, opts: RunOptions | None = None) -> list[tuple[str, 
             if rev is None:
                 continue
             f = rev.load(project, "up")
-            if f.checksum != rec.checksum or f.display != rec.path:
+            if (
+                f.checksum != rec.checksum
+                or f.display != rec.path
+                or f.content_hash != rec.content_hash
+            ):
                 conn.exec_driver_sql(
                     f"UPDATE {_book_name(settings)} SET checksum = %s, path = %s, "
-                    "applied_by = current_user WHERE revision = %s",
-                    (f.checksum, f.display, rec.revision),
+                    "content_hash = %s, applied_by = current_user WHERE revision = %s",
+                    (f.checksum, f.display, f.content_hash or None, rec.revision),
                 )
                 if rec.differs(f) or f.display != rec.path:  # not a mere algorithm upgrade
                     changed.append((rec.revision, f.display))
@@ -1100,7 +1158,7 @@ def stamp_applied(project: Project, revision: str, opts: RunOptions) -> None:
         rev = sql_revision_for(sd, revision)
         assert rev is not None
         f = rev.load(project, "up")
-        for stmt in bookkeeping_record(settings, revision, f.display, f.checksum):
+        for stmt in bookkeeping_record(settings, revision, f.display, f.checksum, f.content_hash):
             conn.exec_driver_sql(stmt)
         ctx.stamp(sd, revision)
 

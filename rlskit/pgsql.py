@@ -6,11 +6,37 @@ and parse them for lint rules.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pglast
-from pglast import parser as _parser
+if TYPE_CHECKING:
+    import pglast
+    from pglast import parser as _parser
+else:
+
+    class _Lazy:
+        """A module imported on first use: a deploy with nothing to do never parses."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+
+        def __getattr__(self, attr: str) -> Any:
+            mod = self.__dict__.get("_mod")
+            if mod is None:
+                import importlib
+
+                mod = self.__dict__["_mod"] = importlib.import_module(self._name)
+            return getattr(mod, attr)
+
+    pglast = _Lazy("pglast")
+    _parser = _Lazy("pglast.parser")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ParseError":
+        return _parser.ParseError
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True)
@@ -172,7 +198,13 @@ _TX_WORDS = {"begin", "start", "commit", "end", "rollback", "abort", "savepoint"
 _TX_WORDS |= {"prepare", "do"}
 
 
+_PLAIN_WORD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_$]*)(?![A-Za-z0-9_$])")
+
+
 def _first_word(text: str) -> str:
+    plain = _PLAIN_WORD.match(text)  # most statements start with a bare keyword
+    if plain:
+        return plain.group(1).lower()
     try:
         tokens = _parser.scan(text)
     except _parser.ParseError:
@@ -258,9 +290,6 @@ def relations_of(statement: str) -> list[str]:
 def parse(text: str) -> Any:
     """Parse SQL into pglast's AST (a tuple of RawStmt nodes)."""
     return pglast.parse_sql(text)
-
-
-ParseError = _parser.ParseError
 
 
 def parse_json(text: str) -> list[dict[str, Any]]:

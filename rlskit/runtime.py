@@ -36,7 +36,7 @@ from rlskit.errors import (
 )
 from rlskit.project import Project, Settings, check_url, env_url, parse_duration, pg_duration
 from rlskit.quoting import comment_text, quote_ident, quote_literal, quote_qualified
-from rlskit.sqlfile import SqlFile
+from rlskit.sqlfile import SqlFile, content_hash
 from rlskit.urls import mask_url, sqlalchemy_url
 
 if TYPE_CHECKING:
@@ -254,6 +254,7 @@ def bookkeeping_prepare(settings: Settings) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {vt} (version_num VARCHAR(32) NOT NULL, "
         f"CONSTRAINT {pk} PRIMARY KEY (version_num))",
         bookkeeping_create(settings),
+        f"ALTER TABLE {_book_name(settings)} ADD COLUMN IF NOT EXISTS content_hash text",
     ]
     tables = ", ".join(f"to_regclass({quote_literal(n)})" for n in (vt, _book_name(settings)))
     schema_acl = ""
@@ -305,19 +306,23 @@ def bookkeeping_create(settings: Settings) -> str:
         f"CREATE TABLE IF NOT EXISTS {_book_name(settings)} ("
         "revision text NOT NULL, path text NOT NULL, checksum text NOT NULL, "
         "applied_at timestamptz NOT NULL DEFAULT now(), "
-        "applied_by text NOT NULL DEFAULT current_user, "
+        "applied_by text NOT NULL DEFAULT current_user, content_hash text, "
         "PRIMARY KEY (revision, path))"
     )
 
 
-def bookkeeping_record(settings: Settings, revision: str, path: str, checksum: str) -> list[str]:
+def bookkeeping_record(
+    settings: Settings, revision: str, path: str, checksum: str, content_hash: str = ""
+) -> list[str]:
     """Statements recording that ``path`` of ``revision`` was applied."""
     t = _book_name(settings)
+    sha = quote_literal(content_hash) if content_hash else "NULL"
     return [
         bookkeeping_create(settings),
+        f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS content_hash text",
         f"DELETE FROM {t} WHERE revision = {quote_literal(revision)}",
-        f"INSERT INTO {t} (revision, path, checksum) VALUES "
-        f"({quote_literal(revision)}, {quote_literal(path)}, {quote_literal(checksum)})",
+        f"INSERT INTO {t} (revision, path, checksum, content_hash) VALUES "
+        f"({quote_literal(revision)}, {quote_literal(path)}, {quote_literal(checksum)}, {sha})",
     ]
 
 
@@ -399,10 +404,14 @@ def _apply(rev: SqlRevision, direction: str) -> None:
     settings = settings_for(config, project)
     sqlfile = rev.load(project, direction)
     report = _report(config)
-    if direction == "up":
-        book = bookkeeping_record(settings, rev.revision, sqlfile.display, sqlfile.checksum)
-    else:
-        book = bookkeeping_forget(settings, rev.revision)
+
+    def book() -> list[str]:
+        if direction == "up":
+            return bookkeeping_record(
+                settings, rev.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
+            )
+        return bookkeeping_forget(settings, rev.revision)
+
     stripped = ""
     if sqlfile.stripped:
         b, c = sqlfile.stripped
@@ -436,7 +445,7 @@ def _apply(rev: SqlRevision, direction: str) -> None:
                 out(st.text + "\n;")
             out("RESET lock_timeout;")
             out("BEGIN;")
-        for stmt in (*SESSION_RESET, *book):
+        for stmt in (*SESSION_RESET, *book()):
             out(stmt + ";")
         return
 
@@ -448,6 +457,13 @@ def _apply(rev: SqlRevision, direction: str) -> None:
         guard.check_down(
             _driver_connection(ctx), sqlfile, rev.revision, accept, settings.per_revision
         )
+    fingerprint = None
+    if direction == "up" and "checksum" not in sqlfile.__dict__:
+        # The token fingerprint (for the record) is computed while the server runs the file.
+        import threading
+
+        fingerprint = threading.Thread(target=lambda: sqlfile.checksum, daemon=True)
+        fingerprint.start()
     _execute(ctx, SESSION_RESET, None, rev.revision)
     if sqlfile.transactional:
         _execute(ctx, [lock_timeout_sql(settings)], None, rev.revision)
@@ -463,7 +479,9 @@ def _apply(rev: SqlRevision, direction: str) -> None:
             finally:
                 with contextlib.suppress(Exception):
                     _execute(ctx, ["RESET lock_timeout"], None, rev.revision, autocommit=True)
-    _execute(ctx, (*SESSION_RESET, *book), None, rev.revision)
+    if fingerprint is not None:
+        fingerprint.join()
+    _execute(ctx, (*SESSION_RESET, *book()), None, rev.revision)
     elapsed = time.perf_counter() - started
     report(
         Event(
@@ -505,6 +523,9 @@ def _execute(
     from psycopg.pq import TransactionStatus
 
     dconn = _driver_connection(ctx)
+    if not autocommit and len(statements) > 1:
+        _execute_batch(dconn, statements, sqlfile, revision)
+        return
     done = 0
     last: pgsql.Statement | str | None = None
     with dconn.cursor() as cur:
@@ -548,6 +569,105 @@ def _execute(
                     "ROLLBACK, SAVEPOINT, ... before running), check the database with "
                     "`rlskit status` and `rlskit drift`, then run upgrade again.",
                 )
+
+
+# Command tags of statements that end or nest a transaction (a batch names the culprit).
+_TX_TAGS = (
+    "COMMIT",
+    "ROLLBACK",
+    "BEGIN",
+    "START TRANSACTION",
+    "PREPARE TRANSACTION",
+    "SAVEPOINT",
+    "RELEASE",
+)
+
+
+def _execute_batch(
+    dconn: Any,
+    statements: Sequence[str | pgsql.Statement],
+    sqlfile: SqlFile | None,
+    revision: str,
+) -> None:
+    """Send ``statements`` in one pipeline: one round trip instead of one per statement.
+
+    Each statement has a cursor of its own, so after a failure the statements that
+    completed are known and the failing one is named exactly (the server skips the
+    rest). Transaction control is refused before anything runs; that the batch left
+    the transaction open is still checked, and the culprit named.
+    """
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    cursors: list[Any] = []
+    error: psycopg.Error | None = None
+    try:
+        with dconn.pipeline() as pipe:
+            try:
+                for item in statements:
+                    cur = dconn.cursor()
+                    cursors.append(cur)
+                    text = item.text if isinstance(item, pgsql.Statement) else item
+                    cur.execute(text, prepare=False)
+                pipe.sync()
+            except psycopg.Error as exc:
+                error = exc  # the first failure; leaving the pipeline reports it aborted
+    except psycopg.Error as exc:
+        error = error or exc
+    done = next((i for i, c in enumerate(cursors) if c.pgresult is None), len(cursors))
+    tags = [c.statusmessage or "" for c in cursors[:done]]
+    for cur in cursors:
+        cur.close()
+    status = dconn.info.transaction_status
+    if status not in (TransactionStatus.INTRANS, TransactionStatus.INERROR) and not dconn.closed:
+        culprit = next(
+            (
+                _where(sqlfile, statements[i])
+                for i, tag in enumerate(tags)
+                if tag.startswith(_TX_TAGS)
+            ),
+            None,
+        )
+        if culprit is None:
+            first, last = statements[0], statements[-1]
+            culprit = (
+                f"{sqlfile.display}: one of the statements at lines {first.line}-{last.line}"
+                if sqlfile is not None
+                and isinstance(first, pgsql.Statement)
+                and isinstance(last, pgsql.Statement)
+                else "one of rlskit's statements"
+            )
+        raise TransactionLost(
+            f"{culprit} ended the transaction rlskit runs revision {revision} in "
+            f"(the connection is {status.name} after it): what ran before it in this upgrade "
+            "may have been committed, so rlskit cannot promise all-or-nothing for this run.",
+            "Remove transaction control from the file (rlskit refuses BEGIN, COMMIT, "
+            "ROLLBACK, SAVEPOINT, ... before running), check the database with "
+            "`rlskit status` and `rlskit drift`, then run upgrade again.",
+        )
+    if error is None:
+        return
+    item = statements[min(done, len(statements) - 1)]
+    text = item.text if isinstance(item, pgsql.Statement) else item
+    diag = error.diag
+    pos = int(diag.statement_position) if diag.statement_position else None
+    line = 0
+    if sqlfile is not None and isinstance(item, pgsql.Statement):
+        line = sqlfile.line_of(item, pos)
+    failure = StatementFailure(
+        path=sqlfile.display if sqlfile else "(rlskit bookkeeping)",
+        line=line,
+        statement=text,
+        sqlstate=diag.sqlstate or "?????",
+        pg_message=diag.message_primary or str(error).strip(),
+        revision=revision,
+        detail=diag.message_detail,
+        pg_hint=diag.message_hint,
+        total=len(statements),
+    )
+    if failure.sqlstate == "55P03":
+        failure.blockers = find_blockers(dconn, text)
+    raise SqlStatementError(failure, "") from error
 
 
 def _where(sqlfile: SqlFile | None, item: pgsql.Statement | str) -> str:
@@ -1035,6 +1155,7 @@ class AppliedFile:
     checksum: str
     applied_at: str
     applied_by: str
+    content_hash: str | None = None  # sha256 of the bytes applied (None: recorded before)
 
     @property
     def version(self) -> str:
@@ -1064,9 +1185,15 @@ def applied_files(connection: Connection, settings: Settings) -> list[AppliedFil
         table = quote_qualified(legacy, BOOK_TABLE)
         if q("SELECT to_regclass(%s)", (table,)).scalar() is None:
             return []
+    has_hash = q(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+        "AND attname = 'content_hash' AND NOT attisdropped",
+        (table,),
+    ).fetchone()
     rows = q(
         "SELECT revision, path, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
-        f"applied_by FROM {table} ORDER BY applied_at, revision"
+        f"applied_by, {'content_hash' if has_hash else 'NULL'} FROM {table} "
+        "ORDER BY applied_at, revision"
     ).fetchall()
     return [AppliedFile(*row) for row in rows]
 
@@ -1099,12 +1226,18 @@ def verify_checksums(connection: Connection, config: Config, settings: Settings)
         rev = sql_revision_for(script, rec.revision)
         if rev is None:
             continue
+        if rec.content_hash and rec.version == pgsql.FINGERPRINT_VERSION:
+            path = rev.path(project, "up")
+            with contextlib.suppress(OSError):
+                if content_hash(path.read_bytes()) == rec.content_hash:
+                    continue  # the very bytes recorded: no need to parse them again
         sqlfile = rev.load(project, "up")
         if rec.differs(sqlfile):
             raise ChecksumMismatch(rec.revision, sqlfile.display, rec.applied_at, rec.applied_by)
-        if rec.checksum != sqlfile.checksum and sqlfile.checksum_as(rec.version) is not None:
+        if rec.checksum != sqlfile.checksum or rec.content_hash != sqlfile.content_hash:
+            # an older algorithm's record, or the same statements in other bytes
             connection.exec_driver_sql(
-                f"UPDATE {_book_name(settings)} SET checksum = %s "
+                f"UPDATE {_book_name(settings)} SET checksum = %s, content_hash = %s "
                 "WHERE revision = %s AND checksum = %s",
-                (sqlfile.checksum, rec.revision, rec.checksum),
+                (sqlfile.checksum, sqlfile.content_hash, rec.revision, rec.checksum),
             )

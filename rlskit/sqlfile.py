@@ -7,8 +7,10 @@ both paths execute the same text.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rlskit import pgsql
@@ -27,6 +29,11 @@ _FIX_NOTX = (
     "A no-transaction revision runs statement by statement in autocommit: remove the "
     "statement, or move the statements that belong together into a transactional revision."
 )
+
+
+def content_hash(data: bytes) -> str:
+    """The bookkeeping's record of a file's exact bytes (``sha256:<hex>``)."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def normalise(raw: str) -> str:
@@ -53,9 +60,15 @@ class SqlFile:
     display: str  # path as shown to users, relative to the project
     text: str  # normalised text
     statements: tuple[pgsql.Statement, ...]  # what runs (a stripped BEGIN/COMMIT left out)
-    checksum: str
     transactional: bool
     stripped: tuple[pgsql.Statement, ...] = ()  # the file's own BEGIN and COMMIT, left out
+    content_hash: str = ""  # sha256 of the file's bytes: unchanged bytes need no re-parse
+    directives: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def checksum(self) -> str:
+        """The token fingerprint (comments and layout do not count); computed on first use."""
+        return pgsql.fingerprint(self.text, self.directives)
 
     @classmethod
     def from_text(cls, text: str, display: str, path: Path | None = None) -> SqlFile:
@@ -71,7 +84,8 @@ class SqlFile:
                 raise SqlSyntaxError(
                     display, st.line, "psql meta-commands (\\...) are not supported in migrations"
                 )
-        directives = directives_of(text)
+        # the directives live in the comments before the first statement: scan only those
+        directives = directives_of(text[: statements[0].offset] if statements else text)
         transactional = "no-transaction" not in directives
         statements, stripped = _transaction_control(statements, display, transactional)
         return cls(
@@ -79,7 +93,7 @@ class SqlFile:
             display=display,
             text=text,
             statements=statements,
-            checksum=pgsql.fingerprint(text, directives),
+            directives=directives,
             transactional=transactional,
             stripped=stripped,
         )
@@ -93,7 +107,7 @@ class SqlFile:
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             raise SqlSyntaxError(display, line, "the file is not valid UTF-8") from exc
-        return cls.from_text(raw, display, path)
+        return _parsed(raw, display, path, content_hash(data))
 
     def checksum_as(self, version: str) -> str | None:
         """The checksum under algorithm ``version`` (``v1``, ``v2``), None if unknown."""
@@ -123,6 +137,12 @@ class SqlFile:
         if not position:
             return statement.line
         return statement.line + statement.text.count("\n", 0, max(position - 1, 0))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(raw: str, display: str, path: Path, digest: str) -> SqlFile:
+    """Parse once per process: an upgrade checks every file before running it."""
+    return replace(SqlFile.from_text(raw, display, path), content_hash=digest)
 
 
 def _transaction_control(

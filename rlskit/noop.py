@@ -1,0 +1,260 @@
+"""The cheap answer to a deploy with nothing to do, without Alembic or SQLAlchemy.
+
+``rlskit upgrade`` on a database already at its heads is the most common deploy.
+When the project has the plain rlskit shape (the scaffold's env.py, revision
+modules that only name their revision, parents and SQL file), the revision graph
+is read with :mod:`ast`, the database's revisions and the recorded file hashes in
+one query, and the files' bytes are hashed. Only when every one of these checks
+holds is the answer "nothing to do"; any doubt (another shape, a missing table, a
+hash that differs, a connection error) returns None and the full path decides.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlskit.project import Project, Settings
+from rlskit.quoting import quote_literal
+from rlskit.sqlfile import content_hash
+
+SCAFFOLD_ENV = (Path(__file__).parent / "scaffold" / "env.py").read_text()
+_NAMES = {"revision", "down_revision", "branch_labels", "depends_on"}
+_BIND = {
+    "upgrade, downgrade = (sql.upgrade, sql.downgrade)",
+    "(upgrade, downgrade) = (sql.upgrade, sql.downgrade)",
+}
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Revisions and their SQL stems, read without importing the modules."""
+
+    parents: dict[str, tuple[str, ...]]
+    stems: dict[str, str]
+    docs: dict[str, str]  # the module docstrings, as Alembic reads them
+
+    @property
+    def heads(self) -> frozenset[str]:
+        """Revisions no other revision names as its parent."""
+        named = {p for ps in self.parents.values() for p in ps}
+        return frozenset(r for r in self.parents if r not in named)
+
+
+def _module(path: Path) -> tuple[str, tuple[str, ...], str, str] | None:
+    """(revision, parents, stem, docstring) of a module of the plain rlskit shape, else None."""
+    try:
+        tree = ast.parse(path.read_bytes(), str(path))
+    except (SyntaxError, ValueError, OSError):
+        return None
+    values: dict[str, object] = {}
+    stem: str | None = None
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # the docstring
+        if isinstance(node, ast.ImportFrom) and node.module == "rlskit.runtime":
+            continue
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            return None
+        target, value = node.targets[0], node.value
+        if isinstance(target, ast.Name) and target.id in _NAMES:
+            try:
+                values[target.id] = ast.literal_eval(value)
+            except ValueError:
+                return None
+        elif (
+            isinstance(target, ast.Name)
+            and target.id == "sql"
+            and isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id == "SqlRevision"
+            and not value.keywords
+            and len(value.args) == 2
+            and isinstance(value.args[0], ast.Name)
+            and value.args[0].id == "revision"
+            and isinstance(value.args[1], ast.Constant)
+            and isinstance(value.args[1].value, str)
+            and stem is None
+        ):
+            stem = value.args[1].value
+        elif ast.unparse(node) in _BIND:
+            continue
+        else:
+            return None
+    rev, down = values.get("revision"), values.get("down_revision")
+    if not isinstance(rev, str) or stem is None or values.get("depends_on") is not None:
+        return None
+    if down is None:
+        parents: tuple[str, ...] = ()
+    elif isinstance(down, str):
+        parents = (down,)
+    elif isinstance(down, tuple | list) and all(isinstance(d, str) for d in down):
+        parents = tuple(down)
+    else:
+        return None
+    return rev, parents, stem, ast.get_docstring(tree, clean=False) or ""
+
+
+def plain_graph(project: Project) -> Graph | None:
+    """The revision graph, when the project has the plain rlskit shape; else None."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(project.ini, encoding="utf-8")
+    if any(
+        parser.has_option("alembic", o)
+        for o in ("version_locations", "recursive_version_locations", "sourceless")
+    ):
+        return None
+    try:
+        if (project.script_location / "env.py").read_text() != SCAFFOLD_ENV:
+            return None
+        files = sorted((project.script_location / "versions").iterdir())
+    except OSError:
+        return None
+    parents: dict[str, tuple[str, ...]] = {}
+    stems: dict[str, str] = {}
+    docs: dict[str, str] = {}
+    for f in files:
+        if f.name in ("__pycache__", "__init__.py"):
+            continue
+        if f.suffix in (".pyc", ".pyo") or f.name.startswith(".#"):
+            return None  # sourceless revisions, editor lock files: let Alembic decide
+        if f.suffix != ".py":
+            continue  # .gitkeep, notes: Alembic reads only modules
+        found = _module(f)
+        if found is None or found[0] in parents:
+            return None
+        rev, ps, stem, doc = found
+        parents[rev] = ps
+        stems[rev] = stem
+        docs[rev] = doc
+    if not parents or any(p not in parents for ps in parents.values() for p in ps):
+        return None
+    return Graph(parents, stems, docs)
+
+
+def _query(settings: Settings) -> str:
+    from rlskit.runtime import _book_name, _version_name
+
+    schema = settings.version_table_schema
+    vt, book = _version_name(settings), _book_name(settings)
+    tables = f"to_regclass({quote_literal(vt)}), to_regclass({quote_literal(book)})"
+    schema_acl = "0"
+    if schema and schema != "public":
+        schema_acl = (
+            "(SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl) a "
+            f"WHERE n.nspname = {quote_literal(schema)} AND a.grantee <> n.nspowner)"
+        )
+    # One statement, one snapshot: the versions, the records, stray privileges
+    # (the full path would revoke them, so their presence means "not a no-op").
+    return (
+        f"SELECT (SELECT coalesce(array_agg(version_num::text), '{{}}') FROM {vt}), "
+        "(SELECT coalesce(array_agg(ARRAY[revision, checksum, coalesce(content_hash, ''), "
+        "to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ')]), "
+        f"'{{}}') FROM {book}), "
+        "(SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a "
+        f"WHERE c.oid IN ({tables}) AND a.grantee <> c.relowner) + {schema_acl}"
+    )
+
+
+def _state(
+    project: Project, url: str, settings: Settings
+) -> tuple[Graph, frozenset[str], list[list[str]], int] | None:
+    """The graph, the database's versions, its records and stray privileges."""
+    graph = plain_graph(project)
+    if graph is None:
+        return None
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from rlskit.runtime import KEEPALIVES, ORPHAN_OPTIONS
+    from rlskit.urls import libpq_url
+
+    try:
+        params: dict[str, Any] = {**KEEPALIVES, **conninfo_to_dict(libpq_url(url))}
+        ours = " ".join(f"-c {k}={v}" for k, v in ORPHAN_OPTIONS)
+        params["options"] = f"{params.get('options') or ''} {ours}".strip()
+        params.setdefault("connect_timeout", 10)
+        with psycopg.connect(conninfo="", autocommit=True, **params) as conn:
+            row = conn.execute(_query(settings), prepare=False).fetchone()
+    except (psycopg.Error, ValueError):
+        return None  # the full path reports it properly
+    if row is None:
+        return None
+    versions, records, stray = row
+    return graph, frozenset(versions), records, int(stray)
+
+
+def _unchanged(project: Project, graph: Graph, record: list[str]) -> bool | None:
+    """True: the file's bytes are the recorded ones; None: only the full path can tell."""
+    from rlskit import pgsql
+
+    _, checksum, recorded, _ = record
+    stem = graph.stems[record[0]]
+    if not recorded or not checksum.startswith(pgsql.FINGERPRINT_VERSION + ":"):
+        return None
+    try:
+        data = (project.sql_dir / f"{stem}.up.sql").read_bytes()
+    except OSError:
+        return None
+    return True if content_hash(data) == recorded else None
+
+
+def at_heads(project: Project, url: str, settings: Settings) -> tuple[str, ...] | None:
+    """The heads, when the database at ``url`` is at them and no applied file changed
+    (verified from the bytes' recorded hashes); None when the full path must decide."""
+    state = _state(project, url, settings)
+    if state is None:
+        return None
+    graph, versions, records, stray = state
+    if stray or versions != graph.heads:
+        return None
+    for record in records:
+        if record[0] not in graph.stems:
+            continue  # a revision the project no longer has: the full path skips it too
+        if not _unchanged(project, graph, record):
+            return None
+    return tuple(sorted(graph.heads))
+
+
+def status_rows(project: Project, url: str, settings: Settings) -> list[dict[str, Any]] | None:
+    """What ``status`` reports, for a linear history whose applied files are unchanged
+    byte for byte; None when the full path must decide."""
+    state = _state(project, url, settings)
+    if state is None:
+        return None
+    graph, versions, records, _ = state
+    if len(graph.heads) != 1 or any(len(p) > 1 for p in graph.parents.values()):
+        return None
+    if not versions <= graph.parents.keys() or len(versions) > 1:
+        return None
+    child = {p[0]: r for r, p in graph.parents.items() if p}
+    order = [next(r for r, p in graph.parents.items() if not p)]
+    while order[-1] in child:
+        order.append(child[order[-1]])
+    applied = set(order[: order.index(next(iter(versions))) + 1]) if versions else set()
+    book = {r[0]: r for r in records}
+    rows = []
+    for rev in order:
+        rec = book.get(rev)
+        if rec is not None and not _unchanged(project, graph, rec):
+            return None
+        stem = graph.stems[rev]
+        up, down = project.sql_dir / f"{stem}.up.sql", project.sql_dir / f"{stem}.down.sql"
+        rows.append(
+            {
+                "revision": rev,
+                "down_revision": graph.parents[rev],
+                "message": graph.docs[rev].strip().split("\n\n")[0],
+                "up": project.display(up),
+                "down": project.display(down),
+                "is_head": rev in graph.heads,
+                "applied": rev in applied,
+                "applied_at": rec[3] if rec else None,
+                "edited": False,
+                "down_missing": not down.is_file(),
+            }
+        )
+    return rows
