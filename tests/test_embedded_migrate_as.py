@@ -26,6 +26,8 @@ def test_reference_schema_upgrades_as_migrate_as_on_the_embedded_server(project:
         res = rlskit("upgrade", project=project)  # no URL: the embedded server
         assert res.exit_code == 0, res.output + res.stderr
         assert f"upgrade ran {len(REVISIONS)} revision(s)" in res.output
+        drift = rlskit("drift", project=project)  # as the role, against its scratch build
+        assert drift.exit_code == 0, drift.output + drift.stderr
         admin_url = server.url()  # the embedded superuser: the oracle
         with psycopg.connect(admin_url, autocommit=True) as conn:
             attrs = conn.execute(
