@@ -26,8 +26,30 @@ class _Row:
     acts_as_owner: bool
     privileges: tuple[str, ...]
     direct: tuple[str, ...]
+    public: tuple[str, ...]
     column_privileges: tuple[str, ...]
     policies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FunctionAccess:
+    """A function or procedure the role may execute, and how it got EXECUTE."""
+
+    schema: str
+    signature: str
+    security_definer: bool  # runs as its owner, whatever the caller may do
+    owner: str
+    how: str  # "direct" | "PUBLIC" | "inherited"
+
+
+ATTRIBUTES = ("login", "inherit", "superuser", "bypassrls", "createrole", "createdb")
+
+
+def attribute_words(attrs: dict[str, bool]) -> str:
+    """``LOGIN, NOINHERIT, BYPASSRLS``: login/inherit always, the others when set."""
+    words = [("" if attrs.get(a) else "NO") + a.upper() for a in ("login", "inherit")]
+    words += [a.upper() for a in ATTRIBUTES[2:] if attrs.get(a)]
+    return ", ".join(words)
 
 
 @dataclass
@@ -39,7 +61,7 @@ class TableAccess:
     rls_forced: bool
     owner: str
     bypasses_rls: str | None  # why RLS does not apply to this role, if it does not
-    privileges: dict[str, str]  # privilege -> "direct" | "inherited"
+    privileges: dict[str, str]  # privilege -> "direct" | "PUBLIC" | "inherited"
     column_privileges: list[str]
     policies: dict[str, list[dict[str, Any]]]  # command -> policies that apply
     counts: dict[str, int | str] = field(default_factory=dict)
@@ -64,6 +86,26 @@ class Report:
     member_of: list[str]
     settings: dict[str, str]
     tables: list[TableAccess]
+    functions: list[FunctionAccess] = field(default_factory=list)
+    member_attributes: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    def failed_counts(self) -> list[str]:
+        """``table COMMAND: error`` for each count that failed."""
+        return [
+            f"{t.table} {c}: {n}"
+            for t in self.tables
+            for c, n in t.counts.items()
+            if isinstance(n, str) and n.startswith("error")
+        ]
+
+
+def _attributes(conn: Any, role: str) -> dict[str, bool] | None:
+    row = conn.execute(
+        "SELECT rolcanlogin, rolinherit, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb "
+        "FROM pg_roles WHERE rolname = %s",
+        (role,),
+    ).fetchone()
+    return None if row is None else dict(zip(ATTRIBUTES, map(bool, row), strict=True))
 
 
 def report(
@@ -78,10 +120,7 @@ def report(
 
     for name in settings or {}:
         check_setting_name(name)
-    attrs = conn.execute(
-        "SELECT rolsuper, rolbypassrls, rolcanlogin, rolinherit FROM pg_roles WHERE rolname = %s",
-        (role,),
-    ).fetchone()
+    attrs = _attributes(conn, role)
     if attrs is None:
         raise RlskitError(
             f"Role {role!r} does not exist in this database's cluster.",
@@ -100,9 +139,9 @@ def report(
     for r in rows:
         why = (
             "superuser"
-            if attrs[0]
+            if attrs["superuser"]
             else "BYPASSRLS"
-            if attrs[1]
+            if attrs["bypassrls"]
             else "owner without FORCE"
             if r.acts_as_owner and not r.rls_forced
             else None
@@ -119,18 +158,19 @@ def report(
                 r.rls_forced,
                 r.owner,
                 why,
-                {p: ("direct" if p in r.direct else "inherited") for p in r.privileges},
+                {
+                    p: "direct" if p in r.direct else "PUBLIC" if p in r.public else "inherited"
+                    for p in r.privileges
+                },
                 list(r.column_privileges),
                 pols,
             )
         )
-    rep = Report(
-        role,
-        {"superuser": attrs[0], "bypassrls": attrs[1], "login": attrs[2], "inherit": attrs[3]},
-        member_of,
-        dict(settings or {}),
-        tables,
+    functions = fetch(
+        conn, "permissions_functions", FunctionAccess, {"role": role, "schemas": schemas or []}
     )
+    members = {m: _attributes(conn, m) or {} for m in member_of}
+    rep = Report(role, attrs, member_of, dict(settings or {}), tables, functions, members)
     if count:
         _count(conn, rep)
     return rep
@@ -208,14 +248,28 @@ def as_json(rep: Report) -> str:
 def _cell(t: TableAccess, command: str) -> str:
     v = t.verdict(command)
     n = t.counts.get(command)
+    if isinstance(n, str) and n.startswith("error"):
+        return v + " (count failed)"
     return v + (f" ({n})" if isinstance(n, int) else "")
+
+
+def _members(rep: Report) -> str:
+    return ", ".join(
+        f"{m} ({attribute_words(rep.member_attributes.get(m, {}))})" for m in rep.member_of
+    )
+
+
+def _how(f: FunctionAccess) -> str:
+    return ("" if f.how == "direct" else f" ({f.how})") + (
+        f"  SECURITY DEFINER (runs as {f.owner})" if f.security_definer else ""
+    )
 
 
 def as_text(rep: Report) -> str:
     lines = [
         f"Role {rep.role}: "
-        + ", ".join(k for k, v in rep.attributes.items() if v)
-        + (f"; member of {', '.join(rep.member_of)}" if rep.member_of else ""),
+        + attribute_words(rep.attributes)
+        + (f"; can act as {_members(rep)}" if rep.member_of else ""),
         f"Settings: {rep.settings or 'none'}",
         "",
     ]
@@ -226,7 +280,7 @@ def as_text(rep: Report) -> str:
             + (f"  RLS does not apply: {t.bypasses_rls}" if t.bypasses_rls else "")
         )
         privs = ", ".join(
-            f"{p}{'' if how == 'direct' else ' (inherited)'}" for p, how in t.privileges.items()
+            f"{p}{'' if how == 'direct' else f' ({how})'}" for p, how in t.privileges.items()
         )
         lines.append(f"  privileges: {privs or 'none'}")
         if t.column_privileges:
@@ -245,6 +299,12 @@ def as_text(rep: Report) -> str:
                 for p in t.policies[c]
             )
             lines.append(f"  {c:<7} {_cell(t, c):<22} {pol}")
+    if rep.functions:
+        lines += ["", "Functions it may EXECUTE:"]
+        lines += [f"  {f.signature}{_how(f)}" for f in rep.functions]
+    failed = rep.failed_counts()
+    if failed:
+        lines += ["", "Count failed for:"] + [f"  {x}" for x in failed]
     return "\n".join(escape(line) for line in lines)  # a name cannot add or rewrite lines
 
 
@@ -252,7 +312,8 @@ def as_markdown(rep: Report) -> str:
     out = [
         f"# Permissions of `{rep.role}`",
         "",
-        f"Member of: {', '.join(rep.member_of) or 'none'}. Settings: "
+        f"Attributes: {attribute_words(rep.attributes)}. "
+        f"Can act as: {_members(rep) or 'none'}. Settings: "
         f"{', '.join(f'`{k}={v}`' for k, v in rep.settings.items()) or 'none'}.",
         "",
         "| table | RLS | SELECT | INSERT | UPDATE | DELETE | column privileges |",
@@ -265,6 +326,15 @@ def as_markdown(rep: Report) -> str:
             + " | ".join(_cell(t, c) for c in COMMANDS)
             + f" | {'; '.join(t.column_privileges)} |"
         )
+    if rep.functions:
+        out += ["", "| function (EXECUTE) | how | SECURITY DEFINER |", "|---|---|---|"]
+        out += [
+            f"| `{f.signature}` | {f.how} | {'yes, as ' + f.owner if f.security_definer else ''} |"
+            for f in rep.functions
+        ]
+    failed = rep.failed_counts()
+    if failed:
+        out += ["", "**Count failed for:**", ""] + [f"- {x}" for x in failed]
     return "\n".join(escape(line) for line in out) + "\n"
 
 
@@ -295,7 +365,13 @@ def as_html(rep: Report) -> str:
                 for p in t.policies[c]
             )
             n = t.counts.get(c)
-            count = f" <b>{n}</b> rows" if isinstance(n, int) else ""
+            count = (
+                f" <b>{n}</b> rows"
+                if isinstance(n, int)
+                else f' <span class="tag">count failed: {e(n)}</span>'
+                if isinstance(n, str) and n.startswith("error")
+                else ""
+            )
             cells.append(f'<td class="{cls}">{e(v)}{count}{pols}</td>')
         why = (
             f'<br><span class="tag">RLS bypassed: {e(t.bypasses_rls)}</span>'
@@ -306,17 +382,29 @@ def as_html(rep: Report) -> str:
         rows.append(
             f"<tr><th>{e(t.table)}{why}</th><td>{rls}</td>{''.join(cells)}<td>{cols}</td></tr>"
         )
-    attrs = ", ".join(k for k, v in rep.attributes.items() if v) or "no special attributes"
+    attrs = attribute_words(rep.attributes)
+    funcs = "".join(
+        f"<tr><td><code>{e(f.signature)}</code></td><td>{e(f.how)}</td><td>"
+        f"{'yes, runs as ' + e(f.owner) if f.security_definer else ''}</td></tr>"
+        for f in rep.functions
+    )
+    funcs = (
+        "<h2>Functions it may EXECUTE</h2><table><tr><th>function</th><th>how</th>"
+        f"<th>SECURITY DEFINER</th></tr>{funcs}</table>"
+        if funcs
+        else ""
+    )
     settings = ", ".join(f"{e(k)} = {e(v)}" for k, v in rep.settings.items()) or "none"
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Permissions of "
         f"{e(rep.role)}</title><style>{CSS}</style></head><body>"
         f"<h1>What can <code>{e(rep.role)}</code> do?</h1>"
-        f"<p>{e(attrs)}; member of {e(', '.join(rep.member_of) or 'no role')}. "
+        f"<p>{e(attrs)}; can act as {e(_members(rep) or 'no role')}. "
         f"Session settings: {settings}.</p>"
         "<table><colgroup><col class='t'><col class='r'><col class='c'><col class='c'>"
         "<col class='c'><col class='c'><col class='p'></colgroup><tr><th>table</th><th>RLS</th><th>SELECT</th><th>INSERT</th><th>UPDATE</th>"
         f"<th>DELETE</th><th>column privileges</th></tr>{''.join(rows)}</table>"
         "<p>Green: rows filtered by the listed policies. Yellow: every row. Red: no "
-        "privilege. Grey: privilege but no policy, so no rows.</p></body></html>"
+        "privilege. Grey: privilege but no policy, so no rows.</p>"
+        f"{funcs}</body></html>"
     )

@@ -156,6 +156,10 @@ def resolve_url(config: Config, project: Project, settings: Settings) -> tuple[s
 
         server = EmbeddedServer(project.embedded_home)
         server.start()
+        if settings.migrate_as:  # as the managed-PostgreSQL-like role, like scratch databases
+            from rlskit.scratch import migrator_url
+
+            return migrator_url(server.url(), settings.migrate_as), "embedded"
         return server.url(), "embedded"
     raise ProjectError(
         "No database URL given and the embedded default is switched off.",

@@ -21,7 +21,7 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from rlskit.errors import DatabaseUnavailable, RlskitError
 from rlskit.project import Project
@@ -61,9 +61,10 @@ def as_migrator(url: str) -> str:
     return _MIGRATOR_URLS.get(url, url)
 
 
-def _create_migrator(admin: Any, role: str) -> str:
-    """Create (or reset) ``role`` with managed-PostgreSQL rights; return its new password."""
-    password = secrets.token_urlsafe(24)
+def _create_migrator(admin: Any, role: str, password: str | None = None) -> str:
+    """Create (or reset) ``role`` with managed-PostgreSQL rights (LOGIN CREATEROLE
+    CREATEDB, no SUPERUSER/BYPASSRLS); return its password (new unless given)."""
+    password = password or secrets.token_urlsafe(24)
     exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
     verb = "ALTER" if exists else "CREATE"
     admin.execute(
@@ -71,6 +72,25 @@ def _create_migrator(admin: Any, role: str) -> str:
         "NOREPLICATION INHERIT PASSWORD " + quote_literal(password)
     )
     return password
+
+
+def migrator_url(admin_url: str, role: str) -> str:
+    """``admin_url`` (a superuser's, e.g. the embedded server's) as ``role``, created
+    with managed-PostgreSQL rights and made owner of the URL's database, as scratch
+    databases do. The role gets the server's own password, so concurrent commands
+    agree on it and no new secret is stored."""
+    import psycopg
+
+    parts = urlsplit(libpq_url(admin_url))
+    database = parts.path.lstrip("/") or "postgres"
+    try:
+        admin = psycopg.connect(libpq_url(admin_url), autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(mask_url(admin_url), " ".join(str(exc).split())) from None
+    with admin:
+        password = _create_migrator(admin, role, unquote(parts.password or "") or None)
+        admin.execute(f"ALTER DATABASE {quote_ident(database)} OWNER TO {quote_ident(role)}")
+    return _with_user(libpq_url(admin_url), role, password)
 
 
 @contextlib.contextmanager

@@ -103,6 +103,7 @@ class LintConfig:
     platform_schemas: set[str] = field(default_factory=set)  # not the project's objects
     anonymous_roles: set[str] = field(default_factory=set)  # callers without an identity (anon)
     migrator: str | None = None  # the platform's migrating role, which bypasses RLS
+    migrate_as: str | None = None  # [rlskit] migrate_as: a migrating role RLS applies to
     profile: str | None = None
 
     def trusts(self, setting: str) -> bool:
@@ -129,6 +130,7 @@ class LintConfig:
             return cfg
         parser = configparser.ConfigParser(interpolation=None)
         parser.read(ini)
+        cfg.migrate_as = parser.get("rlskit", "migrate_as", fallback="").strip() or None
         if not parser.has_section("rlskit.lint"):
             return cfg
 

@@ -153,6 +153,9 @@ class Model:
     default_privileges: list[DefaultPrivilege] = field(default_factory=list)
     transaction_control: list[tuple[Loc, str]] = field(default_factory=list)  # static only
     passwords: list[tuple[Loc, str]] = field(default_factory=list)  # (where, role): static only
+    # (where, command, table): UPDATE/DELETE/MERGE/INSERT ... SELECT reading or changing
+    # a table that had FORCE ROW LEVEL SECURITY when the statement ran: static only
+    forced_data_changes: list[tuple[Loc, str, str]] = field(default_factory=list)
     _grants_by_table: dict[str, list[Grant]] | None = field(default=None, repr=False)
     _grants_seen: int = field(default=-1, repr=False)
 
@@ -723,8 +726,24 @@ class StaticBuilder:
                 line = (loc.line or 1) + max(int(node.get("lineno", 1)) - 1, 0)
                 self.model.dynamic_sql.append((where, q, Loc(loc.file, line, loc.obj), consts))
 
+    def _data_change(self, command: str, tables: set[str], loc: Loc) -> None:
+        for name in sorted(tables):
+            t = self.model.tables.get(name)
+            if t is not None and t.rls_enabled and t.rls_forced:
+                self.model.forced_data_changes.append((loc, command, name))
+
+    def on_UpdateStmt(self, n: Node, loc: Loc, text: str) -> None:
+        self._data_change("UPDATE", {_rangevar(n["relation"])} | tables_read(n), loc)
+
+    def on_DeleteStmt(self, n: Node, loc: Loc, text: str) -> None:
+        self._data_change("DELETE", {_rangevar(n["relation"])} | tables_read(n), loc)
+
+    def on_MergeStmt(self, n: Node, loc: Loc, text: str) -> None:
+        self._data_change("MERGE", {_rangevar(n["relation"])} | tables_read(n), loc)
+
     def on_InsertStmt(self, n: Node, loc: Loc, text: str) -> None:
         table = _rangevar(n["relation"])
+        self._data_change("INSERT ... SELECT", tables_read(n.get("selectStmt")) - {table}, loc)
         cols = [c["ResTarget"]["name"] for c in n.get("cols", [])]
         if not cols and table in self.model.tables:
             cols = self.model.tables[table].column_order

@@ -1,6 +1,7 @@
 -- What one role may do on each table: effective table privileges (direct or
 -- inherited through memberships), column-only privileges, RLS flags and the
--- policies that apply to it (MAINTAIN on PostgreSQL 17+). Params: role (text) x 6, schemas (text[], empty: all).
+-- policies that apply to it (MAINTAIN on PostgreSQL 17+), and which privileges PUBLIC
+-- holds. Params: role (text) x 6, schemas (text[], empty: all).
 SELECT n.nspname AS schema, c.relname AS name,
        c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced,
        pg_get_userbyid(c.relowner) AS owner,
@@ -14,6 +15,10 @@ SELECT n.nspname AS schema, c.relname AS name,
              FROM aclexplode(coalesce(c.relacl, acldefault(
                  CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) AS a
              WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %(role)s)) AS direct,
+       ARRAY(SELECT a.privilege_type
+             FROM aclexplode(coalesce(c.relacl, acldefault(
+                 CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) AS a
+             WHERE a.grantee = 0) AS public,
        ARRAY(SELECT p || ' (' || string_agg(quote_ident(att.attname), ', ' ORDER BY att.attnum) || ')'
              FROM unnest(ARRAY['SELECT','INSERT','UPDATE','REFERENCES']) AS p
              CROSS JOIN pg_attribute att

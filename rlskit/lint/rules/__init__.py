@@ -46,6 +46,7 @@ from rlskit.lint.rules import (
     rls040_child_without_rls,
     rls041_default_privileges_low_trust,
     rls042_view_without_security_barrier,
+    rls043_data_migration_under_force_rls,
 )
 
 ALL_RULES: tuple[Rule, ...] = (
@@ -91,5 +92,6 @@ ALL_RULES: tuple[Rule, ...] = (
     rls040_child_without_rls.RULE,
     rls041_default_privileges_low_trust.RULE,
     rls042_view_without_security_barrier.RULE,
+    rls043_data_migration_under_force_rls.RULE,
 )
 RULES_BY_ID = {r.id: r for r in ALL_RULES}
