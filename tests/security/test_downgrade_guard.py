@@ -95,6 +95,13 @@ CASES = {
         '"public"."victim" (1 rows)',
         "public.victim",
     ),
+    "delete-every-row": (APP, "DELETE FROM app.t;\n", '"app"."t" (3 rows) emptied', "app.t"),
+    "drop-column": (
+        APP,
+        "ALTER TABLE app.t ADD COLUMN extra int;\nALTER TABLE app.t DROP COLUMN id;\n",
+        '"app"."t" (3 rows) lost column "id"',
+        "app.t",
+    ),
     "dynamic-sql": (
         APP,
         "DO $$ BEGIN EXECUTE 'DROP TABLE app.t'; END $$;\n",
@@ -246,3 +253,47 @@ def test_offline_downgrade_warns_in_the_script(small: Path, database: Database) 
     assert res.exit_code == 0, res.output
     assert "-- rlskit: WARNING" in res.output
     assert "DROP TABLE app.t" in res.output
+
+
+# -- no-transaction down scripts cannot be observed then undone: they are predicted ----------
+NO_TX = "-- rlskit: no-transaction\n"
+
+
+@pytest.mark.parametrize(
+    ("setup", "down", "lost", "table"),
+    [
+        (PARTS, NO_TX + "DROP SCHEMA parts CASCADE;\n", '"parts"."p1" (2 rows)', "app.parent"),
+        (OWNED, NO_TX + "DROP OWNED BY r2_guard CASCADE;\n", '"s"."t" (2 rows)', "s.t"),
+    ],
+    ids=["partition-only-schema", "drop-owned-schema-owner"],
+)
+def test_no_transaction_down_script_is_predicted(
+    small: Path, database: Database, setup: str, down: str, lost: str, table: str
+) -> None:
+    _prepare(small, database, setup, down)
+    res = rlskit("downgrade", "-1", "--per-revision", project=small, url=database.url)
+    assert res.exit_code == 6, res.output
+    assert lost in " ".join(res.stderr.split())
+    assert "None of that script ran" in " ".join(res.stderr.split())
+    assert database.scalar(f"SELECT count(*) FROM {table}") == 2
+
+
+def test_no_transaction_drop_owned_by_current_user(small: Path, database: Database) -> None:
+    with database.connect(autocommit=True) as conn:
+        conn.execute("CREATE ROLE deployer_n LOGIN PASSWORD 'deploy-pw'")
+        conn.execute(f'GRANT CREATE ON DATABASE "{database.name}" TO deployer_n')
+    url = database.server.url(database.name, user="deployer_n", password="deploy-pw")
+    write_revision(
+        small,
+        "0001",
+        "CREATE SCHEMA d;\nCREATE TABLE d.x (id int);\n",
+        NO_TX + "DROP OWNED BY CURRENT_USER;\n",
+        message="owned",
+    )
+    assert rlskit("upgrade", project=small, url=url).exit_code == 0
+    with database.connect(autocommit=True) as conn:
+        conn.execute("INSERT INTO d.x VALUES (1), (2)")
+    res = rlskit("downgrade", "-1", "--per-revision", project=small, url=url)
+    assert res.exit_code == 6, res.output
+    assert '"d"."x" (2 rows)' in " ".join(res.stderr.split())
+    assert database.scalar("SELECT count(*) FROM d.x") == 2
