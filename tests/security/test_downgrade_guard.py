@@ -223,8 +223,9 @@ def test_prompt_escapes_control_characters_and_quotes_names(
         'CREATE TABLE a."b.c" (id int); CREATE TABLE "a.b".c (id int);\n'
         'CREATE TABLE a."evil\x1b[2J" (id int);\n'
         'INSERT INTO a."b.c" VALUES (1); INSERT INTO a."evil\x1b[2J" VALUES (1);\n'
+        'INSERT INTO "a.b".c VALUES (1), (2);\n'
     )
-    _prepare(small, database, setup, 'DROP TABLE a."b.c", a."evil\x1b[2J";\n')
+    _prepare(small, database, setup, 'DROP TABLE a."b.c", "a.b".c, a."evil\x1b[2J";\n')
     monkeypatch.setattr(cli_mod, "_interactive", lambda: True)
     from click.testing import CliRunner
 
@@ -233,6 +234,8 @@ def test_prompt_escapes_control_characters_and_quotes_names(
     assert res.exit_code == 6
     assert "\x1b" not in res.stderr
     assert '"a"."b.c" (1 rows)' in res.stderr
+    assert '"a.b"."c" (2 rows)' in res.stderr  # two tables, two names
+    assert '"a"."evil\\x1b[2J" (1 rows)' in res.stderr
     assert database.scalar('SELECT count(*) FROM a."b.c"') == 1
 
 
