@@ -301,7 +301,7 @@ def _migrate(
                 raise
             click.secho("This downgrade would lose data:", fg="yellow", err=True)
             for found in exc.found:
-                click.echo(f"  {found.describe()}", err=True)
+                click.echo(f"  {escape(found.describe())}", err=True)
             click.echo("Nothing has been dropped yet.", err=True)
             if not click.confirm("Drop these tables and their rows?", default=False, err=True):
                 raise

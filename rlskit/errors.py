@@ -284,16 +284,27 @@ class NonTransactionalRevision(RevisionError):
 
 @dataclass(frozen=True)
 class DataLoss:
-    """A table a down statement would drop or empty, with its rows."""
+    """A table a down statement drops, empties or takes columns from, with its rows."""
 
-    table: str  # schema.table
+    table: str  # "schema"."table"
     rows: int | None  # None: rlskit could not count them (counted as holding rows)
     capped: bool = False  # at least ``rows`` rows (counting stopped there)
+    how: str = "dropped"  # "dropped", "emptied" or "columns"
+    columns: tuple[str, ...] = ()  # the columns lost (how == "columns")
 
     def describe(self) -> str:
+        from rlskit.quoting import quote_ident
+
         if self.rows is None:
-            return f"{self.table} (rows could not be counted)"
-        return f"{self.table} ({'more than ' if self.capped else ''}{self.rows} rows)"
+            text = f"{self.table} (rows could not be counted)"
+        else:
+            text = f"{self.table} ({'more than ' if self.capped else ''}{self.rows} rows)"
+        if self.how == "emptied":
+            return f"{text} emptied"
+        if self.how == "columns":
+            word = "column" if len(self.columns) == 1 else "columns"
+            return f"{text} lost {word} {', '.join(quote_ident(c) for c in self.columns)}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -311,6 +322,8 @@ class DestructiveStatement:
         if len(text) > 120:
             text = text[:117] + "..."
         tables = ", ".join(loss.describe() for loss in self.losses)
+        if not text:
+            return f"{self.path} (statement not identified) would drop {tables}"
         return f"{self.path}:{self.line} `{text}` would drop {tables}"
 
 
@@ -319,7 +332,9 @@ class DestructiveDowngrade(RlskitError):
 
     exit_code = 6
 
-    def __init__(self, found: list[DestructiveStatement], per_revision: bool) -> None:
+    def __init__(
+        self, found: list[DestructiveStatement], per_revision: bool, observed: bool = False
+    ) -> None:
         self.found = found
         first = found[0]
         before = (
@@ -327,10 +342,17 @@ class DestructiveDowngrade(RlskitError):
             if per_revision
             else "Everything this downgrade did before it was rolled back."
         )
+        if observed:
+            start = f"Downgrade stopped: the down script of revision {first.revision} "
+            start += "was run in a savepoint and rolled back: "
+            kept = "None of that script's changes were kept."
+        else:
+            start = (
+                f"Downgrade stopped before running the down script of revision {first.revision}: "
+            )
+            kept = "None of that script ran."
         super().__init__(
-            f"Downgrade stopped before running the down script of revision {first.revision}: "
-            + "; ".join(f.describe() for f in found)
-            + f". None of that script ran. {before}",
+            start + "; ".join(f.describe() for f in found) + f". {kept} {before}",
             "Back up what you need, then confirm with `rlskit downgrade ... --yes` "
             "(plain Alembic: `alembic -x yes=1 downgrade ...`).",
         )

@@ -433,6 +433,11 @@ def _apply(rev: SqlRevision, direction: str) -> None:
         )
         if stripped:
             out(f"-- rlskit: {comment_text(stripped)}")
+        if direction == "down":
+            from rlskit import guard
+
+            for line in guard.offline_warning(sqlfile):
+                out(f"-- rlskit: {comment_text(line)}")
         for stmt in SESSION_RESET:
             out(stmt + ";")
         if sqlfile.transactional:
@@ -454,10 +459,10 @@ def _apply(rev: SqlRevision, direction: str) -> None:
         return
 
     started = time.perf_counter()
-    if direction == "down":  # stop before dropping tables that hold rows, unless confirmed
-        from rlskit import guard
+    from rlskit import guard
 
-        accept = guard.accepted(config)
+    accept: bool | set[str] = guard.accepted(config) if direction == "down" else True
+    if accept is not True and not sqlfile.transactional:  # cannot be undone: predict
         guard.check_down(
             _driver_connection(ctx), sqlfile, rev.revision, accept, settings.per_revision
         )
@@ -471,7 +476,13 @@ def _apply(rev: SqlRevision, direction: str) -> None:
     _execute(ctx, SESSION_RESET, None, rev.revision)
     if sqlfile.transactional:
         _execute(ctx, [lock_timeout_sql(settings)], None, rev.revision)
+        watch = None
+        if accept is not True:  # observe what the script drops or empties (issue 11, 5b)
+            bookkeeping = [settings.version_table_schema or ""]
+            watch = guard.Watch(_driver_connection(ctx), bookkeeping)
         _execute(ctx, sqlfile.statements, sqlfile, rev.revision)
+        if watch is not None:
+            watch.finish(sqlfile.statements, sqlfile, rev.revision, accept, settings.per_revision)
     else:
         if not settings.per_revision:
             raise NonTransactionalRevision(rev.revision, sqlfile.display)
