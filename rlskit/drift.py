@@ -24,7 +24,7 @@ from rlskit.catalog import (
     TablePrivilege,
     Trigger,
 )
-from rlskit.quoting import quote_ident
+from rlskit.quoting import printable_sql, quote_ident
 
 T = TypeVar("T")
 
@@ -481,7 +481,8 @@ def compare(expected: Snapshot, live: Snapshot) -> list[Difference]:
                     f"{quote_ident(k[2])};",
                 )
             )
-    return out
+    # Expressions and signatures come from the server (pg_get_expr), with raw names.
+    return [replace(d, restore=printable_sql(d.restore)) for d in out]
 
 
 __all__ = ["Difference", "Membership", "Relation", "compare", "normalise"]
