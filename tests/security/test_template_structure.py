@@ -12,11 +12,14 @@ structure of the same template rendered with benign placeholder values;
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rlskit import pgsql
 from rlskit.errors import SpecError
@@ -138,3 +141,37 @@ def test_breakout_through_the_cli_leaves_the_table(tmp_path: Path, database: Dat
     assert made.exit_code != 0
     rlskit("upgrade", project=proj, url=database.url)
     assert database.scalar("SELECT to_regclass('app.victim') IS NOT NULL") is True
+
+
+# -- hostile values in every parameter of the project's example template -------------
+FRAGMENTS = ["$rlskit$", "$rlskit_1$", "$$", "'", '"', ";", "\n", "\r", "--", "/*", "\\"]
+FRAGMENTS += ["\x1b[2K", "\u202e", "DROP TABLE app.victim", "x", "E'", 'U&"']
+EXAMPLE_PARAMS = {
+    "schema": "django",
+    "table": "django.auth_user",
+    "flag_column": "is_superuser",
+    "id_column": "id",
+    "role_prefix": "django:",
+}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    key=st.sampled_from(sorted(EXAMPLE_PARAMS)),
+    value=st.lists(st.sampled_from(FRAGMENTS) | st.text(min_size=1, max_size=2), max_size=5)
+    .map("".join)
+    .filter(bool),
+)
+def test_hostile_values_in_the_example_template(key: str, value: str) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        directory = Path(d)
+        shutil.copy(REPO / "policies" / "templates" / "superuser_sees_all.sql.j2", directory)
+        params: dict[str, Any] = {**EXAMPLE_PARAMS, "roles": ["django_users"]}
+        benign = render_with(directory, "superuser_sees_all", None, **params)
+        try:
+            hostile = render_with(directory, "superuser_sees_all", None, **{**params, key: value})
+        except SpecError:
+            return  # refused (a NUL, a name too long, a bad table name): fine
+    assert kinds(hostile) == kinds(benign)
+    assert len(pgsql.split(hostile)) == len(pgsql.split(benign))
+    assert not [c for c in hostile if not (c.isprintable() or c in "\n\t")]
