@@ -606,7 +606,7 @@ def drift(ctx: Ctx, scratch_url: str | None, fmt: str) -> None:
             click.secho(escape(d.line()), fg="yellow")
         click.echo("\n-- SQL that restores what the migrations expect (review before running):")
         for d in report.differences:
-            click.echo(escape(d.restore, keep_newlines=True))
+            click.echo(d.restore)  # exact and printable: rlskit.quoting
         click.echo(f"\n{len(report.differences)} difference(s).")
     if report.differences:
         sys.exit(1)

@@ -24,7 +24,7 @@ from rlskit.catalog import (
     TablePrivilege,
     Trigger,
 )
-from rlskit.quoting import quote_ident, quote_literal
+from rlskit.quoting import printable_sql, quote_ident, quote_literal
 
 T = TypeVar("T")
 
@@ -607,7 +607,8 @@ def compare(
     out += _new_relations(exp, liv)
     out += _extensions(exp, liv)
     out += _view_options(exp, liv)
-    return out
+    # Expressions and signatures come from the server (pg_get_expr), with raw names.
+    return [replace(d, restore=printable_sql(d.restore)) for d in out]
 
 
 _REL_KIND = {

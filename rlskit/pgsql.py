@@ -336,6 +336,12 @@ def tokens(text: str) -> list[tuple[str, str]]:
     return [(t.name, text[t.start : t.end + 1]) for t in _parser.scan(text)]
 
 
+def raw_tokens(text: str) -> list[tuple[str, int, int]]:
+    """PostgreSQL's scanner over ``text``: ``(token name, start, end)`` with ``end``
+    exclusive, so ``text[start:end]`` is the token."""
+    return [(t.name, t.start, t.end + 1) for t in _parser.scan(text)]
+
+
 @dataclass(frozen=True)
 class Dml:
     """What ``rlskit explain`` needs to know about one statement."""

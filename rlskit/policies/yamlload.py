@@ -35,6 +35,35 @@ class Located:
 MAX_NODES = 100_000
 
 
+# libyaml's composer (and PyYAML's) recurse once per nesting level: 50,000 nested
+# "[" crash the process. Nesting is measured on the token stream first, without recursion.
+MAX_DEPTH = 64
+
+_OPEN = (
+    yaml.FlowSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.BlockMappingStartToken,
+)
+_CLOSE = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse documents nested deeper than :data:`MAX_DEPTH`, before composing them."""
+    depth = 0
+    for token in yaml.scan(text, Loader=_COMPOSER):
+        if isinstance(token, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise SpecError(
+                    f"{source}:{token.start_mark.line + 1}: the document nests more than "
+                    f"{MAX_DEPTH} levels deep; refusing to load it.",
+                    "Flatten the structure; no rlskit file needs that depth.",
+                )
+        elif isinstance(token, _CLOSE):
+            depth -= 1
+
+
 # libyaml's parser when PyYAML has it: the pure-Python one takes seconds on large files.
 _COMPOSER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -86,6 +115,7 @@ class _Builder:
 def load_yaml(text: str, source: str) -> Located:
     """Parse ``text`` (one document); errors name ``source`` and the line."""
     try:
+        _check_depth(text, source)
         node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -271,10 +271,16 @@ def _shape(sql: str) -> Counter[tuple[str, ...]]:
     """The statements of ``sql`` as sequences of token kinds (a multiset: objects
     are sorted by name, so a different name may reorder them). Dollar-quoted
     bodies are scanned too, so a value that leaves its identifier or constant
-    inside a function body changes the shape."""
+    inside a function body changes the shape. A name or constant written in an
+    escaped form (``U&"a\\001B"``, ``U&'...'``, with or without ``UESCAPE '!'``)
+    is still one name or constant."""
     stmts: list[tuple[str, ...]] = []
     current: list[str] = []
-    for kind, text in pgsql.tokens(sql):
+    toks = pgsql.tokens(sql)
+    for i, (kind, text) in enumerate(toks):
+        if kind == "UESCAPE" or (i and toks[i - 1][0] == "UESCAPE"):
+            continue
+        kind = {"UIDENT": "IDENT", "USCONST": "SCONST"}.get(kind, kind)
         if kind == "ASCII_59":
             stmts.append(tuple(current))
             current = []
