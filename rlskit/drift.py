@@ -48,6 +48,8 @@ def q(*parts: str) -> str:
 
 
 def _role_sql(name: str) -> str:
+    if name == MIGRATOR:  # restore SQL is run by the migrating role, as the migrations are
+        return "CURRENT_USER"
     return "PUBLIC" if name == "PUBLIC" else quote_ident(name)
 
 
@@ -67,7 +69,8 @@ MIGRATOR = "<migrator>"
 
 def normalise(snap: Snapshot, roles_in_scope: set[str] | None = None, me: str = "") -> Snapshot:
     """Remove what differs only because of who ran the migrations: ``me`` (the
-    role that ran them, on this side) shows as ``<migrator>``; owners' implicit
+    role that ran them, on this side) shows as ``<migrator>``, as owner and in a
+    policy's roles (``TO CURRENT_USER`` in a migration); owners' implicit
     privileges and grantors are left out."""
 
     def who(name: str) -> str:
@@ -99,9 +102,13 @@ def normalise(snap: Snapshot, roles_in_scope: set[str] | None = None, me: str = 
         for m in snap.memberships
         if (m.role in scope or m.member in scope) and not m.creator_grant
     )
+    policies = tuple(
+        replace(p, roles=tuple(sorted(who(r) for r in p.roles))) for p in snap.policies
+    )
     return replace(
         snap,
         relations=relations,
+        policies=policies,
         table_privileges=tprivs,
         column_privileges=cprivs,
         functions=functions,

@@ -203,15 +203,19 @@ def actor_matrix(conn: Any, actor: Actor, only: str | None = None) -> dict[str, 
 
 
 def policy_table(conn: Any) -> dict[str, Any]:
-    """Every policy as the server deparses it (whitespace and comments do not count)."""
+    """Every policy as the server deparses it (whitespace and comments do not count).
+    The role that ran the migrations (``conn``'s) shows as ``<migrator>``: a
+    ``TO CURRENT_USER`` policy names whoever built the scratch database."""
     from rlskit.catalog import Policy
+    from rlskit.drift import MIGRATOR
 
+    me = str(conn.execute("SELECT current_user").fetchone()[0])
     out: dict[str, Any] = {}
     for p in fetch(conn, "policies", Policy):
         out.setdefault(f"{p.schema}.{p.table_name}", {})[p.name] = {
             "command": p.command,
             "permissive": p.permissive,
-            "roles": list(p.roles),
+            "roles": [MIGRATOR if r == me else r for r in p.roles],
             "using": p.using_expr,
             "check": p.check_expr,
         }

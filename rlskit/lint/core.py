@@ -204,6 +204,24 @@ def with_parents(
             yield from with_parents(item, parents)
 
 
+# ``TO CURRENT_USER`` / ``TO CURRENT_ROLE`` as the static model names them
+CURRENT_ROLE_SPECS = frozenset({"current_user", "current_role"})
+
+
+def migrator_roles(model: Model, config: LintConfig) -> set[str]:
+    """The role running the migrations, under each name it has in ``model``."""
+    return set(CURRENT_ROLE_SPECS) | {
+        r for r in (model.migrator, config.migrator, config.migrate_as) if r
+    }
+
+
+def migrator_policy(model: Model, config: LintConfig, policy: Any) -> bool:
+    """A policy only for the role running the migrations (``TO CURRENT_USER`` in a
+    migration), such as the SELECT policy the templates give the owner of their
+    SECURITY DEFINER helpers: not an application role's access."""
+    return bool(policy.roles) and set(policy.roles) <= migrator_roles(model, config)
+
+
 def policy_exprs(model: Model) -> Iterator[tuple[Any, str, Node]]:
     """Each policy with each of its expressions (``USING`` / ``WITH CHECK``)."""
     for p in model.policies.values():

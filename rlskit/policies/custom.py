@@ -4,7 +4,9 @@ A template defines two blocks, ``create`` and ``drop``. Every ``{{ ... }}``
 must pass through a quoting filter: ``| ident`` (a name), ``| table``
 (``schema.table``), ``| literal`` (a string constant), ``| setting(type)``
 (a session setting read safely), ``| dollar_quote`` (a body, quoted with a tag
-it does not hold) or be a number. A plain string in the output is refused, so a
+it does not hold) or be a number. ``{{ table | definer_reads }}`` writes nothing:
+it declares that the template's SECURITY DEFINER function reads ``table``, so the
+migrating role gets a SELECT policy there when the policy set forces RLS on it. A plain string in the output is refused, so a
 template cannot splice unquoted input into SQL.
 
 Passing a filter is not enough: a literal written between the template's own
@@ -126,6 +128,7 @@ class _Shadow:
     def __init__(self) -> None:
         self.real_upto: float = math.inf
         self.calls: list[_Call] = []
+        self.reads: list[str] = []  # tables declared with | definer_reads
 
     def out(self, value: Any, real: Callable[[], str], placeholder: Callable[[], str]) -> Sql:
         i = len(self.calls)
@@ -173,13 +176,27 @@ def _environment(directory: Path, policy_set: PolicySet, shadow: _Shadow) -> San
             lambda: f"(SELECT {setting_expr('x.x', t)})",
         )
 
+    def definer_reads(value: Any) -> Sql:
+        # Writes nothing: the renderer gives the migrating role (the helper's owner) a
+        # SELECT policy on the table if the set forces RLS on it.
+        qtable(str(value))  # a valid schema.table, or the usual error
+        if str(value) not in shadow.reads:
+            shadow.reads.append(str(value))
+        return Sql("")
+
     def body(value: Any) -> Sql:
         # Always one string constant, whatever the text; the SQL inside it is compared
         # like the rest, since its values are placeholders in the benign rendering.
         return Sql(dollar_quote(str(value)))
 
     env.filters.update(
-        ident=ident, table=table, literal=literal, roles=roles, setting=setting, dollar_quote=body
+        ident=ident,
+        table=table,
+        literal=literal,
+        roles=roles,
+        setting=setting,
+        dollar_quote=body,
+        definer_reads=definer_reads,
     )
     return env
 
@@ -273,8 +290,9 @@ def _field(call: _Call, params: dict[str, Any]) -> str:
 
 def render_custom(
     directory: Path, block: Custom, policy_set: PolicySet, source: str
-) -> tuple[str, str]:
-    """Render a custom block's ``create`` and ``drop`` SQL."""
+) -> tuple[str, str, list[str]]:
+    """Render a custom block's ``create`` and ``drop`` SQL, and the tables its
+    SECURITY DEFINER functions read (``| definer_reads``)."""
     _check_jinja()
     shadow = _Shadow()
     env = _environment(directory, policy_set, shadow)
@@ -296,7 +314,7 @@ def render_custom(
             return create, drop
 
         create, drop = run(math.inf)
-        calls = shadow.calls
+        calls, reads = shadow.calls, list(shadow.reads)
         benign = run(-1)
         _check_structure(source, block, params, (create, drop), benign, calls, run)
     except IdentifierError as exc:
@@ -315,7 +333,7 @@ def render_custom(
             f"{source}: template {block.template}.sql.j2 failed: {type(exc).__name__}: {exc}.",
             "Check the block's parameters against the template.",
         ) from None
-    return create, drop
+    return create, drop, reads
 
 
 _HINT = (

@@ -147,6 +147,8 @@ class Renderer:
     def __init__(self, policy_set: PolicySet) -> None:
         self.set = policy_set
         self.objects: dict[str, SqlObject] = {}
+        # tables a SECURITY DEFINER helper (or a migration-time DO block) reads -> source
+        self.definer_reads: dict[str, str] = {}
 
     # -- helpers -------------------------------------------------------------
     def add(self, obj: SqlObject) -> None:
@@ -244,8 +246,11 @@ class Renderer:
         src: str,
         execute_to: list[str] | None,
         volatility: str = "STABLE",
+        reads: tuple[str, ...] = (),
     ) -> str:
         qname = f"{quote_ident(schema)}.{quote_ident(name)}"
+        for table in reads:
+            self.reads(table, src)
         # Read-only helpers must not keep queries on 1M-row tables from running in
         # parallel (a function is PARALLEL UNSAFE unless it says otherwise).
         parallel = " PARALLEL SAFE" if volatility == "STABLE" else ""
@@ -273,6 +278,35 @@ class Renderer:
         )
         return qname
 
+    def reads(self, table: str, src: str) -> None:
+        """Note that code running as the migrating role reads ``table``."""
+        self.definer_reads.setdefault(table, src)
+
+    def definer_policies(self) -> None:
+        """A SELECT policy for the migrating role (``TO CURRENT_USER``, the owner of
+        the SECURITY DEFINER helpers) on each table the helpers read that the set
+        puts under FORCE RLS. A superuser bypasses RLS; a managed-PostgreSQL
+        migrating role (no SUPERUSER, no BYPASSRLS) owns the tables and FORCE applies
+        to it, so without this its helpers read no rows. No other role is named."""
+        for table, src in sorted(self.definer_reads.items()):
+            if f"rls:{table}" not in self.objects:
+                continue  # no RLS from this set: the helper reads it as before
+            name = derived_name(split_table(table)[1], "definer", "select")
+            self.add(
+                SqlObject(
+                    "policy",
+                    f"policy:{table}:{name}",
+                    sql_comment(
+                        "For the role running the migrations only: it owns the SECURITY DEFINER",
+                        "helpers that read this table, and FORCE RLS applies to it (no superuser).",
+                    )
+                    + f"\nCREATE POLICY {quote_ident(name)} ON {qtable(table)}\n"
+                    "    AS PERMISSIVE FOR SELECT TO CURRENT_USER\n    USING (true);",
+                    f"DROP POLICY IF EXISTS {quote_ident(name)} ON {qtable(table)};",
+                    src,
+                )
+            )
+
     # -- templates -----------------------------------------------------------
     def tenant_isolation(self, b: TenantIsolation, src: str) -> None:
         schema, tname = split_table(b.table)
@@ -297,7 +331,15 @@ class Renderer:
                 "END"
             )
             qfn = self.function(
-                schema, fn, m.user.type, f"{type_}[]", "plpgsql", body, src, b.roles
+                schema,
+                fn,
+                m.user.type,
+                f"{type_}[]",
+                "plpgsql",
+                body,
+                src,
+                b.roles,
+                reads=(m.table,),
             )
             # The cast keeps "= ANY (array)" from being read as "= ANY (subquery)".
             expr = f"{quote_ident(b.column)} = ANY ((SELECT {qfn}({identity_expr(m.user)}))::{type_}[])"
@@ -324,7 +366,15 @@ class Renderer:
                 "END"
             )
             qfn = self.function(
-                schema, fn, b.owner.type, f"{b.owner.type}[]", "plpgsql", body, src, b.roles
+                schema,
+                fn,
+                b.owner.type,
+                f"{b.owner.type}[]",
+                "plpgsql",
+                body,
+                src,
+                b.roles,
+                reads=(th.table,),
             )
             expr = f"{quote_ident(b.column)} = ANY ((SELECT {qfn}({ident}))::{b.owner.type}[])"
         self.rls(b.table, src)
@@ -349,7 +399,9 @@ class Renderer:
         # Positional $1: a parameter named like a column would silently lose to the column.
         # plpgsql: its query plan is cached for the session; a SQL function's body is
         # planned again in every query (measured: point queries 1.4x -> see bench).
-        qfn = self.function(schema, fn, "text", "boolean", "plpgsql", body, src, b.roles)
+        qfn = self.function(
+            schema, fn, "text", "boolean", "plpgsql", body, src, b.roles, reads=(p.table,)
+        )
         self.rls(b.table, src)
         for cmd in COMMANDS:
             rules = b.rules.get(cmd)
@@ -498,6 +550,7 @@ class Renderer:
             "    END LOOP;\nEND"
         )
         backfill = f"DO {dollar_quote(backfill_body)};"
+        self.reads(b.users_table, src)  # the backfill runs as the migrating role
         self.add(
             SqlObject(
                 "trigger",
@@ -591,7 +644,17 @@ class Renderer:
             "WHERE $1 ~ '^[A-Za-z0-9_-]+\\.[0-9a-f]{64}$'"
         )
         # named so that it sorts (and is created) before claim(), which calls it
-        self.function(b.schema_, "check_token", "text", "jsonb", "sql", verify_body, src, None)
+        self.function(
+            b.schema_,
+            "check_token",
+            "text",
+            "jsonb",
+            "sql",
+            verify_body,
+            src,
+            None,
+            reads=(f"{b.schema_}.signing_keys",),
+        )
         claim_body = (
             f"SELECT {schema}.{quote_ident('check_token')}("
             f"nullif(current_setting({quote_literal(b.setting)}, true), '')) ->> $1"
@@ -601,8 +664,10 @@ class Renderer:
     def custom(self, lb: LoadedBlock, b: Custom) -> None:
         from rlskit.policies.custom import render_custom
 
-        create, drop = render_custom(lb.directory, b, self.set, lb.source)
+        create, drop, reads = render_custom(lb.directory, b, self.set, lb.source)
         self.add(SqlObject("custom", f"custom:{b.name}", create, drop, lb.source))
+        for table in reads:
+            self.reads(table, lb.source)
 
     def render_block(self, lb: LoadedBlock) -> None:
         b, src = lb.block, lb.source
@@ -634,6 +699,7 @@ def render(policy_set: PolicySet) -> list[SqlObject]:
     r = Renderer(policy_set)
     for lb in policy_set.blocks:
         r.render_block(lb)
+    r.definer_policies()
     return sorted(r.objects.values(), key=lambda o: o.order)
 
 

@@ -209,6 +209,13 @@ CREATE POLICY "store_admin_all" ON "shop"."store"
     USING (true)
     WITH CHECK (true);
 
+-- policy:shop.store:store_definer_select  (golden/all_templates.yaml:48)
+-- For the role running the migrations only: it owns the SECURITY DEFINER
+-- helpers that read this table, and FORCE RLS applies to it (no superuser).
+CREATE POLICY "store_definer_select" ON "shop"."store"
+    AS PERMISSIVE FOR SELECT TO CURRENT_USER
+    USING (true);
+
 -- trigger:django.auth_user:auth_user_create_role  (golden/all_templates.yaml:24)
 CREATE TRIGGER "auth_user_create_role" AFTER INSERT ON "django"."auth_user"
     FOR EACH ROW EXECUTE FUNCTION "django"."auth_user_create_role"();

@@ -13,14 +13,15 @@ Fix::
 
 Not reported: roles in ``admin_roles`` (or the profile's, e.g. Supabase's
 ``service_role``), the superuser that runs the migrations, and a role that only
-owns SECURITY DEFINER helpers: none of them is named in a policy or a grant.
+owns SECURITY DEFINER helpers: none of them is named in a policy or a grant
+(a policy only for the migrating role, ``TO CURRENT_USER``, does not count).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rlskit.lint.core import Finding, LintConfig, make_rule
+from rlskit.lint.core import Finding, LintConfig, make_rule, migrator_policy
 from rlskit.lint.model import Loc, Model
 
 
@@ -32,6 +33,8 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     # DEFINER helpers, is not an application role.
     used: dict[str, Loc] = {}
     for p in model.policies.values():
+        if migrator_policy(model, config, p):
+            continue  # TO CURRENT_USER in a migration: the migrating role, not the app
         for r in p.roles:
             if r != "PUBLIC":
                 used.setdefault(r, p.loc)

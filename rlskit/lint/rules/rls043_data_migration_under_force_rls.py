@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rlskit.lint.core import Finding, LintConfig, make_rule
+from rlskit.lint.core import CURRENT_ROLE_SPECS, Finding, LintConfig, make_rule
 from rlskit.lint.model import Model
 
 
@@ -34,7 +34,7 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
     declared = model.roles.get(me)
     if declared is not None and (declared.superuser or declared.bypassrls):
         return
-    mine = model.roles_of(me) | {me}
+    mine = model.roles_of(me) | {me} | CURRENT_ROLE_SPECS  # TO CURRENT_USER in a migration
     for loc, command, table in model.forced_data_changes:
         verb = "UPDATE" if command == "MERGE" else command.split()[0]
         if command.startswith("INSERT"):

@@ -6,3 +6,5 @@ CREATE ROLE app NOLOGIN;
 CREATE ROLE app_admin NOLOGIN;
 GRANT SELECT ON t TO app_admin;
 CREATE POLICY t_all ON t FOR SELECT TO app_admin USING (true);
+-- the migrating role's own rows (the owner of SECURITY DEFINER helpers reading t)
+CREATE POLICY t_definer_select ON t FOR SELECT TO CURRENT_USER USING (true);

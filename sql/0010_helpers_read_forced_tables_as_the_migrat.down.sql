@@ -1,0 +1,7 @@
+-- Restore the previous rendering
+
+-- drop policy:shop.store:store_definer_select
+DROP POLICY IF EXISTS "store_definer_select" ON "shop"."store";
+
+-- drop policy:django.auth_user:auth_user_definer_select
+DROP POLICY IF EXISTS "auth_user_definer_select" ON "django"."auth_user";

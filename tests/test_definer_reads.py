@@ -1,0 +1,156 @@
+"""SECURITY DEFINER helpers that read FORCE RLS tables work whoever migrates.
+
+Owned by a superuser a helper bypasses RLS; owned by a managed-PostgreSQL
+migrating role (CREATEROLE, no SUPERUSER/BYPASSRLS), which also owns the tables,
+FORCE applies to it and the helper saw no rows. The templates give the
+helper's owner (the migrating role, ``TO CURRENT_USER``) a SELECT policy of its
+own on each such table: nobody else gains a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from rlskit import commands
+from rlskit.commands import RunOptions
+from rlskit.policies.render import render
+from rlskit.policies.spec import load_dir
+from rlskit.project import Project
+from rlskit.scratch import as_migrator, scratch_database
+
+from .conftest import REPO, Database, Server, rlskit
+
+ROLE = "app_migrator"
+DATA = """
+INSERT INTO django.auth_user (id, username, is_superuser) VALUES
+    (1, 'alice', false), (2, 'bob', false), (3, 'root', true);
+INSERT INTO shop.account (id, username, password, phone_number, role) VALUES
+    (1, 'o1', 's', '1', 'store_owner'), (2, 'o2', 's', '2', 'store_owner');
+INSERT INTO shop.store (id, name, owner_id) VALUES (1, 's1', 1), (2, 's2', 2), (3, 's3', 1);
+INSERT INTO shop.product (id, name, store_id) VALUES (1, 'p1', 1), (2, 'p2', 2);
+"""
+# tables a template's SECURITY DEFINER helper reads, and which have FORCE RLS
+READ_BY_HELPERS = ("django.auth_user", "shop.store")
+
+
+@pytest.fixture(params=["superuser", "managed"])
+def built(request: pytest.FixtureRequest, project: Path, scratch_server: Server) -> Iterator[str]:
+    """A scratch database of the reference schema with rows, migrated by a superuser
+    or by a managed-PostgreSQL-like role; yields its superuser URL."""
+    if request.param == "managed":
+        ini = project / "alembic.ini"
+        ini.write_text(ini.read_text().replace("[rlskit]\n", f"[rlskit]\nmigrate_as = {ROLE}\n", 1))
+    proj = Project.find(project)
+    with scratch_database(proj, scratch_server.url()) as url:
+        commands.upgrade(proj, "heads", RunOptions(url=as_migrator(url)))
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(DATA)
+            owner = conn.execute(
+                "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'shop.store'::regclass"
+            ).fetchone()
+            assert owner == (ROLE if request.param == "managed" else "postgres",)
+        yield url
+
+
+def _as(conn: psycopg.Connection[tuple[object, ...]], role: str, query: str) -> object:
+    with conn.transaction(force_rollback=True):
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+        conn.execute("SELECT set_config('auth.current_account_id', '1', true)")
+        row = conn.execute(query).fetchone()
+        assert row is not None
+        return row[0]
+
+
+def test_helpers_answer_right_whoever_migrated(built: str) -> None:
+    with psycopg.connect(built, autocommit=True) as conn:
+        su = "SELECT django.auth_user_superuser_is_superuser(3)"
+        assert _as(conn, "django:3", su) is True
+        assert _as(conn, "django:1", "SELECT django.auth_user_superuser_is_superuser(1)") is False
+        assert _as(conn, "django:3", "SELECT count(*) FROM django.auth_user") == 3
+        assert _as(conn, "django:1", "SELECT count(*) FROM django.auth_user") == 1
+        owned = "SELECT shop.product_of_own_store_owned_store_ids(1)"
+        assert _as(conn, "store_owner", owned) == [1, 3]
+
+
+def test_nobody_but_the_helper_owner_reads_through_the_new_policy(built: str) -> None:
+    with psycopg.connect(built, autocommit=True) as conn:
+        # a role with SELECT on the tables (directly and through PUBLIC) but no policy
+        conn.execute("CREATE ROLE intruder NOLOGIN")
+        conn.execute("GRANT USAGE ON SCHEMA django, shop TO PUBLIC")
+        for table in READ_BY_HELPERS:
+            conn.execute(f"GRANT SELECT ON {table} TO intruder, PUBLIC")
+        conn.execute("CREATE ROLE bystander NOLOGIN")  # holds only what PUBLIC holds
+        try:
+            for table in READ_BY_HELPERS:
+                for role in ("intruder", "bystander", "django_users", "django"):
+                    assert _as(conn, role, f"SELECT count(*) FROM {table}") == 0, (role, table)
+            # the application roles see what their own policies give, nothing more
+            assert _as(conn, "django:1", "SELECT count(*) FROM django.auth_user") == 1
+            assert _as(conn, "django:2", "SELECT count(*) FROM django.auth_user") == 1
+            assert _as(conn, "store_owner", "SELECT count(*) FROM shop.product") == 2
+            # the only policies for a role that is not an application role are the
+            # helper owner's, SELECT only, on exactly the tables its helpers read
+            me = conn.execute(
+                "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'shop.store'::regclass"
+            ).fetchone()
+            rows = conn.execute(
+                "SELECT polrelid::regclass::text, polcmd, polroles::regrole[]::text[] FROM pg_policy "
+                "WHERE %s = ANY (polroles::regrole[]::text[]) ORDER BY 1",
+                (me[0] if me else None,),
+            ).fetchall()
+            assert rows == [(t, "r", [me[0] if me else ""]) for t in READ_BY_HELPERS]
+        finally:
+            conn.execute("REVOKE ALL ON django.auth_user, shop.store FROM intruder, PUBLIC")
+            conn.execute("REVOKE USAGE ON SCHEMA django, shop FROM PUBLIC")
+            conn.execute("DROP ROLE intruder")
+            conn.execute("DROP ROLE bystander")
+
+
+def test_rendered_definer_policies_are_select_for_current_user_only() -> None:
+    """Pure: the templates' output gives no application role anything new."""
+    objects = render(load_dir(REPO / "policies"))
+    reads = [o for o in objects if o.kind == "policy" and "TO CURRENT_USER" in o.create]
+    assert sorted(o.key for o in reads) == [
+        "policy:django.auth_user:auth_user_definer_select",
+        "policy:shop.store:store_definer_select",
+    ]
+    for o in reads:
+        assert "FOR SELECT TO CURRENT_USER\n    USING (true);" in o.create
+
+
+def test_drift_compares_the_owner_policy_by_who_migrated(
+    project: Path, database: Database, scratch_server: Server
+) -> None:
+    """Live migrated by a managed role, the project's scratch build by the superuser:
+    ``TO CURRENT_USER`` names a different role on each side, and that is no drift;
+    the restore of a dropped one says CURRENT_USER and brings drift to zero."""
+    with database.connect(autocommit=True) as conn:
+        conn.execute("CREATE ROLE deployer LOGIN CREATEROLE CREATEDB PASSWORD 'pw'")
+        conn.execute(f'ALTER DATABASE "{database.name}" OWNER TO deployer')
+    url = database.server.url(database.name, user="deployer", password="pw")
+    res = rlskit("upgrade", project=project, url=url)
+    assert res.exit_code == 0, res.output + res.stderr
+    proj = Project.find(project)
+    report = commands.drift(proj, RunOptions(url=url), scratch_server.url())
+    assert [d.line() for d in report.differences] == []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute('DROP POLICY "store_definer_select" ON shop.store')
+    report = commands.drift(proj, RunOptions(url=url), scratch_server.url())
+    assert [(d.kind, d.object, d.change) for d in report.differences] == [
+        ("policy", "shop.store.store_definer_select", "missing")
+    ]
+    restore = report.differences[0].restore
+    assert "TO CURRENT_USER" in restore
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(restore)
+        roles = conn.execute(
+            "SELECT polroles::regrole[]::text[] FROM pg_policy WHERE polname = 'store_definer_select'"
+        ).fetchone()
+    assert roles == (["deployer"],)
+    report = commands.drift(proj, RunOptions(url=url), scratch_server.url())
+    assert [d.line() for d in report.differences] == []
