@@ -16,10 +16,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from rlskit import commands
+from rlskit import commands, pgsql
 from rlskit.commands import RunOptions
-from rlskit.policies.render import render
-from rlskit.policies.spec import load_dir
+from rlskit.errors import SpecError
+from rlskit.policies.render import SqlObject, render
+from rlskit.policies.spec import PolicySet, load_dir, load_text
 from rlskit.project import Project
 from rlskit.scratch import as_migrator, scratch_database
 
@@ -154,3 +155,83 @@ def test_drift_compares_the_owner_policy_by_who_migrated(
     assert roles == (["deployer"],)
     report = commands.drift(proj, RunOptions(url=url), scratch_server.url())
     assert [d.line() for d in report.differences] == []
+
+
+MEMBERSHIP_AND_RBAC = """
+policies:
+  - template: tenant_isolation
+    table: crm.customers
+    column: organisation_id
+    membership:
+      table: crm.memberships
+      user_column: user_id
+      tenant_column: organisation_id
+      user: {setting: app.user_id}
+    roles: [app_user]
+  - template: rbac
+    table: cms.articles
+    roles: [app_user]
+    permissions: {table: cms.grants}
+    role_setting: app.role
+    rules:
+      SELECT: [{permission: read}]
+"""
+FORCED_LOOKUPS = """
+  - template: owner_only
+    table: crm.memberships
+    column: user_id
+    owner: {setting: app.user_id}
+    roles: [app_user]
+    commands: [SELECT]
+  - template: allow_all
+    table: cms.grants
+    roles: [app_admin]
+    commands: [SELECT]
+"""
+
+
+def _objects(text: str, directory: Path | None = None) -> list[SqlObject]:
+    settings, blocks = load_text(text, "policies/t.yaml", directory or Path("/nonexistent"))
+    return render(PolicySet(settings=settings, blocks=blocks))
+
+
+def _definer_policies(text: str, directory: Path | None = None) -> list[str]:
+    return [o.key for o in _objects(text, directory) if "TO CURRENT_USER" in o.create]
+
+
+def test_a_policy_only_where_the_set_forces_rls_on_what_a_helper_reads() -> None:
+    # the lookup tables have no RLS from the set: the helpers read them as before
+    assert _definer_policies(MEMBERSHIP_AND_RBAC) == []
+    assert _definer_policies(MEMBERSHIP_AND_RBAC + FORCED_LOOKUPS) == [
+        "policy:cms.grants:grants_definer_select",
+        "policy:crm.memberships:memberships_definer_select",
+    ]
+
+
+def test_a_project_template_declares_what_its_helper_reads(tmp_path: Path) -> None:
+    (tmp_path / "reader.sql.j2").write_text(
+        "{% block create %}{{ table | definer_reads }}SELECT {{ 1 }};{% endblock %}"
+        "{% block drop %}SELECT 2;{% endblock %}"
+    )
+    text = """
+policies:
+  - {template: reader, name: r, table: app.people}
+  - {template: allow_all, table: app.people, roles: [app_admin], commands: [SELECT]}
+"""
+    assert _definer_policies(text, tmp_path) == ["policy:app.people:people_definer_select"]
+    # a hostile name stays one quoted name, in one statement
+    evil = 'app.pe"ople; DROP TABLE x; --'
+    hostile = text.replace("app.people", evil)
+    objects = [o for o in _objects(hostile, tmp_path) if "TO CURRENT_USER" in o.create]
+    assert len(objects) == 1
+    assert [next(iter(s["stmt"])) for s in pgsql.parse_json(objects[0].create)] == [
+        "CreatePolicyStmt"
+    ]
+    assert '"app"."pe""ople; DROP TABLE x; --"' in objects[0].create
+    # a name without its schema is public's, as elsewhere in the templates
+    bare = text.replace("table: app.people}", "table: people}").replace(
+        "app.people", "public.people"
+    )
+    assert _definer_policies(bare, tmp_path) == ["policy:public.people:people_definer_select"]
+    with pytest.raises(SpecError):  # an invalid name is refused like any other
+        _definer_policies(text.replace("table: app.people}", 'table: "app.a\\0b"}', 1), tmp_path)

@@ -9,8 +9,10 @@ policy that silently matches nothing cannot pass (FINDINGS §9).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -18,6 +20,7 @@ import pytest
 from rlskit import commands
 from rlskit.commands import RunOptions
 from rlskit.project import Project
+from rlskit.scratch import as_migrator, scratch_database
 
 from .conftest import REPO, Database, Server, fresh_database
 
@@ -56,11 +59,37 @@ INSERT INTO app.notes (owner_id, body) VALUES (1, 'n1'), (1, 'n2'), (2, 'n3');
 """
 
 
-@pytest.fixture(scope="module")
-def seeded(server: Server) -> Iterator[Database]:
-    with fresh_database(server) as db:
-        commands.upgrade(Project.find(REPO), "head", RunOptions(url=db.url))
+@pytest.fixture(scope="module", params=["superuser", "managed"])
+def seeded(
+    request: pytest.FixtureRequest,
+    server: Server,
+    scratch_server: Server,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Database]:
+    """The reference schema migrated by a superuser, or by a managed-PostgreSQL-like
+    role (``migrate_as``: CREATEROLE, no SUPERUSER/BYPASSRLS), which then owns the
+    tables and the SECURITY DEFINER helpers; the rows are inserted by a superuser."""
+    if request.param == "superuser":
+        with fresh_database(server) as db:
+            commands.upgrade(Project.find(REPO), "head", RunOptions(url=db.url))
+            with db.connect() as conn:
+                conn.execute(FIXTURES)
+            yield db
+        return
+    dest = tmp_path_factory.mktemp("managed")
+    for name in ("migrations", "sql", "policies"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    ini = (REPO / "alembic.ini").read_text()
+    (dest / "alembic.ini").write_text(ini.replace("[rlskit]\n", "[rlskit]\nmigrate_as = m\n", 1))
+    project = Project.find(dest)
+    with scratch_database(project, scratch_server.url()) as url:
+        commands.upgrade(project, "head", RunOptions(url=as_migrator(url)))
+        db = Database(scratch_server, urlsplit(url).path.lstrip("/"))
         with db.connect() as conn:
+            assert conn.execute(
+                "SELECT rolsuper FROM pg_roles r JOIN pg_class c ON c.relowner = r.oid "
+                "WHERE c.oid = 'shop.store'::regclass"
+            ).fetchone() == (False,)
             conn.execute(FIXTURES)
         yield db
 

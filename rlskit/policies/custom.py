@@ -35,7 +35,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from rlskit import pgsql
 from rlskit.errors import IdentifierError, SpecError
-from rlskit.policies.spec import SETTING_TYPES, Custom, PolicySet, _setting
+from rlskit.policies.spec import SETTING_TYPES, Custom, PolicySet, _setting, split_table
 from rlskit.quoting import dollar_quote, quote_ident, quote_literal
 
 
@@ -180,8 +180,9 @@ def _environment(directory: Path, policy_set: PolicySet, shadow: _Shadow) -> San
         # Writes nothing: the renderer gives the migrating role (the helper's owner) a
         # SELECT policy on the table if the set forces RLS on it.
         qtable(str(value))  # a valid schema.table, or the usual error
-        if str(value) not in shadow.reads:
-            shadow.reads.append(str(value))
+        name = ".".join(split_table(str(value)))
+        if name not in shadow.reads:
+            shadow.reads.append(name)
         return Sql("")
 
     def body(value: Any) -> Sql:
