@@ -26,11 +26,11 @@ import os
 import re
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rlskit.catalog import Membership, Policy, Relation, Role, fetch
-from rlskit.drift import create_policy, role_attrs
+from rlskit.drift import MIGRATOR, create_policy, role_attrs
 from rlskit.errors import RlskitError
 from rlskit.quoting import comment_text, quote_ident, quote_literal, quote_qualified
 from rlskit.urls import libpq_env, mask_url
@@ -393,6 +393,14 @@ def build(
         owner = re.match(r'^ALTER .* OWNER TO ("(?:[^"]|"")*"|\S+);$', line)
         if owner and owner.group(1) == quote_ident(me):
             return None  # owned by whoever runs the migration, as on the source
+        policy = _POLICY_TO.match(line)
+        if policy:  # a policy for the role running the migration: TO CURRENT_USER, as
+            # the templates write it, so the revision does not name the source's migrator
+            to = [
+                "CURRENT_USER" if r == quote_ident(me) else r
+                for r in re.findall(_ROLE, policy.group(2))
+            ]
+            return policy.group(1) + ", ".join(to) + policy.group(3)
         mine = f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote_ident(me)} "
         if line.startswith(mine):
             return "ALTER DEFAULT PRIVILEGES " + line[len(mine) :]
@@ -554,7 +562,10 @@ def build(
         up.append("-- row level security, triggers and policies on tables of other schemas")
         up += rls
         up += [e.value for e in triggers]
-        up += [create_policy(p) for p in foreign_policies]
+        up += [
+            create_policy(replace(p, roles=tuple(MIGRATOR if r == me else r for r in p.roles)))
+            for p in foreign_policies
+        ]
         up.append("")
 
     pubs: dict[str, list[Extra]] = {}
@@ -717,6 +728,14 @@ def _check_expression(line: str) -> str:
     if "CONSTRAINT" not in line or "CHECK (" not in line:
         return _policy_roles(line)
     return re.sub(r"[()\s]+", "", _CAST.sub("", line))
+
+
+_ROLE = r'"(?:[^"]|"")*"|public'
+_POLICY_TO = re.compile(
+    r'^(CREATE POLICY "(?:[^"]|"")*" ON "(?:[^"]|"")*"\."(?:[^"]|"")*"'
+    r"(?: AS (?:PERMISSIVE|RESTRICTIVE))?(?: FOR (?:ALL|SELECT|INSERT|UPDATE|DELETE))? TO )"
+    rf"((?:{_ROLE})(?:, (?:{_ROLE}))*)(.*)$"
+)
 
 
 def _policy_roles(line: str) -> str:

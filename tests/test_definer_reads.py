@@ -235,3 +235,30 @@ policies:
     assert _definer_policies(bare, tmp_path) == ["policy:public.people:people_definer_select"]
     with pytest.raises(SpecError):  # an invalid name is refused like any other
         _definer_policies(text.replace("table: app.people}", 'table: "app.a\\0b"}', 1), tmp_path)
+
+
+def test_baseline_writes_the_owner_policy_for_whoever_migrates(
+    project: Path, database: Database, scratch_server: Server, tmp_path: Path
+) -> None:
+    """Adopting a database a managed role migrated: the policy names that role in the
+    catalog and in pg_dump; the baseline says CURRENT_USER, so a scratch database
+    built by another role reproduces it (it failed: role "deployer" does not exist)."""
+    with database.connect(autocommit=True) as conn:
+        conn.execute("CREATE ROLE deployer LOGIN CREATEROLE CREATEDB PASSWORD 'pw'")
+        conn.execute(f'ALTER DATABASE "{database.name}" OWNER TO deployer')
+    url = database.server.url(database.name, user="deployer", password="pw")
+    assert rlskit("upgrade", project=project, url=url).exit_code == 0
+    with database.connect(autocommit=True) as conn:  # as if built by hand
+        conn.execute("DROP TABLE rlskit.alembic_version")
+    adopt = tmp_path / "adopt"
+    assert rlskit("init", str(adopt)).exit_code == 0
+    res = rlskit("baseline", "--schema", "shop", "--mark-applied", project=adopt, url=url)
+    assert res.exit_code == 0, res.output + res.stderr
+    up = next((adopt / "sql").glob("0001_*.up.sql")).read_text()
+    assert (
+        'CREATE POLICY "store_definer_select" ON "shop"."store" FOR SELECT TO CURRENT_USER '
+        "USING (true);" in up
+    )
+    assert '"deployer"' not in up
+    report = commands.drift(Project.find(adopt), RunOptions(url=url), scratch_server.url())
+    assert [d.line() for d in report.differences] == []
