@@ -412,8 +412,14 @@ def coverage(conn: Any, suites: list[tuple[Suite, str]]) -> tuple[list[CoverageE
     entries: dict[tuple[str, str, str, str], CoverageEntry] = {}
     policies = fetch(conn, "policies", Policy)
     for p in policies:
+        owner = conn.execute(
+            "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = %s::regclass",
+            (quote_qualified(p.schema, p.table_name),),
+        ).fetchone()[0]
         for command in COMMANDS if p.command == "ALL" else (p.command,):
             for role in p.roles:
+                if role == owner:
+                    continue  # the owner's own rows (the helpers' TO CURRENT_USER): no actor
                 key = (f"{p.schema}.{p.table_name}", p.name, command, role)
                 entries[key] = CoverageEntry(*key)
     notes: list[str] = []
