@@ -40,9 +40,11 @@ READ_BY_HELPERS = ("django.auth_user", "shop.store")
 
 
 @pytest.fixture(params=["superuser", "managed"])
-def built(request: pytest.FixtureRequest, project: Path, scratch_server: Server) -> Iterator[str]:
+def built(
+    request: pytest.FixtureRequest, project: Path, scratch_server: Server
+) -> Iterator[tuple[str, Project]]:
     """A scratch database of the reference schema with rows, migrated by a superuser
-    or by a managed-PostgreSQL-like role; yields its superuser URL."""
+    or by a managed-PostgreSQL-like role; yields its superuser URL and the project."""
     if request.param == "managed":
         ini = project / "alembic.ini"
         ini.write_text(ini.read_text().replace("[rlskit]\n", f"[rlskit]\nmigrate_as = {ROLE}\n", 1))
@@ -55,7 +57,7 @@ def built(request: pytest.FixtureRequest, project: Path, scratch_server: Server)
                 "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'shop.store'::regclass"
             ).fetchone()
             assert owner == (ROLE if request.param == "managed" else "postgres",)
-        yield url
+        yield url, proj
 
 
 def _as(conn: psycopg.Connection[tuple[object, ...]], role: str, query: str) -> object:
@@ -67,8 +69,8 @@ def _as(conn: psycopg.Connection[tuple[object, ...]], role: str, query: str) -> 
         return row[0]
 
 
-def test_helpers_answer_right_whoever_migrated(built: str) -> None:
-    with psycopg.connect(built, autocommit=True) as conn:
+def test_helpers_answer_right_whoever_migrated(built: tuple[str, Project]) -> None:
+    with psycopg.connect(built[0], autocommit=True) as conn:
         su = "SELECT django.auth_user_superuser_is_superuser(3)"
         assert _as(conn, "django:3", su) is True
         assert _as(conn, "django:1", "SELECT django.auth_user_superuser_is_superuser(1)") is False
@@ -78,8 +80,10 @@ def test_helpers_answer_right_whoever_migrated(built: str) -> None:
         assert _as(conn, "store_owner", owned) == [1, 3]
 
 
-def test_nobody_but_the_helper_owner_reads_through_the_new_policy(built: str) -> None:
-    with psycopg.connect(built, autocommit=True) as conn:
+def test_nobody_but_the_helper_owner_reads_through_the_new_policy(
+    built: tuple[str, Project],
+) -> None:
+    with psycopg.connect(built[0], autocommit=True) as conn:
         # a role with SELECT on the tables (directly and through PUBLIC) but no policy
         conn.execute("CREATE ROLE intruder NOLOGIN")
         conn.execute("GRANT USAGE ON SCHEMA django, shop TO PUBLIC")
@@ -110,6 +114,79 @@ def test_nobody_but_the_helper_owner_reads_through_the_new_policy(built: str) ->
             conn.execute("REVOKE USAGE ON SCHEMA django, shop FROM PUBLIC")
             conn.execute("DROP ROLE intruder")
             conn.execute("DROP ROLE bystander")
+
+
+ACCESS = """
+SELECT r.rolname, c.oid::regclass::text, p.priv,
+       has_table_privilege(r.oid, c.oid, p.priv)
+FROM pg_roles r, pg_class c, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p(priv)
+WHERE c.relkind = 'r' AND c.relnamespace::regnamespace::text IN ('app', 'auth', 'cms', 'crm',
+      'django', 'sales', 'shop')
+  AND NOT r.rolsuper AND r.rolname <> %s AND r.rolname NOT LIKE 'pg\\_%%'
+ORDER BY 1, 2, 3
+"""
+
+
+def _count(conn: psycopg.Connection[tuple[object, ...]], role: str, table: str) -> object:
+    try:
+        return _as(conn, role, f"SELECT count(*) FROM {table}")
+    except psycopg.errors.InsufficientPrivilege:
+        return "denied"
+
+
+APP_ROLES = ("django:1", "django:3", "django_users", "django", "normal_account", "store_owner")
+# what each application role sees at head, whoever migrated (set: account 1)
+HEAD_ROWS = {
+    **{f"{r} {t}": "denied" for r in APP_ROLES[:4] for t in ("shop.store", "shop.product")},
+    **{f"{r} django.auth_user": "denied" for r in APP_ROLES[4:]},
+    "django:1 django.auth_user": 1,
+    "django:3 django.auth_user": 3,
+    "django_users django.auth_user": 0,
+    "django django.auth_user": "denied",  # the login role holds nothing itself
+    "normal_account shop.store": 3,
+    "normal_account shop.product": 2,
+    "store_owner shop.store": 3,
+    "store_owner shop.product": 2,
+}
+
+
+def _access(conn: psycopg.Connection[tuple[object, ...]], me: str) -> tuple[object, ...]:
+    """Every non-superuser role's privileges on the project's tables, and the rows
+    each application role sees of the tables the helpers read."""
+    privileges = conn.execute(ACCESS, (me,)).fetchall()
+    rows = {
+        f"{role} {table}": _count(conn, role, table)
+        for role in APP_ROLES
+        for table in (*READ_BY_HELPERS, "shop.product")
+    }
+    return privileges, rows
+
+
+def test_revision_0010_gives_application_roles_nothing(built: tuple[str, Project]) -> None:
+    """Independent oracle: has_table_privilege of every role other than the migrating
+    one, and the rows each application role sees, at head and after downgrading the
+    new revision. Privileges never change; rows do only where the migrating role is
+    no superuser, and only back to what the superuser's build gives (the helper of
+    "superusers see all" saw nothing); the migrating role sees the helpers' rows."""
+    url, proj = built
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'shop.store'::regclass"
+        ).fetchone()
+        me = str(row[0]) if row else ""
+        managed = me == ROLE
+        head_privileges, head_rows = _access(conn, me)
+        migrator_sees = _count(conn, me, "shop.store") if managed else None
+        commands.downgrade(proj, "0009", RunOptions(url=as_migrator(url)))
+        gone = "SELECT count(*) FROM pg_policy WHERE polname LIKE '%definer%'"
+        assert conn.execute(gone).fetchone() == (0,)
+        privileges, rows = _access(conn, me)
+        if managed:
+            assert (migrator_sees, _count(conn, me, "shop.store")) == (3, 0)
+    assert head_rows == HEAD_ROWS
+    assert head_privileges == privileges
+    changed = {k: (v, rows[k]) for k, v in head_rows.items() if rows[k] != v}
+    assert changed == ({"django:3 django.auth_user": (3, 1)} if managed else {})
 
 
 def test_rendered_definer_policies_are_select_for_current_user_only() -> None:
