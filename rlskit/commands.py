@@ -38,6 +38,7 @@ from rlskit.runtime import (
     sql_revision_for,
     sql_revision_of,
 )
+from rlskit.status import RevisionInfo
 from rlskit.term import escape
 
 if TYPE_CHECKING:
@@ -447,22 +448,6 @@ def current(project: Project, opts: RunOptions | None = None) -> tuple[str, ...]
 
 
 # -- history / status --------------------------------------------------------
-@dataclass(frozen=True)
-class RevisionInfo:
-    """One revision of the project, oldest first in listings."""
-
-    revision: str
-    down_revision: tuple[str, ...]
-    message: str
-    up: str | None
-    down: str | None
-    is_head: bool
-    applied: bool | None = None  # None: not asked
-    applied_at: str | None = None
-    edited: bool = False
-    down_missing: bool = False  # an SQL revision without its .down.sql
-
-
 def _revisions(project: Project) -> list[Script]:
     from alembic.script import ScriptDirectory
 
@@ -569,7 +554,7 @@ def repair(project: Project, opts: RunOptions | None = None) -> list[tuple[str, 
     """Accept edited applied files: store their current checksums. Returns (revision, path)."""
     from alembic.script import ScriptDirectory
 
-    from rlskit.runtime import _book_name
+    from rlskit.bookkeeping import _book_name
 
     opts = opts or RunOptions()
     settings = opts.settings or project.settings
@@ -1147,7 +1132,7 @@ def stamp_applied(project: Project, revision: str, opts: RunOptions) -> None:
     """Record ``revision`` (and its file's checksum) as applied, without running it."""
     from alembic.script import ScriptDirectory
 
-    from rlskit.runtime import bookkeeping_record
+    from rlskit.bookkeeping import bookkeeping_record
 
     settings = opts.settings or project.settings
 
