@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -329,7 +330,7 @@ def _apply(rev: SqlRevision, direction: str) -> None:
         if accept is not True:  # observe what the script drops or empties (issue 11, 5b)
             bookkeeping = [settings.version_table_schema or ""]
             watch = guard.Watch(_driver_connection(ctx), bookkeeping)
-        _execute(ctx, sqlfile.statements, sqlfile, rev.revision)
+        _execute_file(_driver_connection(ctx), sqlfile, rev.revision)
         if watch is not None:
             watch.finish(sqlfile.statements, sqlfile, rev.revision, accept, settings.per_revision)
     else:
@@ -433,6 +434,78 @@ def _execute(
                     "ROLLBACK, SAVEPOINT, ... before running), check the database with "
                     "`rlskit status` and `rlskit drift`, then run upgrade again.",
                 )
+
+
+_SAVEPOINT = "rlskit_file"
+
+
+def _execute_file(dconn: Any, sqlfile: SqlFile, revision: str) -> None:
+    """Run a transactional file as one query, the way psql's offline script has it.
+
+    One simple-protocol message carries the whole file (its text verbatim: no bind
+    parameters, so ``%I``, ``:name`` and ``$$`` reach the server untouched), which
+    saves a round trip and the protocol work per statement. The file was split and
+    checked before anything ran (transaction control is refused), so a failure is
+    located afterwards: the work is rolled back to a savepoint taken just before the
+    file, and the file runs again statement by statement (one pipeline, a cursor
+    each) to name the statement, its file and line. Either way the file's effects
+    are all there or none are.
+    """
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    if len(sqlfile.statements) < 2:
+        _execute_batch_or_one(dconn, sqlfile, revision)
+        return
+    with dconn.cursor() as cur:
+        cur.execute(f"SAVEPOINT {_SAVEPOINT}", prepare=False)
+        error: psycopg.Error | None = None
+        try:
+            cur.execute(sqlfile.script, prepare=False)
+        except psycopg.Error as exc:
+            error = exc
+        status = dconn.info.transaction_status
+        if error is not None and status == TransactionStatus.INERROR:
+            cur.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}", prepare=False)
+            # Locate the failure; when the second run passes (a lock or a
+            # serialization conflict that went away), its work stands.
+            _execute_batch(dconn, sqlfile.statements, sqlfile, revision)
+        elif status != TransactionStatus.INTRANS:
+            if dconn.closed or status == TransactionStatus.UNKNOWN:
+                raise error or psycopg.OperationalError("the connection was lost")
+            raise _transaction_lost(sqlfile, revision, status.name)
+        elif error is not None:
+            raise error
+        cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}", prepare=False)
+
+
+_TX_WORDS = re.compile(
+    r"\s*(COMMIT|END|ROLLBACK|ABORT|BEGIN|START|SAVEPOINT|RELEASE|PREPARE)\b", re.IGNORECASE
+)
+
+
+def _transaction_lost(sqlfile: SqlFile, revision: str, status: str) -> TransactionLost:
+    """The transaction ended inside the file although it was checked: name the first
+    statement that reads like transaction control, else the file's line range."""
+    culprit = next(
+        (_where(sqlfile, st) for st in sqlfile.statements if _TX_WORDS.match(st.text)), None
+    )
+    if culprit is None:
+        first, last = sqlfile.statements[0], sqlfile.statements[-1]
+        culprit = f"{sqlfile.display}: one of the statements at lines {first.line}-{last.line}"
+    return TransactionLost(
+        f"{culprit} ended the transaction rlskit runs revision {revision} in (the "
+        f"connection is {status} after it): what ran before it in this upgrade may have "
+        "been committed, so rlskit cannot promise all-or-nothing for this run.",
+        "Remove transaction control from the file (rlskit refuses BEGIN, COMMIT, "
+        "ROLLBACK, SAVEPOINT, ... before running), check the database with "
+        "`rlskit status` and `rlskit drift`, then run upgrade again.",
+    )
+
+
+def _execute_batch_or_one(dconn: Any, sqlfile: SqlFile, revision: str) -> None:
+    if sqlfile.statements:
+        _execute_batch(dconn, sqlfile.statements, sqlfile, revision)
 
 
 # Command tags of statements that end or nest a transaction (a batch names the culprit).
