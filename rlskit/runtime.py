@@ -153,6 +153,12 @@ def resolve_url(config: Config, project: Project, settings: Settings) -> tuple[s
         return found
     if project.ini_url is not None:
         return check_url(project.ini_url, "sqlalchemy.url in alembic.ini"), "alembic.ini"
+    return embedded_url(project, settings)
+
+
+def embedded_url(project: Project, settings: Settings) -> tuple[str, str]:
+    """The embedded server's URL (started if needed), as the ``migrate_as`` role when
+    one is set; a ProjectError when the embedded default is switched off."""
     if settings.embedded:
         from rlskit.embedded import EmbeddedServer
 
@@ -259,22 +265,10 @@ def _apply(rev: SqlRevision, direction: str) -> None:
     sqlfile = rev.load(project, direction)
     report = _report(config)
 
-    def book() -> list[str]:
-        if direction == "up":
-            return bookkeeping_record(
-                settings, rev.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
-            )
-        return bookkeeping_forget(settings, rev.revision)
-
-    stripped = ""
-    if sqlfile.stripped:
-        b, c = sqlfile.stripped
-        stripped = (
-            f"{sqlfile.display}: left out the file's own {b.text.split()[0].upper()} "
-            f"(line {b.line}) and {c.text.split()[0].upper()} (line {c.line}); the revision "
-            "runs in rlskit's transaction"
-        )
-        report(Event("stripped", stripped, {"path": sqlfile.display, "lines": [b.line, c.line]}))
+    note = stripped_event(sqlfile)
+    stripped = note.message if note else ""
+    if note:
+        report(note)
 
     if ctx.as_sql:
         out = ctx.impl.static_output
@@ -304,18 +298,59 @@ def _apply(rev: SqlRevision, direction: str) -> None:
                 out(st.text + "\n;")
             out("RESET lock_timeout;")
             out("BEGIN;")
-        for stmt in (*SESSION_RESET, *book()):
+        book = (
+            bookkeeping_record(
+                settings, rev.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
+            )
+            if direction == "up"
+            else bookkeeping_forget(settings, rev.revision)
+        )
+        for stmt in (*SESSION_RESET, *book):
             out(stmt + ";")
         return
 
-    started = time.perf_counter()
     from rlskit import guard
 
     accept: bool | set[str] = guard.accepted(config) if direction == "down" else True
+    run_file(
+        _driver_connection(ctx),
+        sqlfile,
+        rev.revision,
+        direction,
+        settings,
+        report,
+        ctx.autocommit_block,
+        accept,
+    )
+
+
+def run_file(
+    dconn: Any,
+    sqlfile: SqlFile,
+    revision: str,
+    direction: str,
+    settings: Settings,
+    report: Report,
+    autocommit_block: Callable[[], contextlib.AbstractContextManager[Any]],
+    accept: bool | set[str] = True,
+) -> None:
+    """Run one revision's file on the driver connection, then record it: what every
+    online upgrade and downgrade does per revision, with Alembic or without
+    (:mod:`rlskit.engine`). ``autocommit_block`` leaves the transaction for a
+    no-transaction file."""
+    from rlskit import guard
+
+    started = time.perf_counter()
+
+    def book() -> list[str]:
+        if direction == "up":
+            return bookkeeping_record(
+                settings, revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
+            )
+        return bookkeeping_forget(settings, revision)
+
     if accept is not True and not sqlfile.transactional:  # cannot be undone: predict
-        guard.check_down(
-            _driver_connection(ctx), sqlfile, rev.revision, accept, settings.per_revision
-        )
+        guard.check_down(dconn, sqlfile, revision, accept, settings.per_revision)
     fingerprint = None
     if direction == "up" and "checksum" not in sqlfile.__dict__:
         # The token fingerprint (for the record) is computed while the server runs the file.
@@ -323,38 +358,38 @@ def _apply(rev: SqlRevision, direction: str) -> None:
 
         fingerprint = threading.Thread(target=lambda: sqlfile.checksum, daemon=True)
         fingerprint.start()
-    _execute(ctx, SESSION_RESET, None, rev.revision)
+    execute_on(dconn, SESSION_RESET, None, revision)
     if sqlfile.transactional:
-        _execute(ctx, [lock_timeout_sql(settings)], None, rev.revision)
+        execute_on(dconn, [lock_timeout_sql(settings)], None, revision)
         watch = None
         if accept is not True:  # observe what the script drops or empties (issue 11, 5b)
             bookkeeping = [settings.version_table_schema or ""]
-            watch = guard.Watch(_driver_connection(ctx), bookkeeping)
-        _execute_file(_driver_connection(ctx), sqlfile, rev.revision)
+            watch = guard.Watch(dconn, bookkeeping)
+        _execute_file(dconn, sqlfile, revision)
         if watch is not None:
-            watch.finish(sqlfile.statements, sqlfile, rev.revision, accept, settings.per_revision)
+            watch.finish(sqlfile.statements, sqlfile, revision, accept, settings.per_revision)
     else:
         if not settings.per_revision:
-            raise NonTransactionalRevision(rev.revision, sqlfile.display)
-        with ctx.autocommit_block():
+            raise NonTransactionalRevision(revision, sqlfile.display)
+        with autocommit_block():
             timeout = quote_literal(pg_duration(settings.lock_timeout))
-            _execute(ctx, [f"SET lock_timeout = {timeout}"], None, rev.revision, autocommit=True)
+            execute_on(dconn, [f"SET lock_timeout = {timeout}"], None, revision, autocommit=True)
             try:
-                _execute(ctx, sqlfile.statements, sqlfile, rev.revision, autocommit=True)
+                execute_on(dconn, sqlfile.statements, sqlfile, revision, autocommit=True)
             finally:
                 with contextlib.suppress(Exception):
-                    _execute(ctx, ["RESET lock_timeout"], None, rev.revision, autocommit=True)
+                    execute_on(dconn, ["RESET lock_timeout"], None, revision, autocommit=True)
     if fingerprint is not None:
         fingerprint.join()
-    _execute(ctx, (*SESSION_RESET, *book()), None, rev.revision)
+    execute_on(dconn, (*SESSION_RESET, *book()), None, revision)
     elapsed = time.perf_counter() - started
     report(
         Event(
             "revision",
-            f"{'applied' if direction == 'up' else 'reverted'} {rev.revision} "
+            f"{'applied' if direction == 'up' else 'reverted'} {revision} "
             f"{sqlfile.display} ({len(sqlfile.statements)} statements, {elapsed * 1000:.0f} ms)",
             {
-                "revision": rev.revision,
+                "revision": revision,
                 "direction": direction,
                 "path": sqlfile.display,
                 "statements": len(sqlfile.statements),
@@ -364,13 +399,27 @@ def _apply(rev: SqlRevision, direction: str) -> None:
     )
 
 
+def stripped_event(sqlfile: SqlFile) -> Event | None:
+    """The note that a file's own BEGIN and COMMIT were left out, if they were."""
+    if not sqlfile.stripped:
+        return None
+    b, c = sqlfile.stripped
+    return Event(
+        "stripped",
+        f"{sqlfile.display}: left out the file's own {b.text.split()[0].upper()} "
+        f"(line {b.line}) and {c.text.split()[0].upper()} (line {c.line}); the revision "
+        "runs in rlskit's transaction",
+        {"path": sqlfile.display, "lines": [b.line, c.line]},
+    )
+
+
 def _driver_connection(ctx: MigrationContext) -> Any:
     assert ctx.connection is not None
     return ctx.connection.connection.driver_connection
 
 
-def _execute(
-    ctx: MigrationContext,
+def execute_on(
+    dconn: Any,
     statements: Sequence[str | pgsql.Statement],
     sqlfile: SqlFile | None,
     revision: str,
@@ -387,7 +436,6 @@ def _execute(
     import psycopg
     from psycopg.pq import TransactionStatus
 
-    dconn = _driver_connection(ctx)
     if not autocommit and len(statements) > 1:
         _execute_batch(dconn, statements, sqlfile, revision)
         return
@@ -950,19 +998,29 @@ def _with_rollback_note(
     external: bool,
 ) -> SqlStatementError:
     """The failure with what became of the database, as read back from it."""
-    f = exc.failure
     if external:
         return SqlStatementError(
-            f,
+            exc.failure,
             "The statements ran in the caller's transaction, which is now aborted: roll it "
             "back (nothing of it is committed until then).",
         )
     try:
         if connection.in_transaction():
             connection.rollback()
-        now = tuple(mctx.get_current_heads())
+        now: tuple[str, ...] | None = tuple(mctx.get_current_heads())
         connection.rollback()
     except Exception:  # the connection is gone: the server rolls back an open transaction
+        now = None
+    return rollback_note(exc, settings, now, before)
+
+
+def rollback_note(
+    exc: SqlStatementError, settings: Settings, now: tuple[str, ...] | None, before: Sequence[str]
+) -> SqlStatementError:
+    """The failure with what became of the database: ``now`` is the revision read back
+    after the rollback (None: the connection failed while reading it)."""
+    f = exc.failure
+    if now is None:
         return SqlStatementError(
             f,
             "The connection failed while reading back the database's revision; check it "
