@@ -338,6 +338,7 @@ class Adoption:
     lint_findings: int | None = None
     lint_errors: int | None = None
     lint_codes: list[str] = field(default_factory=list)
+    lint_lines: list[str] = field(default_factory=list)  # "RLSnnn message"
     test_exit: int | None = None
     test_output: str = ""
 
@@ -404,6 +405,7 @@ def adopt(
         lint = commands.lint(project, RunOptions(url=scratch_server))
         result.lint_findings, result.lint_errors = len(lint.findings), lint.errors
         result.lint_codes = sorted({f.rule for f in lint.findings})
+        result.lint_lines = [f"{f.rule} {f.message}" for f in lint.findings]
         (proj / "tests" / "rls").mkdir(parents=True)
         (proj / "tests" / "rls" / "corpus.yaml").write_text(case.matrix)
         result.test_exit, result.test_output = cli_run("test", project=proj, url=scratch_server)
