@@ -342,11 +342,14 @@ def write_results(b: Bench, started: float) -> None:
     ran = {r.section for r in b.rows}
     path = HERE / "RESULTS.md"
     previous = path.read_text().splitlines() if path.exists() else []
+    # Sections of their own below the table ("## ...", written by other scripts) stay.
+    cut = next((i for i, line in enumerate(previous) if line.startswith("## ")), len(previous))
+    extra = previous[cut:]
     kept = [
         line
-        for line in previous
+        for line in previous[:cut]
         if line.startswith("| ")
-        and not line.startswith("| section")
+        and line.split("|")[1].strip() in SECTIONS
         and line.split("|")[1].strip() not in ran
     ]
     if kept:
@@ -366,7 +369,8 @@ def write_results(b: Bench, started: float) -> None:
         name = line.split("|")[1].strip()
         return order.index(name) if name in order else len(order)
 
-    path.write_text("\n".join(lines + sorted(rows, key=rank)) + "\n")
+    tail = ["", *extra] if extra else []
+    path.write_text("\n".join(lines + sorted(rows, key=rank) + tail) + "\n")
     print(f"wrote {HERE / 'RESULTS.md'}")
 
 
