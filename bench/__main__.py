@@ -111,6 +111,14 @@ def run(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] =
 RLSKIT = str(Path(sys.executable).parent / "rlskit")
 
 
+def psql_run(psql: str, args: list[str], url: str) -> float:
+    """``psql ARGS`` on ``url``, its password in the child's environment, not argv."""
+    from rlskit.urls import libpq_env
+
+    conninfo, env = libpq_env(url)
+    return run([psql, *args, conninfo], env=env)
+
+
 # -- 1. upgrade from empty vs psql -1 -f ------------------------------------------
 def bench_upgrade(b: Bench, tables: int = 250) -> None:
     print(f"upgrade of a generated schema ({tables} tables, {tables * 4} policies)")
@@ -120,11 +128,11 @@ def bench_upgrade(b: Bench, tables: int = 250) -> None:
 
     def floor() -> float:
         url = b.fresh_db("bench_up")
-        return run([psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file), url])
+        return psql_run(psql, ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file)], url)
 
     def cli() -> float:
         url = b.fresh_db("bench_up")
-        return run([RLSKIT, "-p", str(proj), "--url", url, "upgrade"])
+        return run([RLSKIT, "-p", str(proj), "upgrade"], env={"RLSKIT_DATABASE_URL": url})
 
     def api() -> float:
         url = b.fresh_db("bench_up")
@@ -151,10 +159,12 @@ def bench_noop(b: Bench) -> None:
     print("upgrade with nothing pending (the fixed cost of every deploy)")
     proj = make_project(b.base / "gen_noop", 10)
     url = b.fresh_db("bench_noop")
-    run([RLSKIT, "-p", str(proj), "--url", url, "upgrade"])
+    run([RLSKIT, "-p", str(proj), "upgrade"], env={"RLSKIT_DATABASE_URL": url})
     psql = b.server.tool("psql")
-    f = median_of(7, lambda: run([psql, "-X", "-q", "-c", "select 1", url]))
-    c = median_of(7, lambda: run([RLSKIT, "-p", str(proj), "--url", url, "upgrade"]))
+    f = median_of(7, lambda: psql_run(psql, ["-X", "-q", "-c", "select 1"], url))
+    c = median_of(
+        7, lambda: run([RLSKIT, "-p", str(proj), "upgrade"], env={"RLSKIT_DATABASE_URL": url})
+    )
     project = Project.find(proj)
     a = median_of(7, lambda: timed(lambda: commands.upgrade(project, "head", RunOptions(url=url))))
     h = median_of(7, lambda: run([RLSKIT, "--help"]))
@@ -182,7 +192,9 @@ def bench_growth(b: Bench) -> None:
 
         def floor(up_file: Path = up_file) -> float:
             url = b.fresh_db("bench_g")
-            return run([psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file), url])
+            return psql_run(
+                psql, ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file)], url
+            )
 
         f = median_of(3, floor)
         project = Project.find(proj)
@@ -330,11 +342,14 @@ def write_results(b: Bench, started: float) -> None:
     ran = {r.section for r in b.rows}
     path = HERE / "RESULTS.md"
     previous = path.read_text().splitlines() if path.exists() else []
+    # Sections of their own below the table ("## ...", written by other scripts) stay.
+    cut = next((i for i, line in enumerate(previous) if line.startswith("## ")), len(previous))
+    extra = previous[cut:]
     kept = [
         line
-        for line in previous
+        for line in previous[:cut]
         if line.startswith("| ")
-        and not line.startswith("| section")
+        and line.split("|")[1].strip() in SECTIONS
         and line.split("|")[1].strip() not in ran
     ]
     if kept:
@@ -354,7 +369,8 @@ def write_results(b: Bench, started: float) -> None:
         name = line.split("|")[1].strip()
         return order.index(name) if name in order else len(order)
 
-    path.write_text("\n".join(lines + sorted(rows, key=rank)) + "\n")
+    tail = ["", *extra] if extra else []
+    path.write_text("\n".join(lines + sorted(rows, key=rank) + tail) + "\n")
     print(f"wrote {HERE / 'RESULTS.md'}")
 
 

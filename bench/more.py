@@ -72,7 +72,10 @@ def bench_access(b: Bench, tables: int = 250, cases: int = 1000) -> None:
 
             f = median_of(3, floor)
     cli = median_of(
-        3, lambda: run([RLSKIT, "-p", str(proj), "--url", b.server.url("postgres"), "test"])
+        3,
+        lambda: run(
+            [RLSKIT, "-p", str(proj), "test"], env={"RLSKIT_DATABASE_URL": b.server.url("postgres")}
+        ),
     )
     b.add(
         "test",

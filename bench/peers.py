@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.__main__ import RLSKIT, Bench, ms, run, timed
+from bench.__main__ import RLSKIT, Bench, ms, psql_run, run, timed
 from bench.generate import make_project, schema_sql
 from rlskit import commands
 from rlskit.commands import RunOptions
@@ -113,11 +113,13 @@ def bench_peers(b: Bench) -> None:
 
         def floor(up_file: Path = up_file) -> float:
             url = fresh()
-            return run([psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file), url])
+            return psql_run(
+                psql, ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file)], url
+            )
 
         def rl_cli(proj: Path = proj) -> float:
             url = fresh()
-            return run([RLSKIT, "-p", str(proj), "--url", url, "upgrade"])
+            return run([RLSKIT, "-p", str(proj), "upgrade"], env={"RLSKIT_DATABASE_URL": url})
 
         def rl_api(project: Project = project) -> float:
             url = fresh()
@@ -201,7 +203,9 @@ def bench_noop_peers(b: Bench) -> None:
         alem = alembic_project(b.base / f"alembic_{proj.name}", files)
         url = b.fresh_db("bench_noop_peer")
         # revision by revision: 21,000 policies in one transaction exceed the lock table
-        run([RLSKIT, "-p", str(proj), "--url", url, "upgrade", "--per-revision"])
+        run(
+            [RLSKIT, "-p", str(proj), "upgrade", "--per-revision"], env={"RLSKIT_DATABASE_URL": url}
+        )
         # plain Alembic on its own database with the same history applied
         url2 = url.rsplit("/", 1)[0] + "/bench_noop_alembic"
         with b.admin() as c:
@@ -212,12 +216,12 @@ def bench_noop_peers(b: Bench) -> None:
         t = _alternate(
             7,
             {
-                "psql": lambda url=url: run([psql, "-X", "-q", "-c", "select 1", url]),
+                "psql": lambda url=url: psql_run(psql, ["-X", "-q", "-c", "select 1"], url),
                 "rl_cli": lambda proj=proj, url=url: run(
-                    [RLSKIT, "-p", str(proj), "--url", url, "upgrade"]
+                    [RLSKIT, "-p", str(proj), "upgrade"], env={"RLSKIT_DATABASE_URL": url}
                 ),
                 "rl_status": lambda proj=proj, url=url: run(
-                    [RLSKIT, "-p", str(proj), "--url", url, "status"]
+                    [RLSKIT, "-p", str(proj), "status"], env={"RLSKIT_DATABASE_URL": url}
                 ),
                 "rl_api": lambda project=project, url=url: timed(
                     lambda: commands.upgrade(project, "head", RunOptions(url=url))

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rlskit.catalog import Membership, Policy, Relation, Role, fetch
+from rlskit.catalog import DefaultPrivilege, Membership, Policy, Relation, Role, fetch
 from rlskit.drift import MIGRATOR, create_policy, role_attrs
 from rlskit.errors import RlskitError
 from rlskit.quoting import comment_text, quote_ident, quote_literal, quote_qualified
@@ -164,6 +164,7 @@ class Platform:
     tables: frozenset[tuple[str, str]]
     roles: frozenset[Role] = frozenset()
     memberships: frozenset[tuple[str, str]] = frozenset()
+    default_privileges: frozenset[DefaultPrivilege] = frozenset()
 
 
 def read_platform(conn: Any, schemas: list[str]) -> Platform:
@@ -174,7 +175,27 @@ def read_platform(conn: Any, schemas: list[str]) -> Platform:
         frozenset((r.schema, r.name) for r in fetch(conn, "relations", Relation)),
         frozenset(fetch(conn, "roles", Role)),
         frozenset((m.role, m.member) for m in fetch(conn, "memberships", Membership)),
+        frozenset(fetch(conn, "default_privileges", DefaultPrivilege)),
     )
+
+
+# pg_dump's DEFAULT ACL entry names -> pg_default_acl.defaclobjtype
+_DEFAULT_ACL_TYPES = {
+    "TABLES": "r",
+    "SEQUENCES": "S",
+    "FUNCTIONS": "f",
+    "TYPES": "T",
+    "SCHEMAS": "n",
+}
+
+
+def _default_acl_key(e: _Entry) -> tuple[str, str, str] | None:
+    """(role, schema, object type) of a pg_dump DEFAULT ACL entry."""
+    m = _TOC.match(e.lines[1]) if len(e.lines) > 1 else None
+    kind = e.name.rsplit(" ", 1)[-1]
+    if m is None or kind not in _DEFAULT_ACL_TYPES:
+        return None
+    return m["owner"], e.schema, _DEFAULT_ACL_TYPES[kind]
 
 
 @dataclass(frozen=True)
@@ -423,6 +444,17 @@ def build(
     acl_types = {"ACL", "DEFAULT ACL"}
     objects = [e for e in entries if e.type not in acl_types and not public_schema_itself(e)]
     acls = [e for e in entries if e.type in acl_types]
+    if platform is not None:
+        # default privileges the platform sets (its roles' in public, say), unchanged by
+        # the application: the target has them already, and a migrating role that is
+        # not a superuser may not set another role's
+        same = {
+            (d.role, d.schema, d.object_type)
+            for d in fetch(conn, "default_privileges", DefaultPrivilege)
+            if d in platform.default_privileges
+        }
+        acls = [e for e in acls if e.type != "DEFAULT ACL" or _default_acl_key(e) not in same]
+        default_acls = [d for d in default_acls if (d.role, "", d.objtype) not in same]
     pre = [x for x in (convert(line) for line in preamble) if x is not None and x.strip()]
 
     up = [

@@ -404,28 +404,11 @@ def status(ctx: Ctx, fmt: str, check: bool) -> None:
 
         click.echo(json.dumps([i.__dict__ for i in infos], indent=2))
     else:
-        from rlskit.term import table
+        from rlskit.status import status_text
 
-        rows = []
-        for i in infos:
-            state = "applied" if i.applied else "pending"
-            if i.edited:
-                state += " (EDITED)"
-            if i.down_missing:
-                state += " (NO .down.sql)"
-            rows.append((i.revision, state, i.up or "-", i.applied_at or "", i.message))
-        click.echo(table(("revision", "state", "file", "applied at", "message"), rows))
-        click.echo(
-            f"{len(infos) - pending} applied, {pending} pending"
-            + (f", {len(edited)} edited after apply" if edited else "")
-            + (f", {len(no_down)} without a .down.sql" if no_down else "")
-        )
-        for i in no_down:
-            click.echo(
-                f"missing: {escape(i.down or '')} (revision {escape(i.revision)} cannot be downgraded; write it, "
-                "even if it only holds a comment)",
-                err=True,
-            )
+        out, err, _ = status_text(infos)
+        click.echo(out, nl=False)
+        click.echo(err, nl=False, err=True)
     if edited:
         sys.exit(5)
     if check and (pending or no_down):

@@ -7,6 +7,7 @@ what they return and maps :class:`~rlskit.errors.RlskitError` to exit codes.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ from rlskit.runtime import (
     sql_revision_for,
     sql_revision_of,
 )
+from rlskit.status import RevisionInfo
 from rlskit.term import escape
 
 if TYPE_CHECKING:
@@ -335,11 +337,35 @@ def upgrade(
     project: Project, target: str = "head", opts: RunOptions | None = None, sql: bool = False
 ) -> RunResult:
     """Apply pending revisions up to ``target`` (or write them as a script)."""
-    if not sql and target in ("head", "heads"):
+    if not sql and target in ("head", "heads") and not os.environ.get("RLSKIT_NO_FAST_PATH"):
         done = _nothing_to_do(project, target, opts or RunOptions())
+        if done is None:
+            done = _direct(project, opts or RunOptions())
         if done is not None:
             return done
     return _migrate("upgrade", project, target, opts, sql)
+
+
+def _direct(project: Project, opts: RunOptions) -> RunResult | None:
+    """An upgrade to head without Alembic (:mod:`rlskit.engine`) when the project
+    is plain and linear; None when the Alembic path must run (nothing was done)."""
+    from rlskit import engine
+    from rlskit.project import check_url
+    from rlskit.runtime import embedded_url
+
+    if engine.linear_plan(project) is None:
+        return None
+    settings = opts.settings or project.settings
+    given = _given_url(project, opts)
+    if given is None:
+        url, source = embedded_url(project, settings)
+    else:
+        label = "sqlalchemy.url in alembic.ini" if given[1] == "alembic.ini" else given[1]
+        url, source = check_url(given[0], label), given[1]
+    result = RunResult()
+    report = _collecting(opts, result).report
+    assert report is not None
+    return result if engine.upgrade(project, settings, url, source, report) else None
 
 
 def _given_url(project: Project, opts: RunOptions) -> tuple[str, str] | None:
@@ -350,7 +376,7 @@ def _given_url(project: Project, opts: RunOptions) -> tuple[str, str] | None:
         return opts.url, "--url"
     if (found := env_url()) is not None:
         return found
-    if project.ini_url:
+    if project.ini_url is not None:  # set but empty is an error, never the embedded server
         return project.ini_url, "alembic.ini"
     return None
 
@@ -447,22 +473,6 @@ def current(project: Project, opts: RunOptions | None = None) -> tuple[str, ...]
 
 
 # -- history / status --------------------------------------------------------
-@dataclass(frozen=True)
-class RevisionInfo:
-    """One revision of the project, oldest first in listings."""
-
-    revision: str
-    down_revision: tuple[str, ...]
-    message: str
-    up: str | None
-    down: str | None
-    is_head: bool
-    applied: bool | None = None  # None: not asked
-    applied_at: str | None = None
-    edited: bool = False
-    down_missing: bool = False  # an SQL revision without its .down.sql
-
-
 def _revisions(project: Project) -> list[Script]:
     from alembic.script import ScriptDirectory
 
@@ -569,7 +579,7 @@ def repair(project: Project, opts: RunOptions | None = None) -> list[tuple[str, 
     """Accept edited applied files: store their current checksums. Returns (revision, path)."""
     from alembic.script import ScriptDirectory
 
-    from rlskit.runtime import _book_name
+    from rlskit.bookkeeping import _book_name
 
     opts = opts or RunOptions()
     settings = opts.settings or project.settings
@@ -1147,7 +1157,7 @@ def stamp_applied(project: Project, revision: str, opts: RunOptions) -> None:
     """Record ``revision`` (and its file's checksum) as applied, without running it."""
     from alembic.script import ScriptDirectory
 
-    from rlskit.runtime import bookkeeping_record
+    from rlskit.bookkeeping import bookkeeping_record
 
     settings = opts.settings or project.settings
 

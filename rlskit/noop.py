@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlskit.bookkeeping import content_hash
 from rlskit.project import Project, Settings
 from rlskit.quoting import quote_literal
-from rlskit.sqlfile import content_hash
 
 SCAFFOLD_ENV = (Path(__file__).parent / "scaffold" / "env.py").read_text()
 _NAMES = {"revision", "down_revision", "branch_labels", "depends_on"}
@@ -136,7 +136,7 @@ def plain_graph(project: Project) -> Graph | None:
 
 
 def _query(settings: Settings) -> str:
-    from rlskit.runtime import _book_name, _version_name
+    from rlskit.bookkeeping import _book_name, _version_name
 
     schema = settings.version_table_schema
     vt, book = _version_name(settings), _book_name(settings)
@@ -147,15 +147,16 @@ def _query(settings: Settings) -> str:
             "(SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl) a "
             f"WHERE n.nspname = {quote_literal(schema)} AND a.grantee <> n.nspowner)"
         )
-    # One statement, one snapshot: the versions, the records, stray privileges
-    # (the full path would revoke them, so their presence means "not a no-op").
+    # One statement, one snapshot, one JSON text: the versions, the records, stray
+    # privileges (the full path would revoke them, so they mean "not a no-op").
     return (
-        f"SELECT (SELECT coalesce(array_agg(version_num::text), '{{}}') FROM {vt}), "
-        "(SELECT coalesce(array_agg(ARRAY[revision, checksum, coalesce(content_hash, ''), "
-        "to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ')]), "
-        f"'{{}}') FROM {book}), "
+        "SELECT json_build_array("
+        f"(SELECT coalesce(json_agg(version_num::text), '[]') FROM {vt}), "
+        "(SELECT coalesce(json_agg(json_build_array(revision, checksum, "
+        "coalesce(content_hash, ''), to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ'))), "
+        f"'[]') FROM {book}), "
         "(SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a "
-        f"WHERE c.oid IN ({tables}) AND a.grantee <> c.relowner) + {schema_acl}"
+        f"WHERE c.oid IN ({tables}) AND a.grantee <> c.relowner) + {schema_acl})::text"
     )
 
 
@@ -166,25 +167,41 @@ def _state(
     graph = plain_graph(project)
     if graph is None:
         return None
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict
-
-    from rlskit.runtime import KEEPALIVES, ORPHAN_OPTIONS
+    from rlskit.bookkeeping import KEEPALIVES
     from rlskit.urls import libpq_url
 
     try:
-        params: dict[str, Any] = {**KEEPALIVES, **conninfo_to_dict(libpq_url(url))}
-        ours = " ".join(f"-c {k}={v}" for k, v in ORPHAN_OPTIONS)
-        params["options"] = f"{params.get('options') or ''} {ours}".strip()
-        params.setdefault("connect_timeout", 10)
-        with psycopg.connect(conninfo="", autocommit=True, **params) as conn:
-            row = conn.execute(_query(settings), prepare=False).fetchone()
-    except (psycopg.Error, ValueError):
-        return None  # the full path reports it properly
-    if row is None:
+        target = libpq_url(url)
+    except ValueError:
         return None
-    versions, records, stray = row
+    # our defaults first (the URL's own values override them), then the URL
+    params = {"connect_timeout": "10", **{k: str(v) for k, v in KEEPALIVES.items()}}
+    params.update(dbname=target, client_encoding="UTF8")
+    from rlskit import libpq
+
+    if libpq.available():
+        row = libpq.query_row(params, _query(settings))
+    else:  # no bundled libpq (psycopg[c], a system libpq): the same through psycopg
+        row = _query_psycopg(dict(params), _query(settings))
+    if row is None or row[0] is None:
+        return None
+    import json
+
+    versions, records, stray = json.loads(row[0])
     return graph, frozenset(versions), records, int(stray)
+
+
+def _query_psycopg(params: dict[str, str], sql: str) -> list[str | None] | None:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        given: dict[str, Any] = {**params, **conninfo_to_dict(params.pop("dbname"))}
+        with psycopg.connect(conninfo="", autocommit=True, **given) as conn:
+            found = conn.execute(sql, prepare=False).fetchone()
+    except psycopg.Error:
+        return None  # the full path reports it properly
+    return None if found is None else list(found)
 
 
 def _unchanged(project: Project, graph: Graph, record: list[str]) -> bool | None:

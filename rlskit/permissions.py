@@ -29,6 +29,11 @@ class _Row:
     public: tuple[str, ...]
     column_privileges: tuple[str, ...]
     policies: tuple[str, ...]
+    schema_usage: bool
+
+
+#: how a privilege without USAGE on its schema is shown (it cannot be used)
+NO_USAGE = "no USAGE on schema"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class FunctionAccess:
     security_definer: bool  # runs as its owner, whatever the caller may do
     owner: str
     how: str  # "direct" | "PUBLIC" | "inherited"
+    schema_usage: bool  # False: EXECUTE is granted, but the role cannot reach the function
 
 
 ATTRIBUTES = ("login", "inherit", "superuser", "bypassrls", "createrole", "createdb")
@@ -65,9 +71,13 @@ class TableAccess:
     column_privileges: list[str]
     policies: dict[str, list[dict[str, Any]]]  # command -> policies that apply
     counts: dict[str, int | str] = field(default_factory=dict)
+    schema_usage: bool = True  # False: no USAGE on the schema, no privilege can be used
+    schema: str = ""
 
     def verdict(self, command: str) -> str:
         """A short answer: all rows, policy-filtered rows, none, or denied."""
+        if not self.schema_usage:
+            return f"denied ({NO_USAGE})"
         if command not in self.privileges:
             cols = [c for c in self.column_privileges if c.startswith(command)]
             if not cols:
@@ -86,8 +96,10 @@ class Report:
     member_of: list[str]
     settings: dict[str, str]
     tables: list[TableAccess]
-    functions: list[FunctionAccess] = field(default_factory=list)
+    functions: list[FunctionAccess] = field(default_factory=list)  # it may EXECUTE
     member_attributes: dict[str, dict[str, bool]] = field(default_factory=dict)
+    # EXECUTE granted, but no USAGE on the function's schema: cannot be called
+    unusable_functions: list[FunctionAccess] = field(default_factory=list)
 
     def failed_counts(self) -> list[str]:
         """``table COMMAND: error`` for each count that failed."""
@@ -164,13 +176,24 @@ def report(
                 },
                 list(r.column_privileges),
                 pols,
+                schema_usage=r.schema_usage,
+                schema=r.schema,
             )
         )
     functions = fetch(
         conn, "permissions_functions", FunctionAccess, {"role": role, "schemas": schemas or []}
     )
     members = {m: _attributes(conn, m) or {} for m in member_of}
-    rep = Report(role, attrs, member_of, dict(settings or {}), tables, functions, members)
+    rep = Report(
+        role,
+        attrs,
+        member_of,
+        dict(settings or {}),
+        tables,
+        [f for f in functions if f.schema_usage],
+        members,
+        [f for f in functions if not f.schema_usage],
+    )
     if count:
         _count(conn, rep)
     return rep
@@ -203,7 +226,7 @@ def _count(conn: Any, rep: Report) -> None:
             (sql.Identifier(schema, name).as_string(conn), rep.role),
         ).fetchone()
         for command in ("SELECT", "UPDATE", "DELETE"):
-            if t.verdict(command) == "denied" or (command == "UPDATE" and col is None):
+            if t.verdict(command).startswith("denied") or (command == "UPDATE" and col is None):
                 t.counts[command] = "denied"
                 continue
             where = (
@@ -259,6 +282,10 @@ def _members(rep: Report) -> str:
     )
 
 
+def _no_usage(t: TableAccess) -> str:
+    return f"{NO_USAGE} {t.schema}"
+
+
 def _how(f: FunctionAccess) -> str:
     return ("" if f.how == "direct" else f" ({f.how})") + (
         f"  SECURITY DEFINER (runs as {f.owner})" if f.security_definer else ""
@@ -278,6 +305,7 @@ def as_text(rep: Report) -> str:
         lines.append(
             f"{t.table}  [{flags}]"
             + (f"  RLS does not apply: {t.bypasses_rls}" if t.bypasses_rls else "")
+            + ("" if t.schema_usage else f"  {_no_usage(t)}: its privileges cannot be used")
         )
         privs = ", ".join(
             f"{p}{'' if how == 'direct' else f' ({how})'}" for p, how in t.privileges.items()
@@ -302,6 +330,11 @@ def as_text(rep: Report) -> str:
     if rep.functions:
         lines += ["", "Functions it may EXECUTE:"]
         lines += [f"  {f.signature}{_how(f)}" for f in rep.functions]
+    if rep.unusable_functions:
+        lines += ["", "EXECUTE granted, but it cannot call them:"]
+        lines += [
+            f"  {f.signature}{_how(f)}  ({NO_USAGE} {f.schema})" for f in rep.unusable_functions
+        ]
     failed = rep.failed_counts()
     if failed:
         lines += ["", "Count failed for:"] + [f"  {x}" for x in failed]
@@ -322,7 +355,7 @@ def as_markdown(rep: Report) -> str:
     for t in rep.tables:
         rls = "forced" if t.rls_forced else "on" if t.rls_enabled else "off"
         out.append(
-            f"| `{t.table}` | {rls} | "
+            f"| `{t.table}`{'' if t.schema_usage else f' ({_no_usage(t)})'} | {rls} | "
             + " | ".join(_cell(t, c) for c in COMMANDS)
             + f" | {'; '.join(t.column_privileges)} |"
         )
@@ -331,6 +364,17 @@ def as_markdown(rep: Report) -> str:
         out += [
             f"| `{f.signature}` | {f.how} | {'yes, as ' + f.owner if f.security_definer else ''} |"
             for f in rep.functions
+        ]
+    if rep.unusable_functions:
+        out += [
+            "",
+            "| function (EXECUTE granted, cannot be called) | how | SECURITY DEFINER |",
+            "|---|---|---|",
+        ]
+        out += [
+            f"| `{f.signature}` | {f.how}; {NO_USAGE} {f.schema} | "
+            f"{'yes, as ' + f.owner if f.security_definer else ''} |"
+            for f in rep.unusable_functions
         ]
     failed = rep.failed_counts()
     if failed:
@@ -358,7 +402,11 @@ def as_html(rep: Report) -> str:
         cells = []
         for c in COMMANDS:
             v = t.verdict(c)
-            cls = {"denied": "denied", "all rows": "all", "policy": "policy"}.get(v, "none")
+            cls = (
+                "denied"
+                if v.startswith("denied")
+                else {"all rows": "all", "policy": "policy"}.get(v, "none")
+            )
             pols = "".join(
                 f'<span class="pol">{e(p["name"])}: '
                 f"{e(p['using'] or '')}{' ✓ ' + e(p['check']) if p['check'] else ''}</span>"
@@ -377,7 +425,7 @@ def as_html(rep: Report) -> str:
             f'<br><span class="tag">RLS bypassed: {e(t.bypasses_rls)}</span>'
             if t.bypasses_rls
             else ""
-        )
+        ) + ("" if t.schema_usage else f'<br><span class="tag">{e(_no_usage(t))}</span>')
         cols = "<br>".join(e(x) for x in t.column_privileges)
         rows.append(
             f"<tr><th>{e(t.table)}{why}</th><td>{rls}</td>{''.join(cells)}<td>{cols}</td></tr>"
@@ -394,6 +442,17 @@ def as_html(rep: Report) -> str:
         if funcs
         else ""
     )
+    unusable = "".join(
+        f"<tr><td><code>{e(f.signature)}</code></td><td>{e(f.how)}; "
+        f"{e(NO_USAGE)} {e(f.schema)}</td><td>"
+        f"{'yes, runs as ' + e(f.owner) if f.security_definer else ''}</td></tr>"
+        for f in rep.unusable_functions
+    )
+    if unusable:
+        funcs += (
+            "<h2>EXECUTE granted, but it cannot call them</h2><table><tr><th>function</th>"
+            f"<th>how</th><th>SECURITY DEFINER</th></tr>{unusable}</table>"
+        )
     settings = ", ".join(f"{e(k)} = {e(v)}" for k, v in rep.settings.items()) or "none"
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Permissions of "

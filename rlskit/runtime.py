@@ -10,8 +10,8 @@ file statement by statement, online, or writes it verbatim, offline.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +19,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlskit import pgsql
+from rlskit.bookkeeping import (  # noqa: F401 (re-exported: tests, older imports)
+    BOOK_TABLE,
+    DEFAULT_SCHEMA,
+    KEEPALIVES,
+    LOCK_NAMESPACE,
+    ORPHAN_OPTIONS,
+    _book_name,
+    _dollar,
+    _version_name,
+    advisory_key,
+    bookkeeping_create,
+    bookkeeping_forget,
+    bookkeeping_prepare,
+    bookkeeping_record,
+    content_hash,
+    lock_timeout_sql,
+    offline_guard,
+)
 from rlskit.errors import (
     Blocker,
     BookkeepingError,
@@ -36,7 +54,7 @@ from rlskit.errors import (
 )
 from rlskit.project import Project, Settings, check_url, env_url, parse_duration, pg_duration
 from rlskit.quoting import comment_text, quote_ident, quote_literal, quote_qualified
-from rlskit.sqlfile import SqlFile, content_hash
+from rlskit.sqlfile import SqlFile
 from rlskit.urls import mask_url, sqlalchemy_url
 
 if TYPE_CHECKING:
@@ -46,30 +64,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rlskit")
 
-BOOK_TABLE = "rlskit_applied_files"
-LOCK_NAMESPACE = "rlskit-migrations"
 ATTR_SETTINGS = "rlskit.settings"
 ATTR_REPORT = "rlskit.report"
 ATTR_URL = "url"
 ATTR_ACTION = "rlskit.action"
-DEFAULT_SCHEMA = "rlskit"  # where bookkeeping lives unless the project names another schema
 # Run before every revision and before its bookkeeping, online and offline: each
 # revision starts from the session state the connection had (role, settings, also
 # the transaction-local ones of an earlier revision in the same transaction).
 SESSION_RESET = ("RESET SESSION AUTHORIZATION", "RESET ROLE", "RESET ALL")
-# Startup options of the migration connection (session defaults, so RESET ALL keeps
-# them): a backend whose client died (kill -9, lost machine) ends within seconds
-# instead of holding the migration lock until its statement finishes.
-ORPHAN_OPTIONS = (
-    ("client_connection_check_interval", "5s"),
-    ("idle_in_transaction_session_timeout", "5min"),
-)
-KEEPALIVES = {
-    "keepalives": 1,
-    "keepalives_idle": 30,
-    "keepalives_interval": 10,
-    "keepalives_count": 3,
-}
 
 
 # -- events ------------------------------------------------------------------
@@ -151,6 +153,12 @@ def resolve_url(config: Config, project: Project, settings: Settings) -> tuple[s
         return found
     if project.ini_url is not None:
         return check_url(project.ini_url, "sqlalchemy.url in alembic.ini"), "alembic.ini"
+    return embedded_url(project, settings)
+
+
+def embedded_url(project: Project, settings: Settings) -> tuple[str, str]:
+    """The embedded server's URL (started if needed), as the ``migrate_as`` role when
+    one is set; a ProjectError when the embedded default is switched off."""
     if settings.embedded:
         from rlskit.embedded import EmbeddedServer
 
@@ -196,158 +204,6 @@ def _password_of(url: str) -> list[str]:
         if pw:
             return [pw, unquote(pw)]
     return []
-
-
-# -- bookkeeping SQL (identical online and offline) --------------------------
-def _book_name(settings: Settings) -> str:
-    if not settings.version_table_schema:
-        return quote_ident(BOOK_TABLE)
-    return quote_qualified(settings.version_table_schema, BOOK_TABLE)
-
-
-def _version_name(settings: Settings) -> str:
-    if not settings.version_table_schema:
-        return quote_ident(settings.version_table)
-    return quote_qualified(settings.version_table_schema, settings.version_table)
-
-
-def _dollar(body: str) -> str:
-    """``body`` dollar-quoted with a tag that does not occur in it."""
-    n = 0
-    while f"$rlskit{n}$" in body:
-        n += 1
-    return f"$rlskit{n}${body}$rlskit{n}$"
-
-
-def bookkeeping_prepare(settings: Settings) -> list[str]:
-    """Create rlskit's bookkeeping where it belongs (idempotent, online and offline).
-
-    The tables live in their own schema (default ``rlskit``) with no privilege for
-    anyone but their owner, the migrating role: a migration's ``GRANT ... ON ALL
-    TABLES IN SCHEMA public`` or a platform's default privileges cannot reach them.
-    Tables an earlier rlskit made in the search path (``public``) are moved there.
-    """
-    schema = settings.version_table_schema
-    out: list[str] = []
-    if schema and schema != "public":
-        # not CREATE SCHEMA IF NOT EXISTS: that needs CREATE on the database even when
-        # the schema exists, which a least-privilege deploy role does not have
-        exists = f"SELECT FROM pg_namespace WHERE nspname = {quote_literal(schema)}"
-        out += [
-            "DO "
-            + _dollar(
-                f"\nBEGIN\n  IF NOT EXISTS ({exists}) THEN\n"
-                f"    CREATE SCHEMA {quote_ident(schema)};\n  END IF;\nEND\n"
-            ),
-            f"REVOKE ALL ON SCHEMA {quote_ident(schema)} FROM PUBLIC",
-        ]
-    if schema == DEFAULT_SCHEMA:
-        moves = []
-        for table in (settings.version_table, BOOK_TABLE):
-            new = quote_literal(quote_qualified(schema, table))
-            old = quote_literal(quote_ident(table))
-            moves.append(
-                f"  IF to_regclass({new}) IS NULL AND to_regclass({old}) IS NOT NULL THEN\n"
-                f"    EXECUTE format('ALTER TABLE %s SET SCHEMA %I', to_regclass({old}), "
-                f"{quote_literal(schema)});\n  END IF;\n"
-            )
-        out.append("DO " + _dollar("\nBEGIN\n" + "".join(moves) + "END\n"))
-    vt = _version_name(settings)
-    pk = quote_ident(f"{settings.version_table}_pkc")
-    out += [
-        f"CREATE TABLE IF NOT EXISTS {vt} (version_num VARCHAR(32) NOT NULL, "
-        f"CONSTRAINT {pk} PRIMARY KEY (version_num))",
-        bookkeeping_create(settings),
-        f"ALTER TABLE {_book_name(settings)} ADD COLUMN IF NOT EXISTS content_hash text",
-    ]
-    tables = ", ".join(f"to_regclass({quote_literal(n)})" for n in (vt, _book_name(settings)))
-    schema_acl = ""
-    if schema and schema != "public":
-        schema_acl = (
-            "  FOR r IN SELECT a.grantee FROM pg_namespace n, aclexplode(n.nspacl) a\n"
-            f"      WHERE n.nspname = {quote_literal(schema)} AND a.grantee <> n.nspowner LOOP\n"
-            "    EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %s', "
-            f"{quote_literal(schema)}, CASE WHEN r.grantee = 0 THEN 'PUBLIC' "
-            "ELSE quote_ident(pg_get_userbyid(r.grantee)) END);\n  END LOOP;\n"
-        )
-    out.append(
-        "DO "
-        + _dollar(
-            "\nDECLARE r record;\nBEGIN\n"
-            "  FOR r IN SELECT c.oid::regclass AS rel, a.grantee FROM pg_class c, "
-            "aclexplode(c.relacl) a\n"
-            f"      WHERE c.oid IN ({tables}) AND a.grantee <> c.relowner LOOP\n"
-            "    EXECUTE format('REVOKE ALL ON %s FROM %s', r.rel, CASE WHEN r.grantee = 0 "
-            "THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r.grantee)) END);\n  END LOOP;\n"
-            + schema_acl
-            + "END\n"
-        )
-    )
-    return out
-
-
-def offline_guard(settings: Settings, start: Sequence[str]) -> str:
-    """A statement that stops an offline script run on a database not at ``start``."""
-    expected = "ARRAY[" + ", ".join(quote_literal(r) for r in sorted(start)) + "]::text[]"
-    label = quote_literal(", ".join(sorted(start)) or "base")
-    hint = quote_literal(
-        "Generate the script for this database's revision: rlskit upgrade --sql FROM:TO "
-        "(rlskit current shows FROM). Nothing was changed."
-    )
-    return "DO " + _dollar(
-        "\nDECLARE at text[] := ARRAY(SELECT version_num::text FROM "
-        f"{_version_name(settings)} ORDER BY 1);\nBEGIN\n"
-        f"  IF at IS DISTINCT FROM {expected} THEN\n"
-        "    RAISE EXCEPTION 'rlskit: this script starts at revision %, but the database is "
-        f"at %', {label}, coalesce(nullif(array_to_string(at, ', '), ''), 'base') "
-        f"USING HINT = {hint};\n  END IF;\nEND\n"
-    )
-
-
-def bookkeeping_create(settings: Settings) -> str:
-    """``CREATE TABLE IF NOT EXISTS`` for the checksum table."""
-    return (
-        f"CREATE TABLE IF NOT EXISTS {_book_name(settings)} ("
-        "revision text NOT NULL, path text NOT NULL, checksum text NOT NULL, "
-        "applied_at timestamptz NOT NULL DEFAULT now(), "
-        "applied_by text NOT NULL DEFAULT current_user, content_hash text, "
-        "PRIMARY KEY (revision, path))"
-    )
-
-
-def bookkeeping_record(
-    settings: Settings, revision: str, path: str, checksum: str, content_hash: str = ""
-) -> list[str]:
-    """Statements recording that ``path`` of ``revision`` was applied."""
-    t = _book_name(settings)
-    sha = quote_literal(content_hash) if content_hash else "NULL"
-    return [
-        bookkeeping_create(settings),
-        f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS content_hash text",
-        f"DELETE FROM {t} WHERE revision = {quote_literal(revision)}",
-        f"INSERT INTO {t} (revision, path, checksum, content_hash) VALUES "
-        f"({quote_literal(revision)}, {quote_literal(path)}, {quote_literal(checksum)}, {sha})",
-    ]
-
-
-def bookkeeping_forget(settings: Settings, revision: str) -> list[str]:
-    """Statements forgetting ``revision`` (after its downgrade)."""
-    return [
-        bookkeeping_create(settings),
-        f"DELETE FROM {_book_name(settings)} WHERE revision = {quote_literal(revision)}",
-    ]
-
-
-def lock_timeout_sql(settings: Settings) -> str:
-    """The per-revision ``lock_timeout`` (transaction-local)."""
-    value = quote_literal(pg_duration(settings.lock_timeout))
-    return f"SELECT set_config('lock_timeout', {value}, true)"
-
-
-def advisory_key(settings: Settings) -> int:
-    """A stable 63-bit key per version table, for the migration lock."""
-    name = f"{LOCK_NAMESPACE}:{settings.version_table_schema or ''}.{settings.version_table}"
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 # -- the revision module helper ----------------------------------------------
@@ -409,22 +265,10 @@ def _apply(rev: SqlRevision, direction: str) -> None:
     sqlfile = rev.load(project, direction)
     report = _report(config)
 
-    def book() -> list[str]:
-        if direction == "up":
-            return bookkeeping_record(
-                settings, rev.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
-            )
-        return bookkeeping_forget(settings, rev.revision)
-
-    stripped = ""
-    if sqlfile.stripped:
-        b, c = sqlfile.stripped
-        stripped = (
-            f"{sqlfile.display}: left out the file's own {b.text.split()[0].upper()} "
-            f"(line {b.line}) and {c.text.split()[0].upper()} (line {c.line}); the revision "
-            "runs in rlskit's transaction"
-        )
-        report(Event("stripped", stripped, {"path": sqlfile.display, "lines": [b.line, c.line]}))
+    note = stripped_event(sqlfile)
+    stripped = note.message if note else ""
+    if note:
+        report(note)
 
     if ctx.as_sql:
         out = ctx.impl.static_output
@@ -454,18 +298,59 @@ def _apply(rev: SqlRevision, direction: str) -> None:
                 out(st.text + "\n;")
             out("RESET lock_timeout;")
             out("BEGIN;")
-        for stmt in (*SESSION_RESET, *book()):
+        book = (
+            bookkeeping_record(
+                settings, rev.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
+            )
+            if direction == "up"
+            else bookkeeping_forget(settings, rev.revision)
+        )
+        for stmt in (*SESSION_RESET, *book):
             out(stmt + ";")
         return
 
-    started = time.perf_counter()
     from rlskit import guard
 
     accept: bool | set[str] = guard.accepted(config) if direction == "down" else True
+    run_file(
+        _driver_connection(ctx),
+        sqlfile,
+        rev.revision,
+        direction,
+        settings,
+        report,
+        ctx.autocommit_block,
+        accept,
+    )
+
+
+def run_file(
+    dconn: Any,
+    sqlfile: SqlFile,
+    revision: str,
+    direction: str,
+    settings: Settings,
+    report: Report,
+    autocommit_block: Callable[[], contextlib.AbstractContextManager[Any]],
+    accept: bool | set[str] = True,
+) -> None:
+    """Run one revision's file on the driver connection, then record it: what every
+    online upgrade and downgrade does per revision, with Alembic or without
+    (:mod:`rlskit.engine`). ``autocommit_block`` leaves the transaction for a
+    no-transaction file."""
+    from rlskit import guard
+
+    started = time.perf_counter()
+
+    def book() -> list[str]:
+        if direction == "up":
+            return bookkeeping_record(
+                settings, revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
+            )
+        return bookkeeping_forget(settings, revision)
+
     if accept is not True and not sqlfile.transactional:  # cannot be undone: predict
-        guard.check_down(
-            _driver_connection(ctx), sqlfile, rev.revision, accept, settings.per_revision
-        )
+        guard.check_down(dconn, sqlfile, revision, accept, settings.per_revision)
     fingerprint = None
     if direction == "up" and "checksum" not in sqlfile.__dict__:
         # The token fingerprint (for the record) is computed while the server runs the file.
@@ -473,38 +358,38 @@ def _apply(rev: SqlRevision, direction: str) -> None:
 
         fingerprint = threading.Thread(target=lambda: sqlfile.checksum, daemon=True)
         fingerprint.start()
-    _execute(ctx, SESSION_RESET, None, rev.revision)
+    execute_on(dconn, SESSION_RESET, None, revision)
     if sqlfile.transactional:
-        _execute(ctx, [lock_timeout_sql(settings)], None, rev.revision)
+        execute_on(dconn, [lock_timeout_sql(settings)], None, revision)
         watch = None
         if accept is not True:  # observe what the script drops or empties (issue 11, 5b)
             bookkeeping = [settings.version_table_schema or ""]
-            watch = guard.Watch(_driver_connection(ctx), bookkeeping)
-        _execute(ctx, sqlfile.statements, sqlfile, rev.revision)
+            watch = guard.Watch(dconn, bookkeeping)
+        _execute_file(dconn, sqlfile, revision)
         if watch is not None:
-            watch.finish(sqlfile.statements, sqlfile, rev.revision, accept, settings.per_revision)
+            watch.finish(sqlfile.statements, sqlfile, revision, accept, settings.per_revision)
     else:
         if not settings.per_revision:
-            raise NonTransactionalRevision(rev.revision, sqlfile.display)
-        with ctx.autocommit_block():
+            raise NonTransactionalRevision(revision, sqlfile.display)
+        with autocommit_block():
             timeout = quote_literal(pg_duration(settings.lock_timeout))
-            _execute(ctx, [f"SET lock_timeout = {timeout}"], None, rev.revision, autocommit=True)
+            execute_on(dconn, [f"SET lock_timeout = {timeout}"], None, revision, autocommit=True)
             try:
-                _execute(ctx, sqlfile.statements, sqlfile, rev.revision, autocommit=True)
+                execute_on(dconn, sqlfile.statements, sqlfile, revision, autocommit=True)
             finally:
                 with contextlib.suppress(Exception):
-                    _execute(ctx, ["RESET lock_timeout"], None, rev.revision, autocommit=True)
+                    execute_on(dconn, ["RESET lock_timeout"], None, revision, autocommit=True)
     if fingerprint is not None:
         fingerprint.join()
-    _execute(ctx, (*SESSION_RESET, *book()), None, rev.revision)
+    execute_on(dconn, (*SESSION_RESET, *book()), None, revision)
     elapsed = time.perf_counter() - started
     report(
         Event(
             "revision",
-            f"{'applied' if direction == 'up' else 'reverted'} {rev.revision} "
+            f"{'applied' if direction == 'up' else 'reverted'} {revision} "
             f"{sqlfile.display} ({len(sqlfile.statements)} statements, {elapsed * 1000:.0f} ms)",
             {
-                "revision": rev.revision,
+                "revision": revision,
                 "direction": direction,
                 "path": sqlfile.display,
                 "statements": len(sqlfile.statements),
@@ -514,13 +399,27 @@ def _apply(rev: SqlRevision, direction: str) -> None:
     )
 
 
+def stripped_event(sqlfile: SqlFile) -> Event | None:
+    """The note that a file's own BEGIN and COMMIT were left out, if they were."""
+    if not sqlfile.stripped:
+        return None
+    b, c = sqlfile.stripped
+    return Event(
+        "stripped",
+        f"{sqlfile.display}: left out the file's own {b.text.split()[0].upper()} "
+        f"(line {b.line}) and {c.text.split()[0].upper()} (line {c.line}); the revision "
+        "runs in rlskit's transaction",
+        {"path": sqlfile.display, "lines": [b.line, c.line]},
+    )
+
+
 def _driver_connection(ctx: MigrationContext) -> Any:
     assert ctx.connection is not None
     return ctx.connection.connection.driver_connection
 
 
-def _execute(
-    ctx: MigrationContext,
+def execute_on(
+    dconn: Any,
     statements: Sequence[str | pgsql.Statement],
     sqlfile: SqlFile | None,
     revision: str,
@@ -537,7 +436,6 @@ def _execute(
     import psycopg
     from psycopg.pq import TransactionStatus
 
-    dconn = _driver_connection(ctx)
     if not autocommit and len(statements) > 1:
         _execute_batch(dconn, statements, sqlfile, revision)
         return
@@ -584,6 +482,78 @@ def _execute(
                     "ROLLBACK, SAVEPOINT, ... before running), check the database with "
                     "`rlskit status` and `rlskit drift`, then run upgrade again.",
                 )
+
+
+_SAVEPOINT = "rlskit_file"
+
+
+def _execute_file(dconn: Any, sqlfile: SqlFile, revision: str) -> None:
+    """Run a transactional file as one query, the way psql's offline script has it.
+
+    One simple-protocol message carries the whole file (its text verbatim: no bind
+    parameters, so ``%I``, ``:name`` and ``$$`` reach the server untouched), which
+    saves a round trip and the protocol work per statement. The file was split and
+    checked before anything ran (transaction control is refused), so a failure is
+    located afterwards: the work is rolled back to a savepoint taken just before the
+    file, and the file runs again statement by statement (one pipeline, a cursor
+    each) to name the statement, its file and line. Either way the file's effects
+    are all there or none are.
+    """
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    if len(sqlfile.statements) < 2:
+        _execute_batch_or_one(dconn, sqlfile, revision)
+        return
+    with dconn.cursor() as cur:
+        cur.execute(f"SAVEPOINT {_SAVEPOINT}", prepare=False)
+        error: psycopg.Error | None = None
+        try:
+            cur.execute(sqlfile.script, prepare=False)
+        except psycopg.Error as exc:
+            error = exc
+        status = dconn.info.transaction_status
+        if error is not None and status == TransactionStatus.INERROR:
+            cur.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}", prepare=False)
+            # Locate the failure; when the second run passes (a lock or a
+            # serialization conflict that went away), its work stands.
+            _execute_batch(dconn, sqlfile.statements, sqlfile, revision)
+        elif status != TransactionStatus.INTRANS:
+            if dconn.closed or status == TransactionStatus.UNKNOWN:
+                raise error or psycopg.OperationalError("the connection was lost")
+            raise _transaction_lost(sqlfile, revision, status.name)
+        elif error is not None:
+            raise error
+        cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}", prepare=False)
+
+
+_TX_WORDS = re.compile(
+    r"\s*(COMMIT|END|ROLLBACK|ABORT|BEGIN|START|SAVEPOINT|RELEASE|PREPARE)\b", re.IGNORECASE
+)
+
+
+def _transaction_lost(sqlfile: SqlFile, revision: str, status: str) -> TransactionLost:
+    """The transaction ended inside the file although it was checked: name the first
+    statement that reads like transaction control, else the file's line range."""
+    culprit = next(
+        (_where(sqlfile, st) for st in sqlfile.statements if _TX_WORDS.match(st.text)), None
+    )
+    if culprit is None:
+        first, last = sqlfile.statements[0], sqlfile.statements[-1]
+        culprit = f"{sqlfile.display}: one of the statements at lines {first.line}-{last.line}"
+    return TransactionLost(
+        f"{culprit} ended the transaction rlskit runs revision {revision} in (the "
+        f"connection is {status} after it): what ran before it in this upgrade may have "
+        "been committed, so rlskit cannot promise all-or-nothing for this run.",
+        "Remove transaction control from the file (rlskit refuses BEGIN, COMMIT, "
+        "ROLLBACK, SAVEPOINT, ... before running), check the database with "
+        "`rlskit status` and `rlskit drift`, then run upgrade again.",
+    )
+
+
+def _execute_batch_or_one(dconn: Any, sqlfile: SqlFile, revision: str) -> None:
+    if sqlfile.statements:
+        _execute_batch(dconn, sqlfile.statements, sqlfile, revision)
 
 
 # Command tags of statements that end or nest a transaction (a batch names the culprit).
@@ -1028,19 +998,29 @@ def _with_rollback_note(
     external: bool,
 ) -> SqlStatementError:
     """The failure with what became of the database, as read back from it."""
-    f = exc.failure
     if external:
         return SqlStatementError(
-            f,
+            exc.failure,
             "The statements ran in the caller's transaction, which is now aborted: roll it "
             "back (nothing of it is committed until then).",
         )
     try:
         if connection.in_transaction():
             connection.rollback()
-        now = tuple(mctx.get_current_heads())
+        now: tuple[str, ...] | None = tuple(mctx.get_current_heads())
         connection.rollback()
     except Exception:  # the connection is gone: the server rolls back an open transaction
+        now = None
+    return rollback_note(exc, settings, now, before)
+
+
+def rollback_note(
+    exc: SqlStatementError, settings: Settings, now: tuple[str, ...] | None, before: Sequence[str]
+) -> SqlStatementError:
+    """The failure with what became of the database: ``now`` is the revision read back
+    after the rollback (None: the connection failed while reading it)."""
+    f = exc.failure
+    if now is None:
         return SqlStatementError(
             f,
             "The connection failed while reading back the database's revision; check it "

@@ -4,7 +4,8 @@ Roles are cluster-wide, so by default the scratch database lives on a cluster
 of its own (``<project>/.rlskit/scratch``) where nothing else creates them.
 Every role the migrations created is dropped again afterwards. A project's
 ``scratch_setup`` files (what its platform provides) are applied to every new
-scratch database first.
+scratch database first, by the superuser; with ``migrate_as`` the migrating role
+exists by then and ``rlskit.migrate_as`` names it.
 
 There is one scratch server per project. A command that needs it starts it
 (about 0.1-0.5 s; the first time ``initdb`` adds about 1.3 s) and the last
@@ -51,6 +52,10 @@ def _with_user(url: str, user: str, password: str) -> str:
         parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}")
     )
 
+
+#: set while ``scratch_setup`` files run: the ``migrate_as`` role ('' without one), so
+#: a platform's file can grant it what the platform grants its migrating role
+MIGRATE_AS_SETTING = "rlskit.migrate_as"
 
 # scratch database URL -> the same database as the project's migrate_as role
 _MIGRATOR_URLS: dict[str, str] = {}
@@ -140,15 +145,22 @@ def _database_on(server_url: str, project: Project | None) -> Iterator[str]:
             ) from None
         url = _with_database(server_url, name)
         try:
-            if project is not None:
-                for path in project.scratch_setup_files:
-                    apply_sql(url, path.read_text(encoding="utf-8"), project.display(path))
             migrator = project.settings.migrate_as if project is not None else None
-            if migrator:
+            password = None
+            if migrator:  # first: the platform's files may grant it what the platform does
                 password = _create_migrator(admin, migrator)
                 admin.execute(
                     f"ALTER DATABASE {quote_ident(name)} OWNER TO {quote_ident(migrator)}"
                 )
+            if project is not None:
+                for path in project.scratch_setup_files:
+                    apply_sql(
+                        url,
+                        path.read_text(encoding="utf-8"),
+                        project.display(path),
+                        {MIGRATE_AS_SETTING: migrator or ""},
+                    )
+            if migrator and password:
                 _MIGRATOR_URLS[url] = _with_user(url, migrator, password)
             yield url
         finally:
@@ -169,8 +181,9 @@ def _database_on(server_url: str, project: Project | None) -> Iterator[str]:
                 left = [r for r in left if r not in dropped]
 
 
-def apply_sql(url: str, sql: str, display: str) -> None:
-    """Run ``sql`` on ``url`` statement by statement, in one transaction.
+def apply_sql(url: str, sql: str, display: str, settings: dict[str, str] | None = None) -> None:
+    """Run ``sql`` on ``url`` statement by statement, in one transaction, with
+    ``settings`` set for that transaction.
 
     A failure names the file, line and statement; nothing stays applied.
     """
@@ -180,12 +193,30 @@ def apply_sql(url: str, sql: str, display: str) -> None:
 
     f = SqlFile.from_text(sql, display)
     with psycopg.connect(url, connect_timeout=10) as conn, conn.cursor() as cur:
+        for key, value in (settings or {}).items():
+            cur.execute("SELECT set_config(%s, %s, true)", (key, value))
         for st in f.statements:
             try:
                 cur.execute(st.text)
             except psycopg.Error as exc:
+                why = _not_allowed(conn, url) if exc.sqlstate == "42501" else ""
                 raise RlskitError(
                     f"{display}:{st.line}: {' '.join(str(exc).split())} "
-                    f"(statement: {' '.join(st.text.split())[:200]}).",
+                    f"(statement: {' '.join(st.text.split())[:200]}){why}.",
                     "Fix the file and run again; nothing of it stayed applied.",
                 ) from None
+
+
+def _not_allowed(conn: Any, url: str) -> str:
+    """Why a statement was refused a privilege, when it ran as the ``migrate_as`` role."""
+    if url not in _MIGRATOR_URLS.values():
+        return ""
+    conn.rollback()
+    role = conn.execute("SELECT current_user").fetchone()[0]
+    return (
+        f"; it ran as {quote_ident(role)}, the [rlskit] migrate_as role (no SUPERUSER, "
+        "no BYPASSRLS, as a managed platform's migrating role): the platform refuses it "
+        f"too unless it grants {quote_ident(role)} this; what the platform does grant "
+        "its migrating role belongs in a scratch_setup file (rlskit.migrate_as names "
+        "the role there)"
+    )

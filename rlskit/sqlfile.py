@@ -8,12 +8,12 @@ both paths execute the same text.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rlskit import pgsql
+from rlskit.bookkeeping import content_hash
 from rlskit.errors import SqlSyntaxError, TransactionControlInFile
 
 # A directive counts only in the file's leading comment block (before the first statement).
@@ -29,11 +29,6 @@ _FIX_NOTX = (
     "A no-transaction revision runs statement by statement in autocommit: remove the "
     "statement, or move the statements that belong together into a transactional revision."
 )
-
-
-def content_hash(data: bytes) -> str:
-    """The bookkeeping's record of a file's exact bytes (``sha256:<hex>``)."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def normalise(raw: str) -> str:

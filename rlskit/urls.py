@@ -94,9 +94,19 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def libpq_url(url: str) -> str:
-    """Turn a SQLAlchemy URL into one that libpq (psql, psycopg) accepts."""
+    """Turn a SQLAlchemy URL into one that libpq (psql, psycopg) reads the same way.
+
+    rlskit reads a URL's query as SQLAlchemy does, form-encoded (``+`` is a space:
+    ``?options=-c+search_path%3Dt1``); libpq only percent-decodes, so such a query
+    is written again with ``%20``."""
     url = _normalise(url)
     scheme = urlsplit(url).scheme
     if scheme.startswith("postgresql+"):
-        return "postgresql" + url[len(scheme) :]
+        url = "postgresql" + url[len(scheme) :]
+    if _SCHEME.match(url) and "?" in url:
+        head, _, tail = url.partition("?")
+        query, hash_, fragment = tail.partition("#")
+        if "+" in query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            url = f"{head}?{urlencode(pairs, quote_via=quote)}{hash_}{fragment}"
     return url

@@ -208,3 +208,40 @@ def test_status_prints_messages_as_written(project: Path, database: Database) ->
     assert res.exit_code == 0, res.stderr
     assert "[bold]alarm" in res.output
     assert "0100" in res.output and "pending" in res.output
+
+
+def test_a_transactional_file_reaches_the_server_as_one_query(
+    project: Path, database: Database
+) -> None:
+    """The server sees the whole file as one query (``current_query()``), verbatim."""
+    body = (
+        "CREATE TABLE app.seen AS SELECT current_query() AS q;\n"
+        "SELECT format('%I', 'x'), ':name', $$ ; $$;\n"
+        "SELECT 1"
+    )
+    write_revision(project, "0100", body + "\n", message="one query")
+    res = rlskit("upgrade", project=project, url=database.url)
+    assert res.exit_code == 0, res.stderr
+    seen = str(database.scalar("SELECT q FROM app.seen"))
+    assert seen.startswith(body)
+
+
+def test_a_failure_is_located_from_a_savepoint_and_nothing_is_doubled(
+    project: Path, database: Database
+) -> None:
+    """After a failure the file runs again from a savepoint, statement by statement:
+    nothing is doubled, and when the second run passes (here: a sequence moved on), its work stands once."""
+    assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
+    write_revision(project, "0100", "CREATE SEQUENCE app.flaky;\n", message="seq")
+    assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
+    write_revision(
+        project,
+        "0101",
+        "CREATE TABLE app.once (id int);\nINSERT INTO app.once VALUES (1);\n"
+        "SELECT 1 / (nextval('app.flaky') - 1);\n",
+        message="flaky",
+    )
+    res = rlskit("upgrade", project=project, url=database.url)
+    assert res.exit_code == 0, res.stderr
+    assert database.scalar("SELECT count(*) FROM app.once") == 1
+    assert database.version() == ["0101"]

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from rlskit.errors import DatabaseUnavailable, RlskitError, SqlStatementError
 from rlskit.fleet.state import Outcome
@@ -37,7 +37,8 @@ def target_url(target: Target) -> str:
     options = [v for k, v in query if k == "options"]
     rest = [(k, v) for k, v in query if k != "options"]
     value = " ".join([*options, setting])
-    return urlunsplit(parts._replace(query=urlencode([*rest, ("options", value)])))
+    query_text = urlencode([*rest, ("options", value)], quote_via=quote)  # libpq: no '+'
+    return urlunsplit(parts._replace(query=query_text))
 
 
 def _settings(project: Project, target: Target) -> Any:

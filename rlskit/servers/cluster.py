@@ -576,6 +576,24 @@ class EmbeddedServer:
         p = quote(password if password is not None else st.password, safe="")
         return f"postgresql://{u}:{p}@127.0.0.1:{st.port}/{quote(database or st.database)}"
 
+    def running_url(self) -> str | None:
+        """The URL of the server when it already runs as :meth:`start` would leave it
+        (state saved, run by this kind's OS user, a postmaster.pid in its data
+        folder); None when :meth:`start` has something to do. Starts and repairs
+        nothing. A stale pid file only makes the caller's connection fail (the
+        password is the server's own), after which it takes the full path."""
+        try:
+            st = self._load()
+            if st is None:
+                return None
+            if os.geteuid() == 0 and st.os_user != accounts.user_name(self.kind):
+                return None  # start would hand it to another OS user
+            if not (Path(st.data_dir) / "postmaster.pid").is_file():
+                return None
+        except (EmbeddedServerError, OSError):
+            return None
+        return self.url()
+
     def psql_env(self) -> dict[str, str]:
         """Environment for running ``psql`` against the server without a password prompt."""
         st = self._state()

@@ -40,7 +40,9 @@ SELECT n.nspname AS schema, c.relname AS name,
                AND (0 = ANY (pol.polroles)
                     OR EXISTS (SELECT 1 FROM unnest(pol.polroles) AS r
                                WHERE pg_has_role(%(role)s, r, 'USAGE')))
-             ORDER BY pol.polname) AS policies
+             ORDER BY pol.polname) AS policies,
+       -- without USAGE on the schema none of the privileges above can be used
+       has_schema_privilege(%(role)s, n.oid, 'USAGE') AS schema_usage
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm')

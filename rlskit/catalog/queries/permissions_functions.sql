@@ -1,7 +1,7 @@
 -- The functions and procedures one role may execute (has_function_privilege: directly,
 -- through PUBLIC, or through a membership it inherits), how it got EXECUTE, and whether
--- the function runs as its owner (SECURITY DEFINER). Extension members are left out.
--- Params: role (text) x 3, schemas (text[], empty: all).
+-- the function runs as its owner (SECURITY DEFINER), and whether the role has USAGE on
+-- its schema. Extension members are left out. Params: role (text), schemas (text[], empty: all).
 SELECT n.nspname AS schema,
        quote_ident(n.nspname) || '.' || quote_ident(p.proname)
            || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS signature,
@@ -14,7 +14,9 @@ SELECT n.nspname AS schema,
             WHEN EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
                          WHERE a.privilege_type = 'EXECUTE' AND a.grantee = 0)
             THEN 'PUBLIC'
-            ELSE 'inherited' END AS how
+            ELSE 'inherited' END AS how,
+       -- without USAGE on its schema the role cannot call it, whatever EXECUTE says
+       has_schema_privilege(%(role)s, n.oid, 'USAGE') AS schema_usage
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.prokind IN ('f', 'p')

@@ -12,7 +12,8 @@ Fix::
     CREATE ROLE django NOLOGIN NOINHERIT;   -- switches to the per-user role; holds nothing itself
 
 Not reported: roles in ``admin_roles`` (or the profile's, e.g. Supabase's
-``service_role``), the superuser that runs the migrations, and a role that only
+``service_role``), the role that runs the migrations (the superuser, or
+``[rlskit] migrate_as``) unless a policy or grant names it, and a role that only
 owns SECURITY DEFINER helpers: none of them is named in a policy or a grant
 (a policy only for the migrating role, ``TO CURRENT_USER``, does not count).
 """
@@ -40,13 +41,14 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
                 used.setdefault(r, p.loc)
     for g in model.grants:
         t = model.tables.get(g.target) if g.kind == "table" else None
-        if t is not None and t.rls_enabled and g.grantee != "PUBLIC":
+        # (the migrating role's privileges include the owner's own, on what it created)
+        if t is not None and t.rls_enabled and g.grantee not in ("PUBLIC", config.migrate_as):
             used.setdefault(g.grantee, g.loc or t.loc or Loc(None, None, t.name))
     if any("PUBLIC" in p.roles for p in model.policies.values()):
         # policies for everyone: every role that can log in is an application role,
         # but not the one that ran the migrations.
         for login in model.roles.values():
-            if login.login and login.name != model.migrator:
+            if login.login and login.name not in (model.migrator, config.migrate_as):
                 used.setdefault(login.name, login.loc or Loc(None, None, login.name))
     users = set(used)
     for role in model.roles.values():

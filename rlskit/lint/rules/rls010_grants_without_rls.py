@@ -11,6 +11,9 @@ Fix::
 
     -- read it through a SECURITY DEFINER function instead of a grant, or:
     ALTER TABLE auth_role_permission ENABLE ROW LEVEL SECURITY; ... policies ...
+
+Not reported: grants to ``admin_roles`` and to ``[rlskit] migrate_as`` (the role
+that runs the migrations, which a superuser would run as).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
         t = model.tables.get(g.target)
         if t is None or t.rls_enabled or g.grantee in config.admin_roles:
             continue
+        if g.grantee == config.migrate_as:
+            continue  # the role that runs the migrations, as the superuser would
         yield RULE.finding(
             f"{g.grantee} is granted {', '.join(sorted(g.privileges & DML))} on {g.target}, "
             "which has no row level security: it reaches every row",

@@ -13,7 +13,8 @@ Fix::
     GRANT SELECT, INSERT, UPDATE, DELETE ON articles TO mister_nobody;
 
 Not reported: privileges that default privileges set up by an ``admin_roles``
-role hand out (a platform's own setup, e.g. Supabase's with ``profile = supabase``).
+role hand out (a platform's own setup, e.g. Supabase's with ``profile = supabase``),
+and the privileges of ``[rlskit] migrate_as`` (the role that runs the migrations).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def RULE(model: Model, config: LintConfig) -> Iterator[Finding]:
         t = model.tables.get(g.target) if g.kind == "table" else None
         if t is None or not t.rls_enabled or g.grantee in config.admin_roles or g.columns:
             continue
+        if g.grantee == config.migrate_as:
+            continue  # the role that runs the migrations, as the superuser would
         risky = {
             p
             for p in g.privileges & RISKY

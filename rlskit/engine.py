@@ -1,0 +1,403 @@
+"""Upgrades of plain projects without Alembic or SQLAlchemy.
+
+A project of the plain rlskit shape (the scaffold's env.py, revision modules that
+only name their revision, parent and SQL file: :func:`rlskit.noop.plain_graph`)
+with a linear history is upgraded to its head here, on one psycopg connection:
+importing Alembic and SQLAlchemy costs more than applying most deploys. Every step
+is the one the Alembic path takes, in the same order and with the same SQL and
+messages: the migration lock, the bookkeeping, the check of applied files, every
+pending file read and checked before anything runs, each revision through
+:func:`rlskit.runtime.run_file`, the version row written as Alembic writes it,
+retries after a lock timeout, and the revision read back after a failure. Any
+other shape (branches, merges, another env.py, a database at an unknown or
+several revisions, a target other than head) returns None before connecting and
+the Alembic path runs. tests/test_engine.py compares both paths on the same
+projects with pg_dump.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from rlskit.bookkeeping import (
+    KEEPALIVES,
+    ORPHAN_OPTIONS,
+    _book_name,
+    _version_name,
+    advisory_key,
+    bookkeeping_prepare,
+    content_hash,
+)
+from rlskit.errors import (
+    BookkeepingError,
+    ChecksumMismatch,
+    LockTimeout,
+    MigrationLockTimeout,
+    NonTransactionalRevision,
+    RevisionError,
+    RlskitError,
+    SqlFileMissing,
+    SqlStatementError,
+)
+from rlskit.project import Project, Settings, pg_duration
+from rlskit.quoting import quote_literal
+from rlskit.runtime import (
+    AppliedFile,
+    Event,
+    Report,
+    _lock_holder,
+    connect_error,
+    connection_lost,
+    rollback_note,
+    run_file,
+    stripped_event,
+)
+from rlskit.sqlfile import SqlFile
+from rlskit.urls import libpq_url, mask_url
+
+
+def linear_plan(project: Project) -> list[tuple[str, str]] | None:
+    """(revision, SQL stem) base first, when the project is plain and linear; else None."""
+    from rlskit import noop
+
+    graph = noop.plain_graph(project)
+    if graph is None:
+        return None
+    roots = [r for r, ps in graph.parents.items() if not ps]
+    children: dict[str, str] = {}
+    for rev, ps in graph.parents.items():
+        if len(ps) > 1:
+            return None
+        for p in ps:
+            if p in children:
+                return None  # a branch point
+            children[p] = rev
+    if len(roots) != 1:
+        return None
+    order = [roots[0]]
+    while order[-1] in children:
+        order.append(children[order[-1]])
+    if len(order) != len(graph.parents):
+        return None
+    return [(rev, graph.stems[rev]) for rev in order]
+
+
+def _connect(url: str) -> Any:
+    """A psycopg connection with the session options of every migration connection."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    base = conninfo_to_dict(libpq_url(url))
+
+    def params(orphan: bool) -> dict[str, Any]:
+        ours = " ".join(
+            f"-c {k}={v}"
+            for k, v in ORPHAN_OPTIONS
+            if orphan or k != "client_connection_check_interval"  # PostgreSQL 14+
+        )
+        found: dict[str, Any] = {**KEEPALIVES, **base}
+        found["options"] = f"{base.get('options') or ''} {ours}".strip()
+        found.setdefault("connect_timeout", 10)
+        return found
+
+    try:
+        return psycopg.connect(conninfo="", **params(True))
+    except psycopg.OperationalError as exc:
+        if "unrecognized configuration parameter" not in str(exc):
+            raise connect_error(url, exc) from None
+    try:  # a server older than PostgreSQL 14
+        return psycopg.connect(conninfo="", **params(False))
+    except psycopg.OperationalError as exc:
+        raise connect_error(url, exc) from None
+
+
+@contextlib.contextmanager
+def _migration_lock(conn: Any, settings: Settings, report: Report) -> Iterator[None]:
+    """The session advisory lock that serialises upgrades, as :func:`runtime.migration_lock`."""
+    import psycopg
+
+    key = advisory_key(settings)
+
+    def q(sql: str, *params: Any) -> Any:
+        return conn.execute(sql, params).fetchone()
+
+    if not q("SELECT pg_try_advisory_lock(%s)", key)[0]:
+        holder = _lock_holder(q, key)
+        report(
+            Event(
+                "waiting",
+                f"another upgrade holds the migration lock ({holder}); waiting",
+                {"holder": holder},
+            )
+        )
+        started = time.monotonic()
+        try:
+            q(
+                "SELECT set_config('lock_timeout', %s, false)",
+                pg_duration(settings.migration_lock_wait),
+            )
+            q("SELECT pg_advisory_lock(%s)", key)
+            q("SELECT set_config('lock_timeout', '0', false)")
+        except psycopg.errors.LockNotAvailable:
+            conn.rollback()
+            q("SELECT set_config('lock_timeout', '0', false)")
+            conn.commit()
+            raise MigrationLockTimeout(time.monotonic() - started, holder) from None
+    conn.commit()
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            conn.rollback()
+            q("SELECT pg_advisory_unlock(%s)", key)
+            conn.commit()
+
+
+def _prepare(conn: Any, settings: Settings) -> None:
+    import psycopg
+
+    try:
+        with conn.cursor() as cur:
+            for stmt in bookkeeping_prepare(settings):
+                cur.execute(stmt, prepare=False)
+    except psycopg.Error as exc:
+        orig = " ".join(str(exc).split())
+        raise BookkeepingError(
+            f"rlskit cannot set up its bookkeeping schema "
+            f"{settings.version_table_schema!r}: {orig}. Nothing was changed.",
+            "Run migrations as a role that may create schemas in the database (the "
+            "database owner), or name an existing schema that role owns with "
+            "version_table_schema in [rlskit] of alembic.ini.",
+        ) from None
+
+
+def _known_state(conn: Any, settings: Settings, stems: dict[str, str]) -> bool:
+    """Whether the database is at base or at one revision of this project, with its
+    bookkeeping where this rlskit keeps it (else Alembic decides and says)."""
+    from rlskit.bookkeeping import DEFAULT_SCHEMA
+    from rlskit.quoting import quote_ident
+
+    try:
+        vt = conn.execute("SELECT to_regclass(%s)", (_version_name(settings),)).fetchone()[0]
+        if vt is None:
+            if settings.version_table_schema == DEFAULT_SCHEMA:
+                legacy = quote_ident(settings.version_table)
+                if conn.execute("SELECT to_regclass(%s)", (legacy,)).fetchone()[0]:
+                    return False  # an earlier rlskit's bookkeeping, moved by the full path
+            return True
+        versions = _versions(conn, settings)
+    finally:
+        conn.rollback()
+    return len(versions) <= 1 and all(v in stems for v in versions)
+
+
+def _versions(conn: Any, settings: Settings) -> tuple[str, ...]:
+    rows = conn.execute(f"SELECT version_num FROM {_version_name(settings)}").fetchall()
+    return tuple(str(r[0]) for r in rows)
+
+
+def _verify(conn: Any, project: Project, settings: Settings, stems: dict[str, str]) -> None:
+    """Refuse an applied file that was edited; rewrite records of an older algorithm
+    (as :func:`runtime.verify_checksums`)."""
+    from rlskit import pgsql
+
+    book = _book_name(settings)
+    rows = conn.execute(
+        "SELECT revision, path, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
+        f"applied_by, content_hash FROM {book} ORDER BY applied_at, revision"
+    ).fetchall()
+    for row in rows:
+        rec = AppliedFile(*row)
+        stem = stems.get(rec.revision)
+        if stem is None:
+            continue
+        path = project.sql_dir / f"{stem}.up.sql"
+        if rec.content_hash and rec.version == pgsql.FINGERPRINT_VERSION:
+            with contextlib.suppress(OSError):
+                if content_hash(path.read_bytes()) == rec.content_hash:
+                    continue
+        sqlfile = _load(project, rec.revision, stem)
+        if rec.differs(sqlfile):
+            raise ChecksumMismatch(rec.revision, sqlfile.display, rec.applied_at, rec.applied_by)
+        if rec.checksum != sqlfile.checksum or rec.content_hash != sqlfile.content_hash:
+            conn.execute(
+                f"UPDATE {book} SET checksum = %s, content_hash = %s "
+                "WHERE revision = %s AND checksum = %s",
+                (sqlfile.checksum, sqlfile.content_hash, rec.revision, rec.checksum),
+            )
+
+
+def _load(project: Project, revision: str, stem: str) -> SqlFile:
+    path = project.sql_dir / f"{stem}.up.sql"
+    display = project.display(path)
+    if not path.is_file():
+        raise SqlFileMissing(revision, display)
+    return SqlFile.load(path, display)
+
+
+def _record_version(conn: Any, settings: Settings, old: str | None, new: str) -> None:
+    """Move the version row as Alembic does (INSERT from base, else UPDATE one row)."""
+    vt = _version_name(settings)
+    if old is None:
+        conn.execute(f"INSERT INTO {vt} (version_num) VALUES ({quote_literal(new)})")
+        return
+    cur = conn.execute(
+        f"UPDATE {vt} SET version_num = {quote_literal(new)} "
+        f"WHERE {vt}.version_num = {quote_literal(old)}"
+    )
+    if cur.rowcount != 1:
+        raise RevisionError(
+            f"Online migration expected to match one row when updating '{old}' to '{new}' "
+            f"in {vt}; {cur.rowcount} found. Another process changed the version table.",
+            "Check it with `rlskit status`, then run upgrade again.",
+        )
+
+
+def upgrade(project: Project, settings: Settings, url: str, source: str, report: Report) -> bool:
+    """Upgrade the database at ``url`` to the head; False (nothing done, nothing
+    connected) when the project is not plain and linear."""
+    plan = linear_plan(project)
+    if plan is None:
+        return False
+    stems = dict(plan)
+    order = [rev for rev, _ in plan]
+    conn = _connect(url)
+    try:
+        if not _known_state(conn, settings, stems):
+            return False
+        report(
+            Event(
+                "connected",
+                f"database {mask_url(url)} ({source})",
+                {"url": mask_url(url), "source": source},
+            )
+        )
+        return _run(conn, project, settings, order, stems, report)
+    finally:
+        conn.close()
+
+
+def _run(
+    conn: Any,
+    project: Project,
+    settings: Settings,
+    order: list[str],
+    stems: dict[str, str],
+    report: Report,
+) -> bool:
+    import psycopg
+
+    with _migration_lock(conn, settings, report):
+        _prepare(conn, settings)
+        before = initial = _versions(conn, settings)
+        if len(before) > 1 or (before and before[0] not in stems):
+            raise RevisionError(
+                f"The database moved to revision(s) {', '.join(before)} while this upgrade "
+                "started; nothing was changed.",
+                "Check it with `rlskit status`, then run upgrade again.",
+            )
+        _verify(conn, project, settings, stems)
+        start = order.index(before[0]) + 1 if before else 0
+        pending = order[start:]
+        files = {rev: _load(project, rev, stems[rev]) for rev in pending}
+        for rev, sqlfile in files.items():
+            if not sqlfile.transactional and not settings.per_revision:
+                raise NonTransactionalRevision(rev, sqlfile.display)
+        conn.commit()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                _apply_all(conn, settings, before, pending, files, report)
+                break
+            except SqlStatementError as exc:
+                now = _read_back(conn, settings)
+                if isinstance(exc, LockTimeout):
+                    raise
+                if exc.sqlstate == "55P03" and exc.failure.in_transaction and now is not None:
+                    if attempt <= settings.lock_retries:
+                        delay = settings.retry_backoff * (2 ** (attempt - 1))
+                        report(
+                            Event(
+                                "retry",
+                                f"lock timeout at {exc.failure.path}:{exc.failure.line}; "
+                                f"retrying in {delay:.1f}s (attempt {attempt + 1} of "
+                                f"{settings.lock_retries + 1})",
+                                {"attempt": attempt, "delay": delay},
+                            )
+                        )
+                        time.sleep(delay)
+                        before = now
+                        start = order.index(now[0]) + 1 if now else 0
+                        pending = order[start:]
+                        continue
+                    raise LockTimeout(
+                        exc.failure, attempt, pg_duration(settings.lock_timeout)
+                    ) from exc.__cause__
+                raise rollback_note(exc, settings, now, initial) from exc.__cause__
+            except RlskitError:
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                raise
+            except psycopg.Error as exc:
+                raise connection_lost(settings, exc) from None
+        after = _versions(conn, settings)
+        conn.commit()
+        report(
+            Event(
+                "done",
+                f"at {', '.join(after) or 'base'} (was {', '.join(initial) or 'base'})",
+                {"before": list(initial), "after": list(after)},
+            )
+        )
+    return True
+
+
+def _read_back(conn: Any, settings: Settings) -> tuple[str, ...] | None:
+    """The revision after rolling back the failed transaction; None: connection gone."""
+    try:
+        conn.rollback()
+        now = _versions(conn, settings)
+        conn.rollback()
+    except Exception:
+        return None
+    return now
+
+
+def _apply_all(
+    conn: Any,
+    settings: Settings,
+    before: tuple[str, ...],
+    pending: list[str],
+    files: dict[str, SqlFile],
+    report: Report,
+) -> None:
+    import psycopg
+
+    @contextlib.contextmanager
+    def autocommit_block() -> Iterator[None]:
+        conn.commit()  # what ran before is committed, as Alembic's autocommit_block does
+        conn.autocommit = True
+        try:
+            yield
+        finally:
+            conn.autocommit = False
+
+    current = before[0] if before else None
+    for rev in pending:
+        sqlfile = files[rev]
+        note = stripped_event(sqlfile)
+        if note is not None:
+            report(note)
+        try:
+            run_file(conn, sqlfile, rev, "up", settings, report, autocommit_block)
+            _record_version(conn, settings, current, rev)
+        except psycopg.Error as exc:
+            raise connection_lost(settings, exc) from None
+        if settings.per_revision:
+            conn.commit()
+        current = rev
+    conn.commit()

@@ -1,0 +1,117 @@
+"""The ``rlskit`` console script: the commonest deploy answered before click loads.
+
+``rlskit upgrade`` with nothing pending and ``rlskit status`` of a plain linear
+project are decided by :mod:`rlskit.noop` (no Alembic, SQLAlchemy, psycopg or
+click: about a fifth of their import time). Only the plainest command lines take
+this way: ``[-p DIR | -c FILE] upgrade [head]`` and ``[-p DIR | -c FILE] status``,
+with the URL from the environment, alembic.ini or a running embedded server.
+Anything else, and any doubt on the way, hands the unchanged command line to
+:mod:`rlskit.cli`, which decides and prints everything as usual. The output of
+both ways is the same (tests/test_fast_deploy.py compares them);
+``RLSKIT_NO_FAST_PATH=1`` switches this one off.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+_GLOBAL = {"-p": "project", "--project": "project", "-c": "config", "--config": "config"}
+
+
+def _parse(argv: list[str]) -> tuple[dict[str, Path], str] | None:
+    """(global options, command) of a command line this module answers, else None."""
+    opts: dict[str, Path] = {}
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        name, eq, value = argv[i].partition("=")
+        key = _GLOBAL.get(name)
+        if key is None or key in opts or (eq and not name.startswith("--")):
+            return None
+        if not eq:
+            i += 1
+            if i >= len(argv):
+                return None
+            value = argv[i]
+        if not value:
+            return None
+        opts[key] = Path(value)
+        i += 1
+    rest = argv[i:]
+    if rest in (["upgrade"], ["upgrade", "head"]):
+        return opts, "upgrade"
+    if rest == ["status"]:
+        return opts, "status"
+    return None
+
+
+def _url(project: object) -> tuple[str, str] | None:
+    """The URL and its source as the full path would pick it, or None."""
+    from rlskit.project import Project, check_url, env_url
+
+    assert isinstance(project, Project)
+    found = env_url()  # checked: a set but unusable variable is an error
+    if found is not None:
+        return found
+    if project.ini_url is not None:
+        return check_url(project.ini_url, "sqlalchemy.url in alembic.ini"), "alembic.ini"
+    settings = project.settings
+    if not settings.embedded or settings.migrate_as:
+        return None
+    from rlskit.servers import EmbeddedServer
+
+    url = EmbeddedServer(project.embedded_home).running_url()
+    return None if url is None else (url, "embedded")
+
+
+def answer(argv: list[str]) -> tuple[str, str, int] | None:
+    """(stdout, stderr, exit code) for ``argv`` decided without the full path, or None."""
+    parsed = _parse(argv)
+    if parsed is None:
+        return None
+    opts, command = parsed
+    from rlskit import noop
+    from rlskit.errors import RlskitError
+    from rlskit.project import Project
+    from rlskit.term import escape
+    from rlskit.urls import mask_url
+
+    try:
+        project = Project.find(opts.get("project"), opts.get("config"))
+        given = _url(project)
+    except (RlskitError, OSError, ValueError):
+        return None  # the full path says what is wrong
+    if given is None:
+        return None
+    url, source = given
+    settings = project.settings
+    if command == "upgrade":
+        heads = noop.at_heads(project, url, settings)
+        if heads is None or len(heads) != 1:
+            return None
+        where = escape(f"{mask_url(url)} ({source})")
+        return f"Database: {where}\nNothing to do: at {heads[0]} (was {heads[0]}).\n", "", 0
+    rows = noop.status_rows(project, url, settings)
+    if rows is None:
+        return None
+    from rlskit.status import RevisionInfo, status_text
+
+    out, err, code = status_text([RevisionInfo(**row) for row in rows])
+    return out, err, code
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if not os.environ.get("RLSKIT_NO_FAST_PATH"):
+        done = answer(sys.argv[1:])
+        if done is not None:
+            out, err, code = done
+            sys.stdout.write(out)
+            sys.stdout.flush()
+            if err:
+                sys.stderr.write(err)
+            sys.exit(code)
+    from rlskit.cli import main as cli_main
+
+    cli_main()

@@ -1,0 +1,146 @@
+"""Issue 15: the console script answers a deploy with nothing to do, and ``status``,
+before click, psycopg, Alembic or SQLAlchemy load (:mod:`rlskit.entry`, libpq
+through ctypes). Oracle: the same command line through the full path
+(``RLSKIT_NO_FAST_PATH=1``) prints the same bytes and exits the same; the process's
+own import log shows what loaded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlskit import entry, libpq
+from rlskit.embedded import EmbeddedServer
+
+from .conftest import HEAD, Database, rlskit, rlskit_process, write_revision
+
+HEAVY = {"click", "psycopg", "alembic", "sqlalchemy", "pglast"}
+
+
+def _run(
+    args: list[str], cwd: Path, env: dict[str, str], *, fast: bool = True
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """The console script's ``main`` in a process with an import log."""
+    full = {**os.environ, **env}
+    full.pop("RLSKIT_NO_FAST_PATH", None)
+    if not fast:
+        full["RLSKIT_NO_FAST_PATH"] = "1"
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "from rlskit.entry import main; main()", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    log = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in log}
+    err = "".join(
+        line + "\n" for line in proc.stderr.splitlines() if not line.startswith("import time:")
+    )
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, err), imported
+
+
+def test_libpq_of_the_binary_wheel_is_found() -> None:
+    assert libpq.available()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["upgrade"], ["upgrade", "head"], ["-p", "{p}", "upgrade"], ["--project={p}", "status"]],
+)
+def test_noop_and_status_answer_without_heavy_imports_and_print_what_the_full_path_prints(
+    project: Path, database: Database, argv: list[str]
+) -> None:
+    assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
+    args = [a.replace("{p}", str(project)) for a in argv]
+    env = {"RLSKIT_DATABASE_URL": database.url}
+    fast, imported = _run(args, project, env)
+    full, full_imported = _run(args, project, env, fast=False)
+    assert fast.returncode == full.returncode == 0, fast.stderr + full.stderr
+    assert (fast.stdout, fast.stderr) == (full.stdout, full.stderr)
+    assert not HEAVY & imported, HEAVY & imported
+    assert "click" in full_imported  # the oracle really took the other way
+    if "upgrade" in args:
+        assert fast.stdout.endswith(f"Nothing to do: at {HEAD} (was {HEAD}).\n")
+    assert database.url.split("@")[0].rsplit(":", 1)[1] not in fast.stdout  # no password
+
+
+def test_a_status_with_hostile_messages_and_a_missing_down_file_matches_the_full_path(
+    project: Path, database: Database
+) -> None:
+    write_revision(project, "9001", "SELECT 1;\n", message="bell\x07 esc\x1b[2K rtl\u202e")
+    down = next((project / "sql").glob("9001_*.down.sql"))
+    down.unlink()
+    assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
+    env = {"RLSKIT_DATABASE_URL": database.url}
+    fast, imported = _run(["status"], project, env)
+    full, _ = _run(["status"], project, env, fast=False)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (
+        full.returncode,
+        full.stdout,
+        full.stderr,
+    )
+    assert "\x1b" not in fast.stdout and "\\x1b" in fast.stdout
+    assert "without a .down.sql" in fast.stdout and "missing:" in fast.stderr
+    assert not HEAVY & imported
+
+
+def test_anything_to_do_or_to_doubt_takes_the_full_path(project: Path, database: Database) -> None:
+    env = {"RLSKIT_DATABASE_URL": database.url}
+    first, imported = _run(["upgrade"], project, env)  # pending: applied by the full path
+    assert first.returncode == 0 and "upgrade ran" in first.stdout, first.stderr
+    assert "click" in imported and "psycopg" in imported
+    assert not {"alembic", "sqlalchemy"} & imported  # a plain linear project: rlskit.engine
+    path = next((project / "sql").glob("0002_*.up.sql"))
+    path.write_text(path.read_text() + "\nCREATE TABLE app.sneaky (id int);\n")
+    edited, imported = _run(["upgrade"], project, env)
+    assert edited.returncode == 5 and "was edited" in edited.stderr
+    assert "click" in imported
+    bad, _ = _run(["upgrade"], project, {"RLSKIT_DATABASE_URL": database.url + "_missing"})
+    assert bad.returncode != 0 and "does not exist" in bad.stderr
+    assert "_missing" in bad.stderr and database.url.split("@")[0] not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["upgrade", "-1"],
+        ["upgrade", "--sql"],
+        ["--url", "postgresql://x@h/d", "upgrade"],
+        ["-p"],
+        ["-p", "a", "-p", "b", "upgrade"],
+        ["-p=a", "upgrade"],
+        ["--project=", "upgrade"],
+        ["status", "--check"],
+        ["status", "--format", "json"],
+        ["upgrade", "head", "extra"],
+        ["downgrade", "base"],
+        [],
+    ],
+)
+def test_other_command_lines_are_left_to_click(argv: list[str]) -> None:
+    assert entry._parse(argv) is None
+
+
+def test_the_embedded_server_no_op_is_fast_only_while_it_runs(project: Path) -> None:
+    server = EmbeddedServer(project / ".rlskit" / "pg")
+    try:
+        res = rlskit_process("upgrade", cwd=project)  # starts the embedded server
+        assert res.returncode == 0, res.stderr
+        fast, imported = _run(["upgrade"], project, {})
+        full, _ = _run(["upgrade"], project, {}, fast=False)
+        assert (fast.returncode, fast.stdout, fast.stderr) == (0, full.stdout, full.stderr)
+        assert "(embedded)" in fast.stdout and not HEAVY & imported
+        server.stop()
+        assert server.running_url() is None
+        again, imported = _run(["upgrade"], project, {})  # the full path starts it again
+        assert again.returncode == 0 and "Nothing to do" in again.stdout, again.stderr
+        assert "click" in imported
+    finally:
+        server.destroy()
