@@ -391,6 +391,8 @@ def _nothing_to_do(project: Project, target: str, opts: RunOptions) -> RunResult
     if given is None:
         return None  # the embedded server: the full path starts it
     url, source = given
+    if noop.declined(project, url):
+        return None  # the console script has just checked
     heads = noop.at_heads(project, url, opts.settings or project.settings)
     if heads is None or (target == "head" and len(heads) != 1):
         return None

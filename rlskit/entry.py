@@ -89,6 +89,7 @@ def answer(argv: list[str]) -> tuple[str, str, int] | None:
     if command == "upgrade":
         heads = noop.at_heads(project, url, settings)
         if heads is None or len(heads) != 1:
+            noop.decline(project, url)  # the full path need not check again
             return None
         where = escape(f"{mask_url(url)} ({source})")
         return f"Database: {where}\nNothing to do: at {heads[0]} (was {heads[0]}).\n", "", 0

@@ -219,6 +219,24 @@ def _unchanged(project: Project, graph: Graph, record: list[str]) -> bool | None
     return True if content_hash(data) == recorded else None
 
 
+# (alembic.ini, URL) pairs this process has just checked and sent to the full path
+# (the console script checks before click loads; the full path need not ask again).
+_declined: set[tuple[str, str]] = set()
+
+
+def decline(project: Project, url: str) -> None:
+    """Remember that the check for ``url`` sent this process to the full path."""
+    _declined.add((str(project.ini), url))
+
+
+def declined(project: Project, url: str) -> bool:
+    """Whether the check for ``url`` was just made and declined (forgotten on reading)."""
+    key = (str(project.ini), url)
+    found = key in _declined
+    _declined.discard(key)
+    return found
+
+
 def at_heads(project: Project, url: str, settings: Settings) -> tuple[str, ...] | None:
     """The heads, when the database at ``url`` is at them and no applied file changed
     (verified from the bytes' recorded hashes); None when the full path must decide."""

@@ -112,26 +112,38 @@ class SqlFile:
             return pgsql.fingerprint_v1(self.text)
         return None
 
-    @property
+    @functools.cached_property
     def script(self) -> str:
         """The text for an offline script: verbatim (a stripped BEGIN/COMMIT turned
         into a comment), always ending in ``;``."""
-        body = self.text
-        for st in sorted(self.stripped, key=lambda s: -s.offset):
-            note = f"/* rlskit: the file's own {st.text.split()[0].upper()} left out */"
-            body = body[: st.offset] + note + body[st.offset + len(st.text) :]
-        body = body.rstrip()
-        if not body:
-            return ""
-        if not pgsql.ends_with_semicolon(body):
-            body += "\n;"
-        return body + "\n"
+        return _script(self.text, self.statements, self.stripped)
 
     def line_of(self, statement: pgsql.Statement, position: int | None) -> int:
         """Line of a 1-based character ``position`` inside ``statement``."""
         if not position:
             return statement.line
         return statement.line + statement.text.count("\n", 0, max(position - 1, 0))
+
+
+def _script(
+    text: str, statements: tuple[pgsql.Statement, ...], stripped: tuple[pgsql.Statement, ...]
+) -> str:
+    body = text
+    end = 0  # where the last statement that runs ends in ``body``: the rest is scanned for ';'
+    for st in sorted((*statements, *stripped), key=lambda s: s.offset):
+        if st in stripped:
+            note = f"/* rlskit: the file's own {st.text.split()[0].upper()} left out */"
+            shift = len(body) - len(text)
+            start = st.offset + shift
+            body = body[:start] + note + body[start + len(st.text) :]
+        else:
+            end = st.offset + len(body) - len(text) + len(st.text)
+    body = body.rstrip()
+    if not body:
+        return ""
+    if not pgsql.ends_with_semicolon(body[min(end, len(body)) :]):
+        body += "\n;"
+    return body + "\n"
 
 
 @functools.lru_cache(maxsize=64)

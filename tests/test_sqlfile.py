@@ -192,3 +192,35 @@ def test_look_alikes_are_not_transaction_control() -> None:
     )
     f = SqlFile.from_text(text, "f.sql")
     assert len(f.statements) == 5 and f.stripped == ()
+
+
+def test_script_scans_only_its_tail_and_equals_the_whole_file_rule() -> None:
+    """``script`` looks for the final ``;`` after the last statement that runs only;
+    the result equals the rule "the last token that is not a comment is ;" applied to
+    the whole text, for every mix of statements, comments, quoting and a stripped
+    BEGIN/COMMIT pair."""
+    import itertools
+
+    from rlskit import pgsql
+
+    parts = ["SELECT 1", "SELECT ';'", "SELECT $$ ; $$", "-- c ;", "/* ; */", ";", "\n"]
+    checked = 0
+    for n in (1, 2, 3, 4):
+        for combo in itertools.product(parts, repeat=n):
+            for wrap in (False, True):
+                text = "".join(combo)
+                if wrap:
+                    text = f"BEGIN;\n{text}\nCOMMIT"
+                try:
+                    f = SqlFile.from_text(text, "x.sql")
+                except Exception:
+                    continue
+                body = f.text
+                for st in sorted(f.stripped, key=lambda s: -s.offset):
+                    note = f"/* rlskit: the file's own {st.text.split()[0].upper()} left out */"
+                    body = body[: st.offset] + note + body[st.offset + len(st.text) :]
+                body = body.rstrip()
+                want = "" if not body else body + ("" if pgsql.ends_with_semicolon(body) else "\n;")
+                assert f.script == (want + "\n" if want else ""), text
+                checked += 1
+    assert checked > 1000
