@@ -49,6 +49,7 @@ from rlskit.runtime import (
     Event,
     Report,
     _lock_holder,
+    bookkeeping_failed,
     connect_error,
     connection_lost,
     rollback_note,
@@ -343,7 +344,14 @@ def _run(
                     conn.rollback()
                 raise
             except psycopg.Error as exc:
-                raise connection_lost(settings, exc) from None
+                if conn.closed or conn.broken:
+                    raise connection_lost(settings, exc) from None
+                # the connection works: rlskit's own statement failed (say, its version
+                # table was dropped by the revision); say so and where the database is
+                now = _read_back(conn, settings)
+                if now is None:
+                    raise connection_lost(settings, exc) from None
+                raise bookkeeping_failed(str(exc), now, initial) from None
         after = _versions(conn, settings)
         conn.commit()
         report(
@@ -375,8 +383,6 @@ def _apply_all(
     files: dict[str, SqlFile],
     report: Report,
 ) -> None:
-    import psycopg
-
     @contextlib.contextmanager
     def autocommit_block() -> Iterator[None]:
         conn.commit()  # what ran before is committed, as Alembic's autocommit_block does
@@ -392,11 +398,8 @@ def _apply_all(
         note = stripped_event(sqlfile)
         if note is not None:
             report(note)
-        try:
-            run_file(conn, sqlfile, rev, "up", settings, report, autocommit_block)
-            _record_version(conn, settings, current, rev)
-        except psycopg.Error as exc:
-            raise connection_lost(settings, exc) from None
+        run_file(conn, sqlfile, rev, "up", settings, report, autocommit_block)
+        _record_version(conn, settings, current, rev)
         if settings.per_revision:
             conn.commit()
         current = rev

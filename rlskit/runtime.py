@@ -888,6 +888,15 @@ def _run_with_connection(
             connection.commit()
         try:
             _run_with_retries(context, config, settings, allow_retry=not external)
+        except _BookkeepingStatementFailed as exc:
+            try:
+                if connection.in_transaction():
+                    connection.rollback()
+                now = tuple(mctx.get_current_heads())
+                connection.rollback()
+            except Exception:  # the connection is gone after all
+                raise connection_lost(settings, exc) from None
+            raise bookkeeping_failed(str(exc), now, before) from None
         except SqlStatementError as exc:
             if isinstance(exc, LockTimeout):
                 raise
@@ -947,6 +956,8 @@ def _run_with_retries(context: Any, config: Config, settings: Settings, allow_re
                 with context.begin_transaction():
                     context.run_migrations()
             except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise _BookkeepingStatementFailed(str(exc.orig or exc)) from None
                 # Typically the rollback after a failure, on a connection that is gone.
                 raise connection_lost(settings, exc.__context__ or exc) from None
             return
@@ -987,6 +998,28 @@ def connection_lost(settings: Settings, cause: BaseException) -> RlskitError:
         f"back a transaction whose connection ends.{kept}",
         "Check that the server is up, then run upgrade again; it continues where the database is.",
     )
+
+
+def bookkeeping_failed(
+    message: str, now: tuple[str, ...] | None, before: Sequence[str]
+) -> BookkeepingError:
+    """rlskit's own statement failed on a working connection (a revision dropped its
+    version table, say): what failed and where the database is, read back."""
+    where = (
+        f"the database is at {', '.join(now) or 'base'}"
+        if now is not None
+        else "the database's revision could not be read back (check `rlskit status`)"
+    )
+    return BookkeepingError(
+        f"rlskit's own bookkeeping failed during the upgrade: {' '.join(message.split())[:300]}. "
+        f"Its transaction was rolled back; {where} (was {', '.join(before) or 'base'}).",
+        "Check that no revision drops or changes rlskit's schema or tables, then run "
+        "upgrade again.",
+    )
+
+
+class _BookkeepingStatementFailed(Exception):
+    """A statement Alembic runs for rlskit (the version row) failed, the connection works."""
 
 
 def _with_rollback_note(
