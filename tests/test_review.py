@@ -219,3 +219,26 @@ def _run_as(conn: psycopg.Connection[tuple[object, ...]], actor, table: str, com
             return conn.execute(stmt).rowcount
         except psycopg.errors.ForeignKeyViolation:
             return -1
+
+
+def test_execute_and_privileges_need_usage_on_the_schema(
+    rls_project: Path, scratch_server: Server, database: object
+) -> None:
+    """A role with EXECUTE (through PUBLIC) on a function in a schema it has no USAGE
+    on cannot call it: the lock does not list it until USAGE is granted. Oracle: calling
+    the function as the role."""
+    from .conftest import Database
+
+    assert isinstance(database, Database)
+    assert upgrade(Project.find(rls_project), "head", RunOptions(url=database.url)).revisions
+    with database.connect() as conn:
+        conn.execute("SET ROLE django")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="schema app"):
+            conn.execute("SELECT app.current_user_id()")
+    assert _review(rls_project, scratch_server, "--update").exit_code == 0
+    lock = json.loads((rls_project / "tests" / "rls" / review.LOCK_NAME).read_text())
+    assert "app.current_user_id()" not in lock["execute"]["django"]
+    write_revision(rls_project, "0100", "GRANT USAGE ON SCHEMA app TO django;\n")
+    res = _review(rls_project, scratch_server, "--check")
+    assert res.exit_code == 1, res.output
+    assert "django: gains EXECUTE on app.current_user_id()" in res.output

@@ -1,5 +1,6 @@
 -- What one role may do on each table, for `rlskit review` and `rlskit explain`:
--- table privileges per command, column-only privileges, why RLS would not apply
+-- table privileges per command, column-only privileges (both only with USAGE on
+-- the table's schema: without it the role cannot name the table), why RLS would not apply
 -- to it (superuser, BYPASSRLS, owner without FORCE) and the policies that apply
 -- to it (PUBLIC, or a role it has the privileges of). Params: role (text).
 SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
@@ -8,13 +9,15 @@ SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
             WHEN pg_has_role(r.oid, c.relowner, 'USAGE') AND NOT c.relforcerowsecurity
             THEN 'owner' END AS exempt,
        ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p
-             WHERE has_table_privilege(r.oid, c.oid, p)) AS privileges,
+             WHERE has_table_privilege(r.oid, c.oid, p)
+               AND has_schema_privilege(r.oid, n.oid, 'USAGE')) AS privileges,
        ARRAY(SELECT p || ' ' || att.attname
              FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE']) AS p
              CROSS JOIN pg_attribute att
              WHERE att.attrelid = c.oid AND att.attnum > 0 AND NOT att.attisdropped
                AND NOT has_table_privilege(r.oid, c.oid, p)
                AND has_column_privilege(r.oid, c.oid, att.attnum, p)
+               AND has_schema_privilege(r.oid, n.oid, 'USAGE')
              ORDER BY p, att.attnum) AS column_privileges,
        ARRAY(SELECT json_build_object(
                  'name', pol.polname,
