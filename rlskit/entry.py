@@ -86,14 +86,17 @@ def answer(argv: list[str]) -> tuple[str, str, int] | None:
         return None
     url, source = given
     settings = project.settings
+    # The embedded server was made with SCRAM: never answer another kind of request
+    # (a process that took its port after a crash would get the password otherwise).
+    extra = {"require_auth": "scram-sha-256"} if source == "embedded" else None
     if command == "upgrade":
-        heads = noop.at_heads(project, url, settings)
+        heads = noop.at_heads(project, url, settings, extra)
         if heads is None or len(heads) != 1:
             noop.decline(project, url)  # the full path need not check again
             return None
         where = escape(f"{mask_url(url)} ({source})")
         return f"Database: {where}\nNothing to do: at {heads[0]} (was {heads[0]}).\n", "", 0
-    rows = noop.status_rows(project, url, settings)
+    rows = noop.status_rows(project, url, settings, extra)
     if rows is None:
         return None
     from rlskit.status import RevisionInfo, status_text

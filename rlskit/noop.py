@@ -161,7 +161,7 @@ def _query(settings: Settings) -> str:
 
 
 def _state(
-    project: Project, url: str, settings: Settings
+    project: Project, url: str, settings: Settings, extra: dict[str, str] | None = None
 ) -> tuple[Graph, frozenset[str], list[list[str]], int] | None:
     """The graph, the database's versions, its records and stray privileges."""
     graph = plain_graph(project)
@@ -176,7 +176,7 @@ def _state(
         return None
     # our defaults first (the URL's own values override them), then the URL
     params = {"connect_timeout": "10", **{k: str(v) for k, v in KEEPALIVES.items()}}
-    params.update(dbname=target, client_encoding="UTF8")
+    params.update(dbname=target, client_encoding="UTF8", **(extra or {}))
     from rlskit import libpq
 
     if libpq.available():
@@ -237,10 +237,13 @@ def declined(project: Project, url: str) -> bool:
     return found
 
 
-def at_heads(project: Project, url: str, settings: Settings) -> tuple[str, ...] | None:
+def at_heads(
+    project: Project, url: str, settings: Settings, extra: dict[str, str] | None = None
+) -> tuple[str, ...] | None:
     """The heads, when the database at ``url`` is at them and no applied file changed
-    (verified from the bytes' recorded hashes); None when the full path must decide."""
-    state = _state(project, url, settings)
+    (verified from the bytes' recorded hashes); None when the full path must decide.
+    ``extra``: libpq parameters that override the URL's (``require_auth``)."""
+    state = _state(project, url, settings, extra)
     if state is None:
         return None
     graph, versions, records, stray = state
@@ -254,10 +257,12 @@ def at_heads(project: Project, url: str, settings: Settings) -> tuple[str, ...] 
     return tuple(sorted(graph.heads))
 
 
-def status_rows(project: Project, url: str, settings: Settings) -> list[dict[str, Any]] | None:
+def status_rows(
+    project: Project, url: str, settings: Settings, extra: dict[str, str] | None = None
+) -> list[dict[str, Any]] | None:
     """What ``status`` reports, for a linear history whose applied files are unchanged
     byte for byte; None when the full path must decide."""
-    state = _state(project, url, settings)
+    state = _state(project, url, settings, extra)
     if state is None:
         return None
     graph, versions, records, _ = state

@@ -144,3 +144,45 @@ def test_the_embedded_server_no_op_is_fast_only_while_it_runs(project: Path) -> 
         assert "click" in imported
     finally:
         server.destroy()
+
+
+def test_the_embedded_fast_path_insists_on_scram_and_a_live_postmaster(project: Path) -> None:
+    """Whoever answers on the embedded server's port must do SCRAM: asked for a
+    cleartext password (here: the real server, reconfigured), the fast path sends
+    nothing and the full path decides. A pid file whose postmaster is dead is not a
+    running server."""
+    import psycopg
+
+    server = EmbeddedServer(project / ".rlskit" / "pg")
+    try:
+        assert rlskit_process("upgrade", cwd=project).returncode == 0
+        data = server._state().data_dir
+        with psycopg.connect(server.url(), autocommit=True) as conn:
+            hba = [r[0] for r in conn.execute("SELECT pg_read_file('pg_hba.conf')").fetchall()]
+            conn.execute(
+                "COPY (SELECT 'host all all 127.0.0.1/32 password') TO "
+                + psycopg.sql.Literal(f"{data}/pg_hba.conf").as_string(conn)
+            )
+            conn.execute("SELECT pg_reload_conf()")
+        fast, imported = _run(["upgrade"], project, {})
+        assert fast.returncode == 0 and "Nothing to do" in fast.stdout, fast.stderr
+        assert "click" in imported  # the fast path refused the cleartext request
+        with psycopg.connect(server.url(), autocommit=True) as conn:
+            lines = psycopg.sql.Literal(hba[0].replace("\t", " ").rstrip("\n")).as_string(conn)
+            conn.execute(
+                f"COPY (SELECT unnest(string_to_array({lines}, E'\\n'))) TO "
+                + psycopg.sql.Literal(f"{data}/pg_hba.conf").as_string(conn)
+            )
+            conn.execute("SELECT pg_reload_conf()")
+        _, imported = _run(["upgrade"], project, {})
+        assert not HEAVY & imported  # SCRAM again: answered fast
+        server.stop()
+        pidfile = Path(data) / "postmaster.pid"
+        proc = subprocess.Popen(["true"])  # a pid that has exited
+        proc.wait()
+        pidfile.write_text(f"{proc.pid}\n{data}\n")
+        assert server.running_url() is None
+        again, _ = _run(["upgrade"], project, {})  # the full path starts the server
+        assert again.returncode == 0 and "Nothing to do" in again.stdout, again.stderr
+    finally:
+        server.destroy()

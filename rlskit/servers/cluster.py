@@ -579,18 +579,21 @@ class EmbeddedServer:
     def running_url(self) -> str | None:
         """The URL of the server when it already runs as :meth:`start` would leave it
         (state saved, run by this kind's OS user, a postmaster.pid in its data
-        folder); None when :meth:`start` has something to do. Starts and repairs
-        nothing. A stale pid file only makes the caller's connection fail (the
-        password is the server's own), after which it takes the full path."""
+        folder, its postmaster alive); None when :meth:`start` has something to do.
+        Starts and repairs nothing. Whoever connects should insist on SCRAM
+        (``require_auth``), as the server was made with: a process that took the
+        port after a crash then learns nothing of the password."""
         try:
             st = self._load()
             if st is None:
                 return None
             if os.geteuid() == 0 and st.os_user != accounts.user_name(self.kind):
                 return None  # start would hand it to another OS user
-            if not (Path(st.data_dir) / "postmaster.pid").is_file():
-                return None
-        except (EmbeddedServerError, OSError):
+            pid = int((Path(st.data_dir) / "postmaster.pid").read_text().split("\n", 1)[0])
+            os.kill(pid, 0)  # a stale pid file: start has work to do
+        except PermissionError:
+            pass  # alive, another user's: the caller insists on SCRAM (rlskit.entry)
+        except (EmbeddedServerError, OSError, ValueError):
             return None
         return self.url()
 
