@@ -418,6 +418,50 @@ def _driver_connection(ctx: MigrationContext) -> Any:
     return ctx.connection.connection.driver_connection
 
 
+def _lost(culprit: str, revision: str, status: str) -> TransactionLost:
+    """A statement ended the transaction rlskit runs ``revision`` in."""
+    return TransactionLost(
+        f"{culprit} ended the transaction rlskit runs revision {revision} in (the "
+        f"connection is {status} after it): what ran before it in this upgrade may have "
+        "been committed, so rlskit cannot promise all-or-nothing for this run.",
+        "Remove transaction control from the file (rlskit refuses BEGIN, COMMIT, "
+        "ROLLBACK, SAVEPOINT, ... before running), check the database with "
+        "`rlskit status` and `rlskit drift`, then run upgrade again.",
+    )
+
+
+def _failure(
+    error: Any,
+    dconn: Any,
+    item: pgsql.Statement | str,
+    sqlfile: SqlFile | None,
+    revision: str,
+    **extra: Any,
+) -> SqlStatementError:
+    """The error for ``item`` failing with psycopg's ``error``: file, line, statement,
+    the server's fields, and the sessions blocking it after a lock timeout."""
+    text = item.text if isinstance(item, pgsql.Statement) else item
+    diag = error.diag
+    pos = int(diag.statement_position) if diag.statement_position else None
+    line = 0
+    if sqlfile is not None and isinstance(item, pgsql.Statement):
+        line = sqlfile.line_of(item, pos)
+    failure = StatementFailure(
+        path=sqlfile.display if sqlfile else "(rlskit bookkeeping)",
+        line=line,
+        statement=text,
+        sqlstate=diag.sqlstate or "?????",
+        pg_message=diag.message_primary or str(error).strip(),
+        revision=revision,
+        detail=diag.message_detail,
+        pg_hint=diag.message_hint,
+        **extra,
+    )
+    if failure.sqlstate == "55P03":
+        failure.blockers = find_blockers(dconn, text)
+    return SqlStatementError(failure, "")
+
+
 def execute_on(
     dconn: Any,
     statements: Sequence[str | pgsql.Statement],
@@ -447,41 +491,22 @@ def execute_on(
             try:
                 cur.execute(text)
             except psycopg.Error as exc:
-                diag = exc.diag
-                pos = int(diag.statement_position) if diag.statement_position else None
-                line = 0
-                if sqlfile is not None and isinstance(item, pgsql.Statement):
-                    line = sqlfile.line_of(item, pos)
-                failure = StatementFailure(
-                    path=sqlfile.display if sqlfile else "(rlskit bookkeeping)",
-                    line=line,
-                    statement=text,
-                    sqlstate=diag.sqlstate or "?????",
-                    pg_message=diag.message_primary or str(exc).strip(),
-                    revision=revision,
-                    detail=diag.message_detail,
-                    pg_hint=diag.message_hint,
+                raise _failure(
+                    exc,
+                    dconn,
+                    item,
+                    sqlfile,
+                    revision,
                     in_transaction=not autocommit,
                     committed=done if autocommit else 0,
                     total=len(statements),
                     last_committed=_where(sqlfile, last) if autocommit and last else None,
-                )
-                if failure.sqlstate == "55P03":
-                    failure.blockers = find_blockers(dconn, text)
-                raise SqlStatementError(failure, "") from exc
+                ) from exc
             done += 1
             last = item
-            if not autocommit and dconn.info.transaction_status != TransactionStatus.INTRANS:
-                where = _where(sqlfile, item)
-                raise TransactionLost(
-                    f"{where} ended the transaction rlskit runs revision {revision} in "
-                    f"(the connection is {dconn.info.transaction_status.name} after it): what "
-                    "ran before it in this upgrade may have been committed, so rlskit cannot "
-                    "promise all-or-nothing for this run.",
-                    "Remove transaction control from the file (rlskit refuses BEGIN, COMMIT, "
-                    "ROLLBACK, SAVEPOINT, ... before running), check the database with "
-                    "`rlskit status` and `rlskit drift`, then run upgrade again.",
-                )
+            status = dconn.info.transaction_status
+            if not autocommit and status != TransactionStatus.INTRANS:
+                raise _lost(_where(sqlfile, item), revision, status.name)
 
 
 _SAVEPOINT = "rlskit_file"
@@ -503,7 +528,8 @@ def _execute_file(dconn: Any, sqlfile: SqlFile, revision: str) -> None:
     from psycopg.pq import TransactionStatus
 
     if len(sqlfile.statements) < 2:
-        _execute_batch_or_one(dconn, sqlfile, revision)
+        if sqlfile.statements:
+            _execute_batch(dconn, sqlfile.statements, sqlfile, revision)
         return
     with dconn.cursor() as cur:
         cur.execute(f"SAVEPOINT {_SAVEPOINT}", prepare=False)
@@ -541,19 +567,7 @@ def _transaction_lost(sqlfile: SqlFile, revision: str, status: str) -> Transacti
     if culprit is None:
         first, last = sqlfile.statements[0], sqlfile.statements[-1]
         culprit = f"{sqlfile.display}: one of the statements at lines {first.line}-{last.line}"
-    return TransactionLost(
-        f"{culprit} ended the transaction rlskit runs revision {revision} in (the "
-        f"connection is {status} after it): what ran before it in this upgrade may have "
-        "been committed, so rlskit cannot promise all-or-nothing for this run.",
-        "Remove transaction control from the file (rlskit refuses BEGIN, COMMIT, "
-        "ROLLBACK, SAVEPOINT, ... before running), check the database with "
-        "`rlskit status` and `rlskit drift`, then run upgrade again.",
-    )
-
-
-def _execute_batch_or_one(dconn: Any, sqlfile: SqlFile, revision: str) -> None:
-    if sqlfile.statements:
-        _execute_batch(dconn, sqlfile.statements, sqlfile, revision)
+    return _lost(culprit, revision, status)
 
 
 # Command tags of statements that end or nest a transaction (a batch names the culprit).
@@ -622,37 +636,11 @@ def _execute_batch(
                 and isinstance(last, pgsql.Statement)
                 else "one of rlskit's statements"
             )
-        raise TransactionLost(
-            f"{culprit} ended the transaction rlskit runs revision {revision} in "
-            f"(the connection is {status.name} after it): what ran before it in this upgrade "
-            "may have been committed, so rlskit cannot promise all-or-nothing for this run.",
-            "Remove transaction control from the file (rlskit refuses BEGIN, COMMIT, "
-            "ROLLBACK, SAVEPOINT, ... before running), check the database with "
-            "`rlskit status` and `rlskit drift`, then run upgrade again.",
-        )
+        raise _lost(culprit, revision, status.name)
     if error is None:
         return
     item = statements[min(done, len(statements) - 1)]
-    text = item.text if isinstance(item, pgsql.Statement) else item
-    diag = error.diag
-    pos = int(diag.statement_position) if diag.statement_position else None
-    line = 0
-    if sqlfile is not None and isinstance(item, pgsql.Statement):
-        line = sqlfile.line_of(item, pos)
-    failure = StatementFailure(
-        path=sqlfile.display if sqlfile else "(rlskit bookkeeping)",
-        line=line,
-        statement=text,
-        sqlstate=diag.sqlstate or "?????",
-        pg_message=diag.message_primary or str(error).strip(),
-        revision=revision,
-        detail=diag.message_detail,
-        pg_hint=diag.message_hint,
-        total=len(statements),
-    )
-    if failure.sqlstate == "55P03":
-        failure.blockers = find_blockers(dconn, text)
-    raise SqlStatementError(failure, "") from error
+    raise _failure(error, dconn, item, sqlfile, revision, total=len(statements)) from error
 
 
 def _where(sqlfile: SqlFile | None, item: pgsql.Statement | str) -> str:
