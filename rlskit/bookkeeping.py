@@ -35,6 +35,18 @@ KEEPALIVES = {
 }
 
 
+def session_options(given: str, orphan: bool = True) -> str:
+    """The ``options`` of a migration connection: the URL's own, then
+    :data:`ORPHAN_OPTIONS` (``client_connection_check_interval`` needs PostgreSQL 14+:
+    without ``orphan`` it is left out, for older servers)."""
+    ours = " ".join(
+        f"-c {k}={v}"
+        for k, v in ORPHAN_OPTIONS
+        if orphan or k != "client_connection_check_interval"
+    )
+    return f"{given} {ours}".strip()
+
+
 # -- bookkeeping SQL (identical online and offline) --------------------------
 def _book_name(settings: Settings) -> str:
     if not settings.version_table_schema:

@@ -18,40 +18,37 @@ projects with pg_dump.
 from __future__ import annotations
 
 import contextlib
-import time
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 from rlskit.bookkeeping import (
     KEEPALIVES,
-    ORPHAN_OPTIONS,
     _book_name,
     _version_name,
-    advisory_key,
     bookkeeping_prepare,
-    content_hash,
+    session_options,
 )
 from rlskit.errors import (
-    BookkeepingError,
-    ChecksumMismatch,
-    LockTimeout,
-    MigrationLockTimeout,
     NonTransactionalRevision,
     RevisionError,
     RlskitError,
     SqlFileMissing,
     SqlStatementError,
 )
-from rlskit.project import Project, Settings, pg_duration
+from rlskit.project import Project, Settings
 from rlskit.quoting import quote_literal
 from rlskit.runtime import (
     AppliedFile,
     Event,
     Report,
-    _lock_holder,
     bookkeeping_failed,
+    bookkeeping_setup_failed,
     connect_error,
     connection_lost,
+    hold_migration_lock,
+    lock_retry,
+    recheck,
     rollback_note,
     run_file,
     stripped_event,
@@ -94,13 +91,8 @@ def _connect(url: str) -> Any:
     base = conninfo_to_dict(libpq_url(url))
 
     def params(orphan: bool) -> dict[str, Any]:
-        ours = " ".join(
-            f"-c {k}={v}"
-            for k, v in ORPHAN_OPTIONS
-            if orphan or k != "client_connection_check_interval"  # PostgreSQL 14+
-        )
         found: dict[str, Any] = {**KEEPALIVES, **base}
-        found["options"] = f"{base.get('options') or ''} {ours}".strip()
+        found["options"] = session_options(str(base.get("options") or ""), orphan)
         found.setdefault("connect_timeout", 10)
         return found
 
@@ -115,46 +107,21 @@ def _connect(url: str) -> Any:
         raise connect_error(url, exc) from None
 
 
-@contextlib.contextmanager
-def _migration_lock(conn: Any, settings: Settings, report: Report) -> Iterator[None]:
-    """The session advisory lock that serialises upgrades, as :func:`runtime.migration_lock`."""
+def _migration_lock(
+    conn: Any, settings: Settings, report: Report
+) -> contextlib.AbstractContextManager[None]:
+    """The migration lock on the psycopg connection (:func:`runtime.hold_migration_lock`)."""
     import psycopg
 
-    key = advisory_key(settings)
-
-    def q(sql: str, *params: Any) -> Any:
-        return conn.execute(sql, params).fetchone()
-
-    if not q("SELECT pg_try_advisory_lock(%s)", key)[0]:
-        holder = _lock_holder(q, key)
-        report(
-            Event(
-                "waiting",
-                f"another upgrade holds the migration lock ({holder}); waiting",
-                {"holder": holder},
-            )
-        )
-        started = time.monotonic()
-        try:
-            q(
-                "SELECT set_config('lock_timeout', %s, false)",
-                pg_duration(settings.migration_lock_wait),
-            )
-            q("SELECT pg_advisory_lock(%s)", key)
-            q("SELECT set_config('lock_timeout', '0', false)")
-        except psycopg.errors.LockNotAvailable:
-            conn.rollback()
-            q("SELECT set_config('lock_timeout', '0', false)")
-            conn.commit()
-            raise MigrationLockTimeout(time.monotonic() - started, holder) from None
-    conn.commit()
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            conn.rollback()
-            q("SELECT pg_advisory_unlock(%s)", key)
-            conn.commit()
+    return hold_migration_lock(
+        lambda sql, *params: conn.execute(sql, params).fetchone(),
+        settings,
+        report,
+        conn.commit,
+        conn.rollback,
+        conn.rollback,
+        lambda exc: isinstance(exc, psycopg.errors.LockNotAvailable),
+    )
 
 
 def _prepare(conn: Any, settings: Settings) -> None:
@@ -165,14 +132,7 @@ def _prepare(conn: Any, settings: Settings) -> None:
             for stmt in bookkeeping_prepare(settings):
                 cur.execute(stmt, prepare=False)
     except psycopg.Error as exc:
-        orig = " ".join(str(exc).split())
-        raise BookkeepingError(
-            f"rlskit cannot set up its bookkeeping schema "
-            f"{settings.version_table_schema!r}: {orig}. Nothing was changed.",
-            "Run migrations as a role that may create schemas in the database (the "
-            "database owner), or name an existing schema that role owns with "
-            "version_table_schema in [rlskit] of alembic.ini.",
-        ) from None
+        raise bookkeeping_setup_failed(settings, str(exc)) from None
 
 
 def _known_state(conn: Any, settings: Settings, stems: dict[str, str]) -> bool:
@@ -202,9 +162,7 @@ def _versions(conn: Any, settings: Settings) -> tuple[str, ...]:
 
 def _verify(conn: Any, project: Project, settings: Settings, stems: dict[str, str]) -> None:
     """Refuse an applied file that was edited; rewrite records of an older algorithm
-    (as :func:`runtime.verify_checksums`)."""
-    from rlskit import pgsql
-
+    (:func:`runtime.recheck`, as :func:`runtime.verify_checksums` does)."""
     book = _book_name(settings)
     rows = conn.execute(
         "SELECT revision, path, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
@@ -213,22 +171,10 @@ def _verify(conn: Any, project: Project, settings: Settings, stems: dict[str, st
     for row in rows:
         rec = AppliedFile(*row)
         stem = stems.get(rec.revision)
-        if stem is None:
-            continue
-        path = project.sql_dir / f"{stem}.up.sql"
-        if rec.content_hash and rec.version == pgsql.FINGERPRINT_VERSION:
-            with contextlib.suppress(OSError):
-                if content_hash(path.read_bytes()) == rec.content_hash:
-                    continue
-        sqlfile = _load(project, rec.revision, stem)
-        if rec.differs(sqlfile):
-            raise ChecksumMismatch(rec.revision, sqlfile.display, rec.applied_at, rec.applied_by)
-        if rec.checksum != sqlfile.checksum or rec.content_hash != sqlfile.content_hash:
-            conn.execute(
-                f"UPDATE {book} SET checksum = %s, content_hash = %s "
-                "WHERE revision = %s AND checksum = %s",
-                (sqlfile.checksum, sqlfile.content_hash, rec.revision, rec.checksum),
-            )
+        if stem is not None:
+            path = project.sql_dir / f"{stem}.up.sql"
+            load = functools.partial(_load, project, rec.revision, stem)
+            recheck(rec, path, load, conn.execute, settings)
 
 
 def _load(project: Project, revision: str, stem: str) -> SqlFile:
@@ -301,8 +247,7 @@ def _run(
                 "Check it with `rlskit status`, then run upgrade again.",
             )
         _verify(conn, project, settings, stems)
-        start = order.index(before[0]) + 1 if before else 0
-        pending = order[start:]
+        pending = _after(order, before)
         files = {rev: _load(project, rev, stems[rev]) for rev in pending}
         for rev, sqlfile in files.items():
             if not sqlfile.transactional and not settings.per_revision:
@@ -316,28 +261,11 @@ def _run(
                 break
             except SqlStatementError as exc:
                 now = _read_back(conn, settings)
-                if isinstance(exc, LockTimeout):
-                    raise
                 if exc.sqlstate == "55P03" and exc.failure.in_transaction and now is not None:
-                    if attempt <= settings.lock_retries:
-                        delay = settings.retry_backoff * (2 ** (attempt - 1))
-                        report(
-                            Event(
-                                "retry",
-                                f"lock timeout at {exc.failure.path}:{exc.failure.line}; "
-                                f"retrying in {delay:.1f}s (attempt {attempt + 1} of "
-                                f"{settings.lock_retries + 1})",
-                                {"attempt": attempt, "delay": delay},
-                            )
-                        )
-                        time.sleep(delay)
-                        before = now
-                        start = order.index(now[0]) + 1 if now else 0
-                        pending = order[start:]
-                        continue
-                    raise LockTimeout(
-                        exc.failure, attempt, pg_duration(settings.lock_timeout)
-                    ) from exc.__cause__
+                    lock_retry(exc, attempt, settings, report)  # or LockTimeout
+                    before = now
+                    pending = _after(order, now)
+                    continue
                 raise rollback_note(exc, settings, now, initial) from exc.__cause__
             except RlskitError:
                 with contextlib.suppress(Exception):
@@ -362,6 +290,11 @@ def _run(
             )
         )
     return True
+
+
+def _after(order: list[str], at: tuple[str, ...]) -> list[str]:
+    """The revisions of ``order`` after the database's (all of them from base)."""
+    return order[order.index(at[0]) + 1 :] if at else list(order)
 
 
 def _read_back(conn: Any, settings: Settings) -> tuple[str, ...] | None:

@@ -10,6 +10,7 @@ file statement by statement, online, or writes it verbatim, offline.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -36,6 +37,7 @@ from rlskit.bookkeeping import (  # noqa: F401 (re-exported: tests, older import
     content_hash,
     lock_timeout_sql,
     offline_guard,
+    session_options,
 )
 from rlskit.errors import (
     Blocker,
@@ -747,16 +749,11 @@ def _session_options(url: str, orphan: bool = True) -> dict[str, Any]:
     settings appended to any ``options`` the URL already has."""
     from sqlalchemy.engine import make_url
 
-    ours = " ".join(
-        f"-c {k}={v}"
-        for k, v in ORPHAN_OPTIONS
-        if orphan or k != "client_connection_check_interval"  # PostgreSQL 14+
-    )
     given = make_url(sqlalchemy_url(url)).query.get("options")
     given_text = given if isinstance(given, str) else " ".join(given or ())
     return {
         "connect_timeout": 10,
-        "options": f"{given_text} {ours}".strip(),
+        "options": session_options(given_text, orphan),
         **KEEPALIVES,
     }
 
@@ -834,14 +831,18 @@ def prepare_bookkeeping(connection: Connection, settings: Settings) -> None:
             # exec_driver_sql hands psycopg a parameter tuple: '%' must be doubled
             connection.exec_driver_sql(stmt.replace("%", "%%"))
         except DBAPIError as exc:
-            orig = " ".join(str(exc.orig or exc).split())
-            raise BookkeepingError(
-                f"rlskit cannot set up its bookkeeping schema "
-                f"{settings.version_table_schema!r}: {orig}. Nothing was changed.",
-                "Run migrations as a role that may create schemas in the database (the "
-                "database owner), or name an existing schema that role owns with "
-                "version_table_schema in [rlskit] of alembic.ini.",
-            ) from None
+            raise bookkeeping_setup_failed(settings, str(exc.orig or exc)) from None
+
+
+def bookkeeping_setup_failed(settings: Settings, reason: str) -> BookkeepingError:
+    """The bookkeeping schema or tables could not be made (nothing was changed)."""
+    return BookkeepingError(
+        f"rlskit cannot set up its bookkeeping schema "
+        f"{settings.version_table_schema!r}: {' '.join(reason.split())}. Nothing was changed.",
+        "Run migrations as a role that may create schemas in the database (the "
+        "database owner), or name an existing schema that role owns with "
+        "version_table_schema in [rlskit] of alembic.ini.",
+    )
 
 
 def _run_with_connection(
@@ -952,21 +953,33 @@ def _run_with_retries(context: Any, config: Config, settings: Settings, allow_re
         except SqlStatementError as exc:
             if exc.sqlstate != "55P03" or not exc.failure.in_transaction:
                 raise  # a no-transaction revision is never re-run: part of it is committed
-            if not allow_retry or attempt > settings.lock_retries:
-                raise LockTimeout(
-                    exc.failure, attempt, pg_duration(settings.lock_timeout)
-                ) from exc.__cause__
-            delay = settings.retry_backoff * (2 ** (attempt - 1))
-            report(
-                Event(
-                    "retry",
-                    f"lock timeout at {exc.failure.path}:{exc.failure.line}; "
-                    f"retrying in {delay:.1f}s (attempt {attempt + 1} of "
-                    f"{settings.lock_retries + 1})",
-                    {"attempt": attempt, "delay": delay},
-                )
-            )
-            time.sleep(delay)
+            lock_retry(exc, attempt, settings, report, allow_retry)
+
+
+def lock_retry(
+    exc: SqlStatementError,
+    attempt: int,
+    settings: Settings,
+    report: Report,
+    allow_retry: bool = True,
+) -> None:
+    """After a lock timeout on ``attempt``: say so and wait before the next attempt,
+    or raise :class:`LockTimeout` when no retry is left."""
+    if not allow_retry or attempt > settings.lock_retries:
+        raise LockTimeout(
+            exc.failure, attempt, pg_duration(settings.lock_timeout)
+        ) from exc.__cause__
+    delay = settings.retry_backoff * (2 ** (attempt - 1))
+    report(
+        Event(
+            "retry",
+            f"lock timeout at {exc.failure.path}:{exc.failure.line}; "
+            f"retrying in {delay:.1f}s (attempt {attempt + 1} of "
+            f"{settings.lock_retries + 1})",
+            {"attempt": attempt, "delay": delay},
+        )
+    )
+    time.sleep(delay)
 
 
 def connection_lost(settings: Settings, cause: BaseException) -> RlskitError:
@@ -1093,15 +1106,46 @@ def migration_lock(
     """Hold the session advisory lock that serialises upgrades (FINDINGS §3)."""
     from sqlalchemy.exc import DBAPIError
 
-    key = advisory_key(settings)
-
     def q(sql: str, *params: Any) -> Any:
         return connection.exec_driver_sql(sql, params).fetchone()
 
-    got = q("SELECT pg_try_advisory_lock(%s)", key)[0]
-    if not got:
+    def unavailable(exc: BaseException) -> bool:
+        import psycopg
+
+        return isinstance(exc, DBAPIError) and isinstance(exc.orig, psycopg.errors.LockNotAvailable)
+
+    def done() -> None:
+        if commit:  # a caller's own transaction stays the caller's
+            connection.commit()
+
+    def release() -> None:
+        if commit and connection.in_transaction():
+            connection.rollback()
+
+    with hold_migration_lock(
+        q, settings, _report(config), done, connection.rollback, release, unavailable
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def hold_migration_lock(
+    q: Callable[..., Any],
+    settings: Settings,
+    report: Report,
+    commit: Callable[[], None],
+    rollback: Callable[[], None],
+    release: Callable[[], None],
+    unavailable: Callable[[BaseException], bool],
+) -> Iterator[None]:
+    """The migration lock on any connection: ``q`` runs one statement and returns its
+    row; ``commit`` ends the lock's transaction, ``rollback`` the wait that timed out
+    (``unavailable`` recognises the driver's lock-timeout error), ``release`` what the
+    work left open before unlocking. Waiting is reported with the holder named."""
+    key = advisory_key(settings)
+    if not q("SELECT pg_try_advisory_lock(%s)", key)[0]:
         holder = _lock_holder(q, key)
-        _report(config)(
+        report(
             Event(
                 "waiting",
                 f"another upgrade holds the migration lock ({holder}); waiting",
@@ -1116,27 +1160,21 @@ def migration_lock(
             )
             q("SELECT pg_advisory_lock(%s)", key)
             q("SELECT set_config('lock_timeout', '0', false)")
-        except DBAPIError as exc:
-            import psycopg
-
-            if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
-                connection.rollback()
-                q("SELECT set_config('lock_timeout', '0', false)")
-                if commit:
-                    connection.commit()
-                raise MigrationLockTimeout(time.monotonic() - started, holder) from None
-            raise
-    if commit:
-        connection.commit()
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            rollback()
+            q("SELECT set_config('lock_timeout', '0', false)")
+            commit()
+            raise MigrationLockTimeout(time.monotonic() - started, holder) from None
+    commit()
     try:
         yield
     finally:
         with contextlib.suppress(Exception):
-            if commit and connection.in_transaction():
-                connection.rollback()
+            release()
             q("SELECT pg_advisory_unlock(%s)", key)
-            if commit:
-                connection.commit()
+            commit()
 
 
 def _lock_holder(q: Callable[..., Any], key: int) -> str:
@@ -1240,20 +1278,36 @@ def verify_checksums(connection: Connection, config: Config, settings: Settings)
     script = ScriptDirectory.from_config(config)
     for rec in records:
         rev = sql_revision_for(script, rec.revision)
-        if rev is None:
-            continue
-        if rec.content_hash and rec.version == pgsql.FINGERPRINT_VERSION:
-            path = rev.path(project, "up")
-            with contextlib.suppress(OSError):
-                if content_hash(path.read_bytes()) == rec.content_hash:
-                    continue  # the very bytes recorded: no need to parse them again
-        sqlfile = rev.load(project, "up")
-        if rec.differs(sqlfile):
-            raise ChecksumMismatch(rec.revision, sqlfile.display, rec.applied_at, rec.applied_by)
-        if rec.checksum != sqlfile.checksum or rec.content_hash != sqlfile.content_hash:
-            # an older algorithm's record, or the same statements in other bytes
-            connection.exec_driver_sql(
-                f"UPDATE {_book_name(settings)} SET checksum = %s, content_hash = %s "
-                "WHERE revision = %s AND checksum = %s",
-                (sqlfile.checksum, sqlfile.content_hash, rec.revision, rec.checksum),
+        if rev is not None:
+            recheck(
+                rec,
+                rev.path(project, "up"),
+                functools.partial(rev.load, project, "up"),
+                connection.exec_driver_sql,
+                settings,
             )
+
+
+def recheck(
+    rec: AppliedFile,
+    path: Path,
+    load: Callable[[], SqlFile],
+    execute: Callable[[str, tuple[str, ...]], Any],
+    settings: Settings,
+) -> None:
+    """Refuse an applied file (at ``path``) that was edited since ``rec``; rewrite a
+    record of an older checksum algorithm, or of other bytes with the same statements,
+    with ``execute``. The very bytes recorded are not parsed again."""
+    if rec.content_hash and rec.version == pgsql.FINGERPRINT_VERSION:
+        with contextlib.suppress(OSError):
+            if content_hash(path.read_bytes()) == rec.content_hash:
+                return
+    sqlfile = load()
+    if rec.differs(sqlfile):
+        raise ChecksumMismatch(rec.revision, sqlfile.display, rec.applied_at, rec.applied_by)
+    if rec.checksum != sqlfile.checksum or rec.content_hash != sqlfile.content_hash:
+        execute(
+            f"UPDATE {_book_name(settings)} SET checksum = %s, content_hash = %s "
+            "WHERE revision = %s AND checksum = %s",
+            (sqlfile.checksum, sqlfile.content_hash, rec.revision, rec.checksum),
+        )
