@@ -350,35 +350,16 @@ def _direct(project: Project, opts: RunOptions) -> RunResult | None:
     """An upgrade to head without Alembic (:mod:`rlskit.engine`) when the project
     is plain and linear; None when the Alembic path must run (nothing was done)."""
     from rlskit import engine
-    from rlskit.project import check_url
     from rlskit.runtime import embedded_url
 
     if engine.linear_plan(project) is None:
         return None
     settings = opts.settings or project.settings
-    given = _given_url(project, opts)
-    if given is None:
-        url, source = embedded_url(project, settings)
-    else:
-        label = "sqlalchemy.url in alembic.ini" if given[1] == "alembic.ini" else given[1]
-        url, source = check_url(given[0], label), given[1]
+    url, source = project.given_url(opts.url) or embedded_url(project, settings)
     result = RunResult()
     report = _collecting(opts, result).report
     assert report is not None
     return result if engine.upgrade(project, settings, url, source, report) else None
-
-
-def _given_url(project: Project, opts: RunOptions) -> tuple[str, str] | None:
-    """The URL the run would use and its source, unless it is the embedded server."""
-    from rlskit.project import env_url
-
-    if opts.url is not None:
-        return opts.url, "--url"
-    if (found := env_url()) is not None:
-        return found
-    if project.ini_url is not None:  # set but empty is an error, never the embedded server
-        return project.ini_url, "alembic.ini"
-    return None
 
 
 def _nothing_to_do(project: Project, target: str, opts: RunOptions) -> RunResult | None:
@@ -387,7 +368,7 @@ def _nothing_to_do(project: Project, target: str, opts: RunOptions) -> RunResult
     from rlskit import noop
     from rlskit.urls import mask_url
 
-    given = _given_url(project, opts)
+    given = project.given_url(opts.url)
     if given is None:
         return None  # the embedded server: the full path starts it
     url, source = given
@@ -506,7 +487,7 @@ def history(project: Project) -> list[RevisionInfo]:
 def status(project: Project, opts: RunOptions | None = None) -> list[RevisionInfo]:
     """Every revision with whether it is applied, when, and whether its file was edited."""
     opts = opts or RunOptions()
-    url = _given_url(project, opts)
+    url = project.given_url(opts.url)
     if url is not None:  # a linear history, unchanged files: read without Alembic
         from rlskit import noop
 

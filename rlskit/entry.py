@@ -16,6 +16,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rlskit.project import Project
 
 _GLOBAL = {"-p": "project", "--project": "project", "-c": "config", "--config": "config"}
 
@@ -46,16 +50,11 @@ def _parse(argv: list[str]) -> tuple[dict[str, Path], str] | None:
     return None
 
 
-def _url(project: object) -> tuple[str, str] | None:
+def _url(project: Project) -> tuple[str, str] | None:
     """The URL and its source as the full path would pick it, or None."""
-    from rlskit.project import Project, check_url, env_url
-
-    assert isinstance(project, Project)
-    found = env_url()  # checked: a set but unusable variable is an error
+    found = project.given_url()
     if found is not None:
         return found
-    if project.ini_url is not None:
-        return check_url(project.ini_url, "sqlalchemy.url in alembic.ini"), "alembic.ini"
     settings = project.settings
     if not settings.embedded or settings.migrate_as:
         return None

@@ -190,6 +190,20 @@ class Project:
             settings=settings_from_section(section),
         )
 
+    def given_url(self, url: str | None = None) -> tuple[str, str] | None:
+        """The database URL a command uses and where it came from, checked: ``url``
+        (``--url``), else RLSKIT_DATABASE_URL or DATABASE_URL, else ``sqlalchemy.url``
+        in alembic.ini; None means the embedded server. A source that is set but
+        unusable is an error, never a fallback to the next one."""
+        if url is not None:
+            return check_url(url, "--url"), "--url"
+        found = env_url()
+        if found is not None:
+            return found
+        if self.ini_url is not None:
+            return check_url(self.ini_url, "sqlalchemy.url in alembic.ini"), "alembic.ini"
+        return None
+
     @classmethod
     def find(cls, start: Path | None = None, ini: Path | None = None) -> Project:
         """Load the project whose alembic.ini is ``ini``, or in ``start``, or in

@@ -54,7 +54,7 @@ from rlskit.errors import (
     StatementFailure,
     TransactionLost,
 )
-from rlskit.project import Project, Settings, check_url, env_url, parse_duration, pg_duration
+from rlskit.project import Project, Settings, check_url, parse_duration, pg_duration
 from rlskit.quoting import comment_text, quote_ident, quote_literal, quote_qualified
 from rlskit.sqlfile import SqlFile
 from rlskit.urls import mask_url, sqlalchemy_url
@@ -150,12 +150,7 @@ def resolve_url(config: Config, project: Project, settings: Settings) -> tuple[s
             key, eq, value = item.partition("=")
             if eq and key.strip().lower() == "url":
                 return check_url(value, "-x url"), "-x url"
-    found = env_url()
-    if found:
-        return found
-    if project.ini_url is not None:
-        return check_url(project.ini_url, "sqlalchemy.url in alembic.ini"), "alembic.ini"
-    return embedded_url(project, settings)
+    return project.given_url() or embedded_url(project, settings)
 
 
 def embedded_url(project: Project, settings: Settings) -> tuple[str, str]:
