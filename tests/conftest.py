@@ -189,6 +189,33 @@ def rlskit_process(
     return _process("rlskit", args, cwd, env, timeout)
 
 
+def rlskit_imports(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, *, fast: bool = True
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """The console script's ``main`` in a process with an import log: the result
+    (stderr without the log) and the top-level packages the process imported.
+    Without ``fast`` the fast no-op answer is switched off."""
+    full = {**os.environ, **(env or {})}
+    full.pop("RLSKIT_NO_FAST_PATH", None)
+    if not fast:
+        full["RLSKIT_NO_FAST_PATH"] = "1"
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "from rlskit.entry import main; main()", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    log = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in log}
+    err = "".join(
+        line + "\n" for line in proc.stderr.splitlines() if not line.startswith("import time:")
+    )
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, err), imported
+
+
 def alembic_process(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

@@ -6,9 +6,7 @@ own import log shows what loaded."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,34 +14,9 @@ import pytest
 from rlskit import entry, libpq
 from rlskit.embedded import EmbeddedServer
 
-from .conftest import HEAD, Database, rlskit, rlskit_process, write_revision
+from .conftest import HEAD, Database, rlskit, rlskit_imports, rlskit_process, write_revision
 
 HEAVY = {"click", "psycopg", "alembic", "sqlalchemy", "pglast"}
-
-
-def _run(
-    args: list[str], cwd: Path, env: dict[str, str], *, fast: bool = True
-) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """The console script's ``main`` in a process with an import log."""
-    full = {**os.environ, **env}
-    full.pop("RLSKIT_NO_FAST_PATH", None)
-    if not fast:
-        full["RLSKIT_NO_FAST_PATH"] = "1"
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "from rlskit.entry import main; main()", *args],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    log = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in log}
-    err = "".join(
-        line + "\n" for line in proc.stderr.splitlines() if not line.startswith("import time:")
-    )
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, err), imported
 
 
 def test_libpq_of_the_binary_wheel_is_found() -> None:
@@ -60,8 +33,8 @@ def test_noop_and_status_answer_without_heavy_imports_and_print_what_the_full_pa
     assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
     args = [a.replace("{p}", str(project)) for a in argv]
     env = {"RLSKIT_DATABASE_URL": database.url}
-    fast, imported = _run(args, project, env)
-    full, full_imported = _run(args, project, env, fast=False)
+    fast, imported = rlskit_imports(args, project, env)
+    full, full_imported = rlskit_imports(args, project, env, fast=False)
     assert fast.returncode == full.returncode == 0, fast.stderr + full.stderr
     assert (fast.stdout, fast.stderr) == (full.stdout, full.stderr)
     assert not HEAVY & imported, HEAVY & imported
@@ -79,8 +52,8 @@ def test_a_status_with_hostile_messages_and_a_missing_down_file_matches_the_full
     down.unlink()
     assert rlskit("upgrade", project=project, url=database.url).exit_code == 0
     env = {"RLSKIT_DATABASE_URL": database.url}
-    fast, imported = _run(["status"], project, env)
-    full, _ = _run(["status"], project, env, fast=False)
+    fast, imported = rlskit_imports(["status"], project, env)
+    full, _ = rlskit_imports(["status"], project, env, fast=False)
     assert (fast.returncode, fast.stdout, fast.stderr) == (
         full.returncode,
         full.stdout,
@@ -93,16 +66,18 @@ def test_a_status_with_hostile_messages_and_a_missing_down_file_matches_the_full
 
 def test_anything_to_do_or_to_doubt_takes_the_full_path(project: Path, database: Database) -> None:
     env = {"RLSKIT_DATABASE_URL": database.url}
-    first, imported = _run(["upgrade"], project, env)  # pending: applied by the full path
+    first, imported = rlskit_imports(["upgrade"], project, env)  # pending: applied by the full path
     assert first.returncode == 0 and "upgrade ran" in first.stdout, first.stderr
     assert "click" in imported and "psycopg" in imported
     assert not {"alembic", "sqlalchemy"} & imported  # a plain linear project: rlskit.engine
     path = next((project / "sql").glob("0002_*.up.sql"))
     path.write_text(path.read_text() + "\nCREATE TABLE app.sneaky (id int);\n")
-    edited, imported = _run(["upgrade"], project, env)
+    edited, imported = rlskit_imports(["upgrade"], project, env)
     assert edited.returncode == 5 and "was edited" in edited.stderr
     assert "click" in imported
-    bad, _ = _run(["upgrade"], project, {"RLSKIT_DATABASE_URL": database.url + "_missing"})
+    bad, _ = rlskit_imports(
+        ["upgrade"], project, {"RLSKIT_DATABASE_URL": database.url + "_missing"}
+    )
     assert bad.returncode != 0 and "does not exist" in bad.stderr
     assert "_missing" in bad.stderr and database.url.split("@")[0] not in bad.stderr
 
@@ -133,13 +108,13 @@ def test_the_embedded_server_no_op_is_fast_only_while_it_runs(project: Path) -> 
     try:
         res = rlskit_process("upgrade", cwd=project)  # starts the embedded server
         assert res.returncode == 0, res.stderr
-        fast, imported = _run(["upgrade"], project, {})
-        full, _ = _run(["upgrade"], project, {}, fast=False)
+        fast, imported = rlskit_imports(["upgrade"], project, {})
+        full, _ = rlskit_imports(["upgrade"], project, {}, fast=False)
         assert (fast.returncode, fast.stdout, fast.stderr) == (0, full.stdout, full.stderr)
         assert "(embedded)" in fast.stdout and not HEAVY & imported
         server.stop()
         assert server.running_url() is None
-        again, imported = _run(["upgrade"], project, {})  # the full path starts it again
+        again, imported = rlskit_imports(["upgrade"], project, {})  # the full path starts it again
         assert again.returncode == 0 and "Nothing to do" in again.stdout, again.stderr
         assert "click" in imported
     finally:
@@ -164,7 +139,7 @@ def test_the_embedded_fast_path_insists_on_scram_and_a_live_postmaster(project: 
                 + psycopg.sql.Literal(f"{data}/pg_hba.conf").as_string(conn)
             )
             conn.execute("SELECT pg_reload_conf()")
-        fast, imported = _run(["upgrade"], project, {})
+        fast, imported = rlskit_imports(["upgrade"], project, {})
         assert fast.returncode == 0 and "Nothing to do" in fast.stdout, fast.stderr
         assert "click" in imported  # the fast path refused the cleartext request
         with psycopg.connect(server.url(), autocommit=True) as conn:
@@ -174,7 +149,7 @@ def test_the_embedded_fast_path_insists_on_scram_and_a_live_postmaster(project: 
                 + psycopg.sql.Literal(f"{data}/pg_hba.conf").as_string(conn)
             )
             conn.execute("SELECT pg_reload_conf()")
-        _, imported = _run(["upgrade"], project, {})
+        _, imported = rlskit_imports(["upgrade"], project, {})
         assert not HEAVY & imported  # SCRAM again: answered fast
         server.stop()
         pidfile = Path(data) / "postmaster.pid"
@@ -182,7 +157,7 @@ def test_the_embedded_fast_path_insists_on_scram_and_a_live_postmaster(project: 
         proc.wait()
         pidfile.write_text(f"{proc.pid}\n{data}\n")
         assert server.running_url() is None
-        again, _ = _run(["upgrade"], project, {})  # the full path starts the server
+        again, _ = rlskit_imports(["upgrade"], project, {})  # the full path starts the server
         assert again.returncode == 0 and "Nothing to do" in again.stdout, again.stderr
     finally:
         server.destroy()
