@@ -277,9 +277,7 @@ def _run(
                 # the connection works: rlskit's own statement failed (say, its version
                 # table was dropped by the revision); say so and where the database is
                 now = _read_back(conn, settings)
-                if now is None:
-                    raise connection_lost(settings, exc) from None
-                raise bookkeeping_failed(str(exc), now, initial) from None
+                raise bookkeeping_failed(settings, exc, now, initial) from None
         after = _versions(conn, settings)
         conn.commit()
         report(

@@ -873,14 +873,15 @@ def _run_with_connection(
         try:
             _run_with_retries(context, config, settings, allow_retry=not external)
         except _BookkeepingStatementFailed as exc:
+            now: tuple[str, ...] | None
             try:
                 if connection.in_transaction():
                     connection.rollback()
                 now = tuple(mctx.get_current_heads())
                 connection.rollback()
             except Exception:  # the connection is gone after all
-                raise connection_lost(settings, exc) from None
-            raise bookkeeping_failed(str(exc), now, before) from None
+                now = None
+            raise bookkeeping_failed(settings, exc, now, before) from None
         except SqlStatementError as exc:
             if isinstance(exc, LockTimeout):
                 raise
@@ -997,18 +998,17 @@ def connection_lost(settings: Settings, cause: BaseException) -> RlskitError:
 
 
 def bookkeeping_failed(
-    message: str, now: tuple[str, ...] | None, before: Sequence[str]
-) -> BookkeepingError:
-    """rlskit's own statement failed on a working connection (a revision dropped its
-    version table, say): what failed and where the database is, read back."""
-    where = (
-        f"the database is at {', '.join(now) or 'base'}"
-        if now is not None
-        else "the database's revision could not be read back (check `rlskit status`)"
-    )
+    settings: Settings, cause: BaseException, now: tuple[str, ...] | None, before: Sequence[str]
+) -> RlskitError:
+    """rlskit's own statement failed (a revision dropped its version table, say): what
+    failed and where the database is, read back (``now``); when it could not be read
+    back (None), the connection is gone (:func:`connection_lost`)."""
+    if now is None:
+        return connection_lost(settings, cause)
     return BookkeepingError(
-        f"rlskit's own bookkeeping failed during the upgrade: {' '.join(message.split())[:300]}. "
-        f"Its transaction was rolled back; {where} (was {', '.join(before) or 'base'}).",
+        "rlskit's own bookkeeping failed during the upgrade: "
+        f"{' '.join(str(cause).split())[:300]}. Its transaction was rolled back; the "
+        f"database is at {', '.join(now) or 'base'} (was {', '.join(before) or 'base'}).",
         "Check that no revision drops or changes rlskit's schema or tables, then run "
         "upgrade again.",
     )
