@@ -254,6 +254,18 @@ def _casts_moved(line: str) -> str:
     return re.sub(r"[()\s]+", "", line)
 
 
+def policy_roles_sorted(line: str) -> str:
+    """pg_dump lists a policy's roles in pg_authid's heap order, which differs between
+    two clusters whose roles were created or altered in another order: sort them."""
+    if not line.startswith("CREATE POLICY "):
+        return line
+    match = re.search(r" TO ((?:[\w\"]+, )*[\w\"]+)(?= USING| WITH CHECK|;)", line)
+    if match is None:
+        return line
+    roles = ", ".join(sorted(match.group(1).split(", ")))
+    return line[: match.start(1)] + roles + line[match.end(1) :]
+
+
 def oracle(url: str, pg_dump: str, schemas: tuple[str, ...], roles: set[str]) -> list[str]:
     """What must be identical, read without rlskit: pg_dump lines, then catalog rows."""
     cmd = [pg_dump, "--schema-only", "-d", url]
@@ -262,7 +274,7 @@ def oracle(url: str, pg_dump: str, schemas: tuple[str, ...], roles: set[str]) ->
     cmd += ["--exclude-table", "*.alembic_version", "--exclude-table", "*.rlskit_applied_files"]
     dump = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     out = [
-        f"dump {_casts_moved(line)}"
+        f"dump {_casts_moved(policy_roles_sorted(line))}"
         for line in dump.splitlines()
         if line.strip() and not _NOISE.match(line)
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.corpus_adopt import policy_roles_sorted
 from rlskit import engine
 from rlskit.project import Project
 
@@ -25,7 +26,9 @@ def _dump(db: Database) -> list[str]:
         check=True,
     )
     skip = ("\\restrict", "\\unrestrict", "-- Dumped")
-    return [line for line in proc.stdout.splitlines() if not line.startswith(skip)]
+    return [
+        policy_roles_sorted(line) for line in proc.stdout.splitlines() if not line.startswith(skip)
+    ]
 
 
 def _book(db: Database) -> list[tuple[object, ...]]:
