@@ -39,15 +39,11 @@ class Ctx:
 
 
 def _echo_event(event: Event) -> None:
-    if event.kind == "revision":
-        click.echo(f"  {escape(event.message, keep_newlines=True)}")
-    elif event.kind in ("retry", "waiting"):
-        click.echo(f"  ... {escape(event.message, keep_newlines=True)}", err=True)
-    elif event.kind == "connected":
-        where = f"{event.data.get('url', '')} ({event.data.get('source', '')})"
-        click.echo(f"Database: {escape(where)}")
-    elif event.kind == "stripped":
-        click.echo(f"  note: {escape(event.message, keep_newlines=True)}")
+    from rlskit.messages import event_line
+
+    found = event_line(event.kind, event.message, event.data)
+    if found is not None:
+        click.echo(found[0], err=found[1])
 
 
 def _opts(
@@ -316,17 +312,12 @@ def _migrate(
 
 
 def _summary(result: Any, seconds: float, verb: str) -> None:
-    revs = result.revisions
+    from rlskit.messages import summary_line
+
     done = [e for e in result.events if e.kind == "done"]
     where = done[-1].message if done else ""
-    if not revs:
-        click.echo(f"Nothing to do: {where}.")
-        return
-    statements = sum(e.data["statements"] for e in revs)
-    click.echo(
-        f"OK: {verb} ran {len(revs)} revision(s), {statements} statement(s) in "
-        f"{seconds * 1000:.0f} ms; {where}."
-    )
+    counts = [e.data["statements"] for e in result.revisions]
+    click.echo(summary_line(counts, where, seconds, verb))
 
 
 @cli.command()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlskit.bookkeeping import (
     KEEPALIVES,
@@ -56,12 +56,16 @@ from rlskit.runtime import (
 from rlskit.sqlfile import SqlFile
 from rlskit.urls import libpq_url, mask_url
 
+if TYPE_CHECKING:
+    from rlskit.noop import Graph
 
-def linear_plan(project: Project) -> list[tuple[str, str]] | None:
-    """(revision, SQL stem) base first, when the project is plain and linear; else None."""
+
+def linear_plan(project: Project, graph: Graph | None = None) -> list[tuple[str, str]] | None:
+    """(revision, SQL stem) base first, when the project (its ``graph``, if read
+    already) is plain and linear; else None."""
     from rlskit import noop
 
-    graph = noop.plain_graph(project)
+    graph = graph or noop.plain_graph(project)
     if graph is None:
         return None
     roots = [r for r, ps in graph.parents.items() if not ps]
@@ -247,7 +251,7 @@ def _run(
                 "Check it with `rlskit status`, then run upgrade again.",
             )
         _verify(conn, project, settings, stems)
-        pending = _after(order, before)
+        pending = pending_after(order, before)
         files = {rev: _load(project, rev, stems[rev]) for rev in pending}
         for rev, sqlfile in files.items():
             if not sqlfile.transactional and not settings.per_revision:
@@ -264,7 +268,7 @@ def _run(
                 if exc.sqlstate == "55P03" and exc.failure.in_transaction and now is not None:
                     lock_retry(exc, attempt, settings, report)  # or LockTimeout
                     before = now
-                    pending = _after(order, now)
+                    pending = pending_after(order, now)
                     continue
                 raise rollback_note(exc, settings, now, initial) from exc.__cause__
             except RlskitError:
@@ -290,7 +294,7 @@ def _run(
     return True
 
 
-def _after(order: list[str], at: tuple[str, ...]) -> list[str]:
+def pending_after(order: list[str], at: tuple[str, ...]) -> list[str]:
     """The revisions of ``order`` after the database's (all of them from base)."""
     return order[order.index(at[0]) + 1 :] if at else list(order)
 

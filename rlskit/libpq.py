@@ -1,26 +1,37 @@
-"""One read-only query through libpq itself, without importing psycopg.
+"""A few libpq calls through ctypes, without importing psycopg.
 
 ``import psycopg`` costs about 130 ms (it loads asyncio, importlib.metadata, every
 adapter), more than the whole answer to a deploy with nothing to do. The no-op
-check (:mod:`rlskit.noop`) needs one connection and one query, so it calls the
-libpq that psycopg's binary wheel ships (the same library psycopg would use: the
-same URL and conninfo syntax, ``PG*`` variables, ``.pgpass``, service files, TLS)
-through :mod:`ctypes`. Anything unexpected (no bundled libpq, a failed connection,
-an error) returns None and the caller takes the full path through psycopg, which
+check (:mod:`rlskit.noop`) and the express upgrade (:mod:`rlskit.express`) need a
+connection and simple queries, so they call the libpq that psycopg's binary wheel
+ships (the same library psycopg would use: the same URL and conninfo syntax,
+``PG*`` variables, ``.pgpass``, service files, TLS) through :mod:`ctypes`. Anything
+unexpected (no bundled libpq, a failed connection, an error) is returned or raised
+as :class:`Failed` and the caller takes the full path through psycopg, which
 reports it properly. Chosen over a library: no maintained binding is lighter than
-psycopg; this file is the few libpq calls that one query needs.
+psycopg; this file is the libpq calls those two need.
 """
 
 from __future__ import annotations
 
 import ctypes
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 _CONNECTION_OK = 0
+_PGRES_EMPTY_QUERY = 0
+_PGRES_COMMAND_OK = 1
 _PGRES_TUPLES_OK = 2
+_PG_DIAG_SQLSTATE = ord("C")
+# PQtransactionStatus
+IDLE, ACTIVE, INTRANS, INERROR, UNKNOWN = range(5)
 _lib: ctypes.CDLL | None = None
+# Notices (a migration's RAISE NOTICE, "already exists, skipping") are not printed:
+# libpq's default processor writes them to stderr, psycopg's path does not show them.
+_NoticeProcessor = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+_IGNORE_NOTICE = _NoticeProcessor(lambda arg, message: None)
 
 
 def _find() -> Path | None:
@@ -59,6 +70,14 @@ def _load() -> ctypes.CDLL | None:
         ("PQgetisnull", [vp, i, i], i),
         ("PQgetvalue", [vp, i, i], cp),
         ("PQclear", [vp], None),
+        ("PQcmdTuples", [vp], cp),
+        ("PQresultErrorField", [vp, i], cp),
+        ("PQresultErrorMessage", [vp], cp),
+        ("PQtransactionStatus", [vp], i),
+        ("PQgetCancel", [vp], vp),
+        ("PQcancel", [vp, cp, i], i),
+        ("PQfreeCancel", [vp], None),
+        ("PQsetNoticeProcessor", [vp, _NoticeProcessor, vp], vp),
     ):
         fn = getattr(lib, name)
         fn.argtypes = args
@@ -76,32 +95,142 @@ def query_row(params: Mapping[str, str], sql: str) -> list[str | None] | None:
     """The first row of ``sql`` (as text) on a new connection made from ``params``
     (libpq keywords; ``dbname`` may be a URL or conninfo, expanded by libpq); None
     when libpq is missing, the connection fails, or the query fails or returns no row."""
-    lib = _load()
-    if lib is None:
+    conn = Connection.connect(params)
+    if conn is None:
         return None
-    keys = list(params)
-    kw = (ctypes.c_char_p * (len(keys) + 1))(*(k.encode() for k in keys), None)
-    vals = (ctypes.c_char_p * (len(keys) + 1))(*(params[k].encode() for k in keys), None)
-    conn = lib.PQconnectdbParams(kw, vals, 1)
-    if not conn:
-        return None
-    try:
-        if lib.PQstatus(conn) != _CONNECTION_OK:
-            return None
-        res = lib.PQexec(conn, sql.encode())
-        if not res:
-            return None
+    with conn:
         try:
-            if lib.PQresultStatus(res) != _PGRES_TUPLES_OK or lib.PQntuples(res) < 1:
-                return None
-            row: list[str | None] = []
-            for col in range(lib.PQnfields(res)):
-                if lib.PQgetisnull(res, 0, col):
-                    row.append(None)
-                else:
-                    row.append((lib.PQgetvalue(res, 0, col) or b"").decode("utf-8"))
-            return row
+            rows, _ = conn.execute(sql)
+        except Failed:
+            return None
+    return rows[0] if rows else None
+
+
+class Failed(Exception):
+    """A libpq call that did not succeed; ``sqlstate`` when the server said why."""
+
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+class Connection:
+    """One libpq connection: simple-protocol queries, text results."""
+
+    def __init__(self, lib: ctypes.CDLL, conn: int) -> None:
+        self._lib = lib
+        self._conn: int | None = conn
+
+    @classmethod
+    def connect(cls, params: Mapping[str, str]) -> Connection | None:
+        """A connection made from libpq keywords (``dbname`` may be a URL, expanded by
+        libpq); None when there is no libpq or the connection fails."""
+        lib = _load()
+        if lib is None:
+            return None
+        keys = list(params)
+        kw = (ctypes.c_char_p * (len(keys) + 1))(*(k.encode() for k in keys), None)
+        vals = (ctypes.c_char_p * (len(keys) + 1))(*(params[k].encode() for k in keys), None)
+        conn = lib.PQconnectdbParams(kw, vals, 1)
+        if not conn:
+            return None
+        if lib.PQstatus(conn) != _CONNECTION_OK:
+            lib.PQfinish(conn)
+            return None
+        lib.PQsetNoticeProcessor(conn, _IGNORE_NOTICE, None)
+        return cls(lib, conn)
+
+    def close(self) -> None:
+        """End the connection (the server rolls back what was left open)."""
+        if self._conn is not None:
+            self._lib.PQfinish(self._conn)
+            self._conn = None
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection is still good."""
+        return self._conn is not None and self._lib.PQstatus(self._conn) == _CONNECTION_OK
+
+    @property
+    def transaction_status(self) -> int:
+        """:data:`IDLE`, :data:`INTRANS`, :data:`INERROR`, ... (:data:`UNKNOWN`: gone)."""
+        if self._conn is None:
+            return UNKNOWN
+        return int(self._lib.PQtransactionStatus(self._conn))
+
+    def execute(self, sql: str) -> tuple[list[list[str | None]], int]:
+        """Run ``sql`` (one or more statements, simple protocol): the rows of its last
+        result and the rows it affected; :class:`Failed` on any error."""
+        if self._conn is None:
+            raise Failed("the connection is closed")
+        lib = self._lib
+        res = lib.PQexec(self._conn, sql.encode())
+        if not res:
+            raise Failed("no result (out of memory or the connection was lost)")
+        try:
+            status = lib.PQresultStatus(res)
+            if status == _PGRES_TUPLES_OK:
+                nf = lib.PQnfields(res)
+                rows = [
+                    [
+                        None
+                        if lib.PQgetisnull(res, r, c)
+                        else (lib.PQgetvalue(res, r, c) or b"").decode("utf-8")
+                        for c in range(nf)
+                    ]
+                    for r in range(lib.PQntuples(res))
+                ]
+                return rows, len(rows)
+            if status in (_PGRES_COMMAND_OK, _PGRES_EMPTY_QUERY):
+                return [], int(lib.PQcmdTuples(res) or b"0")
+            state = lib.PQresultErrorField(res, _PG_DIAG_SQLSTATE)
+            message = (lib.PQresultErrorMessage(res) or b"").decode("utf-8", "replace")
+            raise Failed(message.strip(), state.decode() if state else None)
         finally:
             lib.PQclear(res)
-    finally:
-        lib.PQfinish(conn)
+
+    def execute_interruptibly(self, sql: str) -> tuple[list[list[str | None]], int]:
+        """:meth:`execute` in a worker thread, so that Ctrl-C in the main thread
+        cancels the statement on the server (as psycopg does) instead of waiting."""
+        if self._conn is None:
+            raise Failed("the connection is closed")
+        outcome: list[tuple[list[list[str | None]], int] | BaseException] = []
+
+        def work() -> None:
+            try:
+                outcome.append(self.execute(sql))
+            except BaseException as exc:  # handed to the caller's thread
+                outcome.append(exc)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.2)
+        except KeyboardInterrupt:
+            self._cancel()
+            worker.join()
+            raise
+        found = outcome[0]
+        if isinstance(found, BaseException):
+            raise found
+        return found
+
+    def _cancel(self) -> None:
+        """Ask the server to cancel the running statement."""
+        if self._conn is None:
+            return
+        lib = self._lib
+        cancel = lib.PQgetCancel(self._conn)
+        if cancel:
+            try:
+                buf = ctypes.create_string_buffer(256)
+                lib.PQcancel(cancel, buf, 256)
+            finally:
+                lib.PQfreeCancel(cancel)

@@ -135,7 +135,8 @@ def plain_graph(project: Project) -> Graph | None:
     return Graph(parents, stems, docs)
 
 
-def _query(settings: Settings) -> str:
+def state_query(settings: Settings) -> str:
+    """One query: the versions, the records of applied files, stray privileges (JSON)."""
     from rlskit.bookkeeping import _book_name, _version_name
 
     schema = settings.version_table_schema
@@ -160,13 +161,9 @@ def _query(settings: Settings) -> str:
     )
 
 
-def _state(
-    project: Project, url: str, settings: Settings, extra: dict[str, str] | None = None
-) -> tuple[Graph, frozenset[str], list[list[str]], int] | None:
-    """The graph, the database's versions, its records and stray privileges."""
-    graph = plain_graph(project)
-    if graph is None:
-        return None
+def connect_params(url: str, extra: dict[str, str] | None = None) -> dict[str, str] | None:
+    """libpq keywords for ``url``: our defaults first (the URL's own values override
+    them), then the URL, then ``extra``; None when the URL cannot be read."""
     from rlskit.bookkeeping import KEEPALIVES
     from rlskit.urls import libpq_url
 
@@ -174,21 +171,41 @@ def _state(
         target = libpq_url(url)
     except ValueError:
         return None
-    # our defaults first (the URL's own values override them), then the URL
     params = {"connect_timeout": "10", **{k: str(v) for k, v in KEEPALIVES.items()}}
     params.update(dbname=target, client_encoding="UTF8", **(extra or {}))
-    from rlskit import libpq
+    return params
 
-    if libpq.available():
-        row = libpq.query_row(params, _query(settings))
-    else:  # no bundled libpq (psycopg[c], a system libpq): the same through psycopg
-        row = _query_psycopg(dict(params), _query(settings))
-    if row is None or row[0] is None:
+
+State = tuple[Graph, frozenset[str], list[list[str]], int]
+
+
+def read_state(graph: Graph, row: list[str | None] | None) -> State | None:
+    """The database's versions, its records and stray privileges from :func:`state_query`'s row."""
+    if not row or row[0] is None:
         return None
     import json
 
     versions, records, stray = json.loads(row[0])
     return graph, frozenset(versions), records, int(stray)
+
+
+def _state(
+    project: Project, url: str, settings: Settings, extra: dict[str, str] | None = None
+) -> State | None:
+    """The graph, the database's versions, its records and stray privileges."""
+    graph = plain_graph(project)
+    if graph is None:
+        return None
+    params = connect_params(url, extra)
+    if params is None:
+        return None
+    from rlskit import libpq
+
+    if libpq.available():
+        row = libpq.query_row(params, state_query(settings))
+    else:  # no bundled libpq (psycopg[c], a system libpq): the same through psycopg
+        row = _query_psycopg(dict(params), state_query(settings))
+    return read_state(graph, row)
 
 
 def _query_psycopg(params: dict[str, str], sql: str) -> list[str | None] | None:
@@ -204,7 +221,7 @@ def _query_psycopg(params: dict[str, str], sql: str) -> list[str | None] | None:
     return None if found is None else list(found)
 
 
-def _unchanged(project: Project, graph: Graph, record: list[str]) -> bool | None:
+def unchanged(project: Project, graph: Graph, record: list[str]) -> bool | None:
     """True: the file's bytes are the recorded ones; None: only the full path can tell."""
     from rlskit import pgsql
 
@@ -244,17 +261,24 @@ def at_heads(
     (verified from the bytes' recorded hashes); None when the full path must decide.
     ``extra``: libpq parameters that override the URL's (``require_auth``)."""
     state = _state(project, url, settings, extra)
-    if state is None:
-        return None
+    return None if state is None else current_heads(project, state)
+
+
+def current_heads(project: Project, state: State) -> tuple[str, ...] | None:
+    """The heads when ``state`` is at them with every applied file unchanged, else None."""
     graph, versions, records, stray = state
-    if stray or versions != graph.heads:
+    if stray or versions != graph.heads or not applied_unchanged(project, graph, records):
         return None
-    for record in records:
-        if record[0] not in graph.stems:
-            continue  # a revision the project no longer has: the full path skips it too
-        if not _unchanged(project, graph, record):
-            return None
     return tuple(sorted(graph.heads))
+
+
+def applied_unchanged(project: Project, graph: Graph, records: list[list[str]]) -> bool:
+    """Whether every recorded file of a revision the project has is unchanged byte for byte."""
+    return all(
+        # a revision the project no longer has: the full path skips it too
+        r[0] not in graph.stems or unchanged(project, graph, r)
+        for r in records
+    )
 
 
 def status_rows(
@@ -279,7 +303,7 @@ def status_rows(
     rows = []
     for rev in order:
         rec = book.get(rev)
-        if rec is not None and not _unchanged(project, graph, rec):
+        if rec is not None and not unchanged(project, graph, rec):
             return None
         stem = graph.stems[rev]
         up, down = project.sql_dir / f"{stem}.up.sql", project.sql_dir / f"{stem}.down.sql"

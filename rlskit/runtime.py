@@ -544,7 +544,7 @@ def _execute_file(dconn: Any, sqlfile: SqlFile, revision: str) -> None:
         elif status != TransactionStatus.INTRANS:
             if dconn.closed or status == TransactionStatus.UNKNOWN:
                 raise error or psycopg.OperationalError("the connection was lost")
-            raise _transaction_lost(sqlfile, revision, status.name)
+            raise transaction_lost(sqlfile, revision, status.name)
         elif error is not None:
             raise error
         cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}", prepare=False)
@@ -555,7 +555,7 @@ _TX_WORDS = re.compile(
 )
 
 
-def _transaction_lost(sqlfile: SqlFile, revision: str, status: str) -> TransactionLost:
+def transaction_lost(sqlfile: SqlFile, revision: str, status: str) -> TransactionLost:
     """The transaction ended inside the file although it was checked: name the first
     statement that reads like transaction control, else the file's line range."""
     culprit = next(

@@ -96,7 +96,11 @@ class SqlFile:
     @classmethod
     def load(cls, path: Path, display: str) -> SqlFile:
         """Read and parse ``path``; ``display`` names it in messages."""
-        data = path.read_bytes()
+        return cls.from_bytes(path.read_bytes(), path, display)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: Path, display: str) -> SqlFile:
+        """Parse the bytes read from ``path``."""
         try:
             raw = data.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -1,0 +1,328 @@
+"""Express upgrades: one transaction through libpq, or nothing and the full path.
+
+``rlskit upgrade`` of a plain linear project (:func:`rlskit.engine.linear_plan`)
+runs here from the console script (:mod:`rlskit.entry`), before psycopg, click or
+Alembic are imported: their imports cost a tenth of what the server needs for a
+thousand policies. It is an attempt that commits everything or changes nothing:
+the migration lock is only tried, the bookkeeping, the check of applied files,
+every pending file and its record and the version row run in ONE transaction
+through :class:`rlskit.libpq.Connection`, and the events are printed only after
+COMMIT succeeded. Anything else (the lock is held, a file was edited, a statement
+fails, a lock timeout, a file the parser refuses, per-revision mode, a URL with its
+own ``options``) rolls back, and the full path runs the upgrade from the start: it
+waits, retries, locates the failing statement and reports it as always
+(tests/test_express.py compares the two ways on the same projects).
+
+A file with no word that can start transaction control (``BEGIN``, ``COMMIT``,
+``END``, ...), no psql meta-command and no ``rlskit:`` directive is sent while it is
+split and fingerprinted in another thread (pglast releases the GIL); any other file
+is parsed and checked first, as the full path does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rlskit import libpq, noop
+from rlskit.bookkeeping import (
+    DEFAULT_SCHEMA,
+    _version_name,
+    advisory_key,
+    bookkeeping_prepare,
+    bookkeeping_record,
+    lock_timeout_sql,
+    session_options,
+)
+from rlskit.errors import RlskitError
+from rlskit.messages import event_line, summary_line
+from rlskit.project import Project, Settings
+from rlskit.quoting import quote_ident, quote_literal
+from rlskit.sqlfile import SqlFile, normalise
+from rlskit.term import escape
+from rlskit.urls import mask_url
+
+# Words that can start a statement ending or nesting the transaction, a psql
+# meta-command, a directive: a file with none of them needs no parse before it runs.
+_NEEDS_PARSE = re.compile(
+    r"\b(?:BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE)\b|^\s*\\|rlskit:",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+Answer = tuple[str, str, int]  # stdout, stderr, exit code
+
+
+class _Handover(Exception):
+    """Roll back and let the full path run the upgrade."""
+
+
+@dataclass
+class _Pending:
+    revision: str
+    path: Path
+    display: str
+    data: bytes
+    parsed: SqlFile | None = None  # parsed before it runs (it needed the parser)
+    failed: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    def parse_aside(self) -> None:
+        """Split and fingerprint in another thread while the server runs the file."""
+
+        def work() -> None:
+            try:
+                self.parsed = SqlFile.from_bytes(self.data, self.path, self.display)
+                self.parsed.checksum  # noqa: B018 (computed here, off the main thread)
+            except BaseException as exc:  # handed to the main thread in :meth:`sqlfile`
+                self.failed = exc
+
+        self.thread = threading.Thread(target=work, daemon=True)
+        self.thread.start()
+
+    def sqlfile(self) -> SqlFile:
+        """The parsed file (waiting for its thread); :class:`_Handover` when the
+        parser refused it (the full path reports that before running anything)."""
+        if self.thread is not None:
+            self.thread.join()
+        if self.failed is not None or self.parsed is None:
+            raise _Handover
+        return self.parsed
+
+
+def upgrade(
+    project: Project, url: str, source: str, extra: dict[str, str] | None = None
+) -> Answer | None:
+    """What ``rlskit upgrade`` prints and exits with, when this module could do it all
+    (including "nothing to do"); None when the full path must run (nothing changed)."""
+    started = time.perf_counter()
+    settings = project.settings
+    graph = noop.plain_graph(project)
+    params = noop.connect_params(url, extra)
+    if graph is None or params is None or "options" in url.lower():
+        return None
+    from rlskit import engine
+
+    plan = engine.linear_plan(project, graph)
+    params["options"] = session_options("")
+    conn = libpq.Connection.connect(params)
+    if conn is None:
+        return None  # the full path connects again and says why
+    with conn:
+        try:
+            state = _state(conn, graph, settings)
+        except libpq.Failed as exc:
+            if exc.sqlstate != "42P01":
+                return None
+            state = graph, frozenset(), [], 0  # no bookkeeping yet: the locked part makes it
+        if state is None:
+            return None
+        where = {"url": mask_url(url), "source": source}
+        heads = noop.current_heads(project, state)
+        if heads is not None and len(heads) == 1:
+            nothing = f"Nothing to do: at {heads[0]} (was {heads[0]})."
+            return _answer([event_line("connected", "", where), (nothing, False)], 0)
+        if plan is None or settings.per_revision:
+            return None
+        return _locked(conn, project, settings, graph, plan, where, started)
+
+
+def _state(conn: libpq.Connection, graph: noop.Graph, settings: Settings) -> noop.State | None:
+    rows, _ = conn.execute(noop.state_query(settings))
+    return noop.read_state(graph, rows[0] if rows else None)
+
+
+def _answer(lines: list[tuple[str, bool] | None], code: int) -> Answer:
+    out = "".join(f"{x[0]}\n" for x in lines if x is not None and not x[1])
+    err = "".join(f"{x[0]}\n" for x in lines if x is not None and x[1])
+    return out, err, code
+
+
+def _error(exc: RlskitError) -> Answer:
+    """The full path's rendering of an error (click's red on a terminal)."""
+    text = f"Error: {escape(str(exc), keep_newlines=True)}"
+    if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
+        text = f"\x1b[31m{text}\x1b[0m"
+    return "", f"{text}\n", exc.exit_code
+
+
+def _locked(
+    conn: libpq.Connection,
+    project: Project,
+    settings: Settings,
+    graph: noop.Graph,
+    plan: list[tuple[str, str]],
+    where: dict[str, str],
+    started: float,
+) -> Answer | None:
+    """The upgrade under the migration lock, if it is free at once."""
+    key = advisory_key(settings)
+    try:
+        if conn.execute(f"SELECT pg_try_advisory_lock({key})")[0][0][0] != "t":
+            return None  # another upgrade runs: the full path waits and says so
+    except libpq.Failed:
+        return None
+    try:
+        conn.execute("BEGIN")
+        return _transaction(conn, project, settings, graph, plan, where, started)
+    except _Handover:
+        return None
+    except libpq.Failed as exc:
+        if conn.connected:
+            return None
+        from rlskit.runtime import connection_lost
+
+        return _error(connection_lost(settings, exc))  # not run again: say it
+    except RlskitError as exc:
+        return _error(exc)
+    except KeyboardInterrupt:
+        rolled_back = _rollback(conn)
+        text = (
+            "Interrupted; the running transaction was rolled back."
+            if rolled_back
+            else "Interrupted; the connection was closed: the server rolls its transaction back."
+        )
+        return "", f"{text}\n", 130
+    finally:
+        _rollback(conn)
+        with contextlib.suppress(libpq.Failed):
+            conn.execute(f"SELECT pg_advisory_unlock({key})")
+
+
+def _rollback(conn: libpq.Connection) -> bool:
+    """Roll back what is open; whether the connection is idle afterwards."""
+    if conn.transaction_status in (libpq.INTRANS, libpq.INERROR):
+        with contextlib.suppress(libpq.Failed):
+            conn.execute("ROLLBACK")
+    return conn.transaction_status == libpq.IDLE
+
+
+def _transaction(
+    conn: libpq.Connection,
+    project: Project,
+    settings: Settings,
+    graph: noop.Graph,
+    plan: list[tuple[str, str]],
+    where: dict[str, str],
+    started: float,
+) -> Answer:
+    from rlskit import engine
+    from rlskit.runtime import SESSION_RESET, stripped_event, transaction_lost
+
+    reset = "; ".join(SESSION_RESET)
+    vt = _version_name(settings)
+    if settings.version_table_schema == DEFAULT_SCHEMA:
+        legacy = quote_literal(quote_ident(settings.version_table))
+        moved = f"to_regclass({quote_literal(vt)}) IS NULL AND to_regclass({legacy}) IS NOT NULL"
+        if conn.execute(f"SELECT {moved}")[0][0][0] == "t":
+            raise _Handover  # an earlier rlskit's bookkeeping: the full path moves it
+    for stmt in bookkeeping_prepare(settings):
+        conn.execute(stmt)
+    state = _state(conn, graph, settings)  # again, under the lock
+    if state is None:
+        raise _Handover
+    _, versions, records, _ = state
+    stems = dict(plan)
+    if len(versions) > 1 or not versions <= stems.keys():
+        raise _Handover
+    if not noop.applied_unchanged(project, graph, records):
+        raise _Handover  # an edited file, an older record: the full path decides
+    before = tuple(versions)
+    pending = engine.pending_after([rev for rev, _ in plan], before)
+    if not pending:
+        raise _Handover
+    files = []
+    for rev in pending:
+        path = project.sql_dir / f"{stems[rev]}.up.sql"
+        try:
+            files.append(_Pending(rev, path, project.display(path), path.read_bytes()))
+        except OSError:
+            raise _Handover from None
+    said = [event_line("connected", "", where)]
+    counts = []
+    current = before[0] if before else None
+    for item in files:
+        t0 = time.perf_counter()
+        try:
+            text = normalise(item.data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise _Handover from None
+        if _NEEDS_PARSE.search(text):
+            sqlfile = item.sqlfile() if item.thread else _parse_now(item)
+            if not sqlfile.transactional:
+                raise _Handover
+            text = sqlfile.script
+            note = stripped_event(sqlfile)
+            if note is not None:
+                said.append(event_line(note.kind, note.message, note.data))
+        else:
+            item.parse_aside()
+        conn.execute(f"{reset}; {lock_timeout_sql(settings)}")
+        conn.execute_interruptibly(text)
+        status = conn.transaction_status
+        sqlfile = item.sqlfile()
+        if status != libpq.INTRANS:
+            if status == libpq.IDLE:  # the file ended the transaction despite the check
+                raise transaction_lost(sqlfile, item.revision, "IDLE")
+            raise _Handover
+        record = "; ".join(
+            bookkeeping_record(
+                settings, item.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
+            )
+        )
+        conn.execute(f"{reset}; {record}")
+        _record_version(conn, vt, current, item.revision)
+        current = item.revision
+        ms = (time.perf_counter() - t0) * 1000
+        n = len(sqlfile.statements)
+        message = f"applied {item.revision} {sqlfile.display} ({n} statements, {ms:.0f} ms)"
+        said.append(event_line("revision", message, {}))
+        counts.append(n)
+    after = [row[0] or "" for row in conn.execute(f"SELECT version_num FROM {vt}")[0]]
+    _commit(conn, pending)
+    at = f"at {', '.join(after) or 'base'} (was {', '.join(before) or 'base'})"
+    said.append((summary_line(counts, at, time.perf_counter() - started, "upgrade"), False))
+    return _answer(said, 0)
+
+
+def _parse_now(item: _Pending) -> SqlFile:
+    try:
+        item.parsed = SqlFile.from_bytes(item.data, item.path, item.display)
+    except RlskitError:
+        raise _Handover from None  # the full path names the file and line
+    return item.parsed
+
+
+def _record_version(conn: libpq.Connection, vt: str, old: str | None, new: str) -> None:
+    """Move the version row as Alembic does (INSERT from base, else UPDATE one row)."""
+    if old is None:
+        conn.execute(f"INSERT INTO {vt} (version_num) VALUES ({quote_literal(new)})")
+        return
+    _, count = conn.execute(
+        f"UPDATE {vt} SET version_num = {quote_literal(new)} "
+        f"WHERE {vt}.version_num = {quote_literal(old)}"
+    )
+    if count != 1:
+        raise _Handover
+
+
+def _commit(conn: libpq.Connection, pending: list[str]) -> None:
+    """COMMIT; a refused commit was rolled back by the server (the full path runs
+    again and reports it); a connection lost during COMMIT leaves the outcome unknown."""
+    try:
+        conn.execute("COMMIT")
+    except libpq.Failed as exc:
+        if conn.connected:
+            raise _Handover from None
+        raise RlskitError(
+            "The connection to the database was lost while COMMIT of revision(s) "
+            f"{', '.join(pending)} was sent: whether the server committed it is unknown "
+            f"({' '.join(str(exc).split())[:200]}).",
+            "Run `rlskit status` to see the database's revision, then upgrade again; it "
+            "continues where the database is.",
+        ) from None
