@@ -106,7 +106,11 @@ def answer(argv: list[str]) -> tuple[str, str, int] | None:
 def main() -> None:
     """Console-script entry point."""
     if not os.environ.get("RLSKIT_NO_FAST_PATH"):
-        done = answer(sys.argv[1:])
+        try:
+            done = answer(sys.argv[1:])
+        except KeyboardInterrupt:  # the express upgrade says what it rolled back itself
+            sys.stderr.write("Interrupted before anything was changed.\n")
+            sys.exit(130)
         if done is not None:
             out, err, code = done
             sys.stdout.write(out)

@@ -85,11 +85,15 @@ class _Pending:
         self.thread = threading.Thread(target=work, daemon=True)
         self.thread.start()
 
+    def join(self) -> None:
+        """Wait for the parse, if it runs aside."""
+        if self.thread is not None:
+            self.thread.join()
+
     def sqlfile(self) -> SqlFile:
         """The parsed file (waiting for its thread); :class:`_Handover` when the
         parser refused it (the full path reports that before running anything)."""
-        if self.thread is not None:
-            self.thread.join()
+        self.join()
         if self.failed is not None or self.parsed is None:
             raise _Handover
         return self.parsed
@@ -265,11 +269,12 @@ def _transaction(
         conn.execute(f"{reset}; {lock_timeout_sql(settings)}")
         conn.execute_interruptibly(text)
         status = conn.transaction_status
-        sqlfile = item.sqlfile()
+        if status == libpq.IDLE:  # the file ended the transaction despite the check:
+            item.join()  # what ran may be committed, so say it rather than run it again
+            raise transaction_lost(item.parsed or item.display, item.revision, "IDLE")
         if status != libpq.INTRANS:
-            if status == libpq.IDLE:  # the file ended the transaction despite the check
-                raise transaction_lost(sqlfile, item.revision, "IDLE")
             raise _Handover
+        sqlfile = item.sqlfile()
         record = "; ".join(
             bookkeeping_record(
                 settings, item.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash

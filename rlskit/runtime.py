@@ -555,9 +555,12 @@ _TX_WORDS = re.compile(
 )
 
 
-def transaction_lost(sqlfile: SqlFile, revision: str, status: str) -> TransactionLost:
+def transaction_lost(sqlfile: SqlFile | str, revision: str, status: str) -> TransactionLost:
     """The transaction ended inside the file although it was checked: name the first
-    statement that reads like transaction control, else the file's line range."""
+    statement that reads like transaction control, else the file's line range (or the
+    file, given by its displayed name only when it could not be parsed)."""
+    if isinstance(sqlfile, str):
+        return _lost(f"{sqlfile}: one of its statements", revision, status)
     culprit = next(
         (_where(sqlfile, st) for st in sqlfile.statements if _TX_WORDS.match(st.text)), None
     )

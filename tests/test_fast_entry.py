@@ -66,10 +66,15 @@ def test_a_status_with_hostile_messages_and_a_missing_down_file_matches_the_full
 
 def test_anything_to_do_or_to_doubt_takes_the_full_path(project: Path, database: Database) -> None:
     env = {"RLSKIT_DATABASE_URL": database.url}
-    first, imported = rlskit_imports(["upgrade"], project, env)  # pending: applied by the full path
+    first, imported = rlskit_imports(["upgrade"], project, env)  # pending: rlskit.express
     assert first.returncode == 0 and "upgrade ran" in first.stdout, first.stderr
+    assert not {"click", "psycopg", "alembic", "sqlalchemy"} & imported
+    write_revision(project, "0100", "SELECT 1/0;\n")  # fails: the full path says where
+    failed, imported = rlskit_imports(["upgrade"], project, env)
+    assert failed.returncode == 1 and "sql/0100_test.up.sql:1" in failed.stderr
     assert "click" in imported and "psycopg" in imported
     assert not {"alembic", "sqlalchemy"} & imported  # a plain linear project: rlskit.engine
+    (project / "sql" / "0100_test.up.sql").write_text("SELECT 1;\n")
     path = next((project / "sql").glob("0002_*.up.sql"))
     path.write_text(path.read_text() + "\nCREATE TABLE app.sneaky (id int);\n")
     edited, imported = rlskit_imports(["upgrade"], project, env)
