@@ -110,9 +110,6 @@ def upgrade(
     params = noop.connect_params(url, extra)
     if graph is None or params is None or "options" in url.lower():
         return None
-    from rlskit import engine
-
-    plan = engine.linear_plan(project, graph)
     params["options"] = session_options("")
     conn = libpq.Connection.connect(params)
     if conn is None:
@@ -131,7 +128,12 @@ def upgrade(
         if heads is not None and len(heads) == 1:
             nothing = f"Nothing to do: at {heads[0]} (was {heads[0]})."
             return _answer([event_line("connected", "", where), (nothing, False)], 0)
-        if plan is None or settings.per_revision:
+        if settings.per_revision:
+            return None
+        from rlskit import engine  # not for a no-op: its imports cost a no-op a fifth more
+
+        plan = engine.linear_plan(project, graph)
+        if plan is None:
             return None
         return _locked(conn, project, settings, graph, plan, where, started)
 
