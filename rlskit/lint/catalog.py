@@ -66,6 +66,7 @@ class _Function:
     volatility: str
     leakproof: bool
     executors: tuple[str, ...]
+    owner: str
 
 
 def build(conn: Connection) -> m.Model:
@@ -178,6 +179,7 @@ def build(conn: Connection) -> m.Model:
             volatility=f.volatility,
             leakproof=f.leakproof,
             executors=set(f.executors),
+            owner=f.owner,
         )
         model.functions[f.name] = fn
         if plpgsql is not None:

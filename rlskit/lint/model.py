@@ -127,7 +127,7 @@ class Function:
     loc: Loc
     volatility: str = "v"  # i, s, v (pg_proc.provolatile)
     leakproof: bool = False
-    owner: str | None = None
+    owner: str | None = None  # None: the role that ran the migrations (static)
     executors: set[str] | None = None  # catalog: roles holding EXECUTE (PUBLIC included)
     trees: list[Any] | None = field(default=None, repr=False, compare=False)  # parsed once
 
@@ -542,6 +542,14 @@ class StaticBuilder:
             elif kind == "OBJECT_FUNCTION" and "ObjectWithArgs" in obj:
                 fname = _qualified(names(obj["ObjectWithArgs"]["objname"]))
                 self.model.functions.pop(fname, None)
+
+    def on_AlterOwnerStmt(self, n: Node, loc: Loc, text: str) -> None:
+        if n.get("objectType") not in ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE"):
+            return
+        obj = n.get("object", {}).get("ObjectWithArgs")
+        f = self.model.functions.get(_qualified(names(obj["objname"]))) if obj else None
+        if f is not None:
+            f.owner = _role(n["newowner"])
 
     def on_GrantStmt(self, n: Node, loc: Loc, text: str) -> None:
         objtype = n.get("objtype", "")

@@ -15,7 +15,8 @@ SELECT n.nspname || '.' || p.proname AS name,
        p.proleakproof AS leakproof,
        ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END
              FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
-             WHERE a.privilege_type = 'EXECUTE') AS executors
+             WHERE a.privilege_type = 'EXECUTE') AS executors,
+       pg_get_userbyid(p.proowner)::text AS owner
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang

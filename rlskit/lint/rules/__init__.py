@@ -47,6 +47,7 @@ from rlskit.lint.rules import (
     rls041_default_privileges_low_trust,
     rls042_view_without_security_barrier,
     rls043_data_migration_under_force_rls,
+    rls044_secdef_reads_hidden_rows,
 )
 
 ALL_RULES: tuple[Rule, ...] = (
@@ -93,5 +94,6 @@ ALL_RULES: tuple[Rule, ...] = (
     rls041_default_privileges_low_trust.RULE,
     rls042_view_without_security_barrier.RULE,
     rls043_data_migration_under_force_rls.RULE,
+    rls044_secdef_reads_hidden_rows.RULE,
 )
 RULES_BY_ID = {r.id: r for r in ALL_RULES}
