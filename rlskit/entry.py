@@ -109,7 +109,7 @@ def main() -> None:
         try:
             done = answer(sys.argv[1:])
         except KeyboardInterrupt:  # the express upgrade says what it rolled back itself
-            sys.stderr.write("Interrupted before anything was changed.\n")
+            sys.stderr.write("Interrupted: run `rlskit status` to see where the database is.\n")
             sys.exit(130)
         if done is not None:
             out, err, code = done

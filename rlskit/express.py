@@ -168,6 +168,7 @@ def _locked(
 ) -> Answer | None:
     """The upgrade under the migration lock, if it is free at once."""
     key = advisory_key(settings)
+    sent: list[bool] = []  # COMMIT was sent
     try:
         if conn.execute(f"SELECT pg_try_advisory_lock({key})")[0][0][0] != "t":
             return None  # another upgrade runs: the full path waits and says so
@@ -175,7 +176,11 @@ def _locked(
         return None
     try:
         conn.execute("BEGIN")
-        return _transaction(conn, project, settings, graph, plan, where, started)
+        said, counts, at, pending = _transaction(conn, project, settings, graph, plan, where)
+        sent.append(True)  # before COMMIT is sent: an interrupt after it claims nothing
+        _commit(conn, pending)
+        said.append((summary_line(counts, at, time.perf_counter() - started, "upgrade"), False))
+        return _answer(said, 0)
     except _Handover:
         return None
     except libpq.Failed as exc:
@@ -187,12 +192,15 @@ def _locked(
     except RlskitError as exc:
         return _error(exc)
     except KeyboardInterrupt:
-        rolled_back = _rollback(conn)
-        text = (
-            "Interrupted; the running transaction was rolled back."
-            if rolled_back
-            else "Interrupted; the connection was closed: the server rolls its transaction back."
-        )
+        if sent:
+            text = (
+                "Interrupted after COMMIT was sent: run `rlskit status` to see whether "
+                "the upgrade was applied."
+            )
+        elif _rollback(conn):
+            text = "Interrupted; the running transaction was rolled back."
+        else:
+            text = "Interrupted; the connection was closed: the server rolls its transaction back."
         return "", f"{text}\n", 130
     finally:
         _rollback(conn)
@@ -215,8 +223,9 @@ def _transaction(
     graph: noop.Graph,
     plan: list[tuple[str, str]],
     where: dict[str, str],
-    started: float,
-) -> Answer:
+) -> tuple[list[tuple[str, bool] | None], list[int], str, list[str]]:
+    """Everything up to COMMIT: (lines to print, statements per revision, where the
+    database is (was), the revisions run)."""
     from rlskit import engine
     from rlskit.runtime import SESSION_RESET, stripped_event, transaction_lost
 
@@ -291,10 +300,8 @@ def _transaction(
         said.append(event_line("revision", message, {}))
         counts.append(n)
     after = [row[0] or "" for row in conn.execute(f"SELECT version_num FROM {vt}")[0]]
-    _commit(conn, pending)
     at = f"at {', '.join(after) or 'base'} (was {', '.join(before) or 'base'})"
-    said.append((summary_line(counts, at, time.perf_counter() - started, "upgrade"), False))
-    return _answer(said, 0)
+    return said, counts, at, pending
 
 
 def _parse_now(item: _Pending) -> SqlFile:

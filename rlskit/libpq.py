@@ -201,21 +201,29 @@ class Connection:
         if self._conn is None:
             raise Failed("the connection is closed")
         outcome: list[tuple[list[list[str | None]], int] | BaseException] = []
+        finished = threading.Event()  # not Thread.join: an interrupted join can mark
+        # a running thread stopped (CPython 3.11's bpo-45274 handling)
 
         def work() -> None:
             try:
                 outcome.append(self.execute(sql))
             except BaseException as exc:  # handed to the caller's thread
                 outcome.append(exc)
+            finally:
+                finished.set()
 
         worker = threading.Thread(target=work, daemon=True)
-        worker.start()
         try:
-            while worker.is_alive():
-                worker.join(0.2)
+            worker.start()  # (Ctrl-C may land while the worker already sends the query)
+            while not finished.wait(0.2):
+                pass
         except KeyboardInterrupt:
-            self._cancel()
-            worker.join()
+            while not finished.is_set():  # never touch the connection while it works
+                self._cancel()
+                try:
+                    finished.wait(1.0)
+                except KeyboardInterrupt:
+                    continue
             raise
         found = outcome[0]
         if isinstance(found, BaseException):
