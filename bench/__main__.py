@@ -133,6 +133,32 @@ def median_of(n: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(n))
 
 
+def alternate(n: int, fns: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
+    """Run each function once per round, ``n`` rounds; each one's times. Each round
+    starts one contestant further on, so that over len(fns) rounds every contestant
+    runs once in every position (a disturbance fading within a round, such as the
+    ext4 slowdown after other processes delete files, hits them all alike)."""
+    keys = list(fns)
+    times: dict[str, list[float]] = {k: [] for k in keys}
+    for i in range(n):
+        for k in keys[i % len(keys) :] + keys[: i % len(keys)]:
+            times[k].append(fns[k]())
+    for k, v in times.items():
+        print(f"    {k:<10} {' '.join(f'{x * 1000:.0f}' for x in v)} ms", flush=True)
+    return times
+
+
+def spread(v: list[float]) -> str:
+    """``min/median/max`` of a contestant's runs, for the note column."""
+    return (
+        f"min/med/max {min(v) * 1000:.0f}/{statistics.median(v) * 1000:.0f}/"
+        f"{max(v) * 1000:.0f} ms, {len(v)} runs"
+    )
+
+
+ROUNDS = 5  # alternating rounds of every contestant of a timed comparison; rows are medians
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds >= 0.01 else f"{seconds * 1000:.2f} ms"
 
@@ -179,9 +205,8 @@ def bench_upgrade(b: Bench, tables: int = 250) -> None:
         project = Project.find(proj)
         return timed(lambda: commands.upgrade(project, "head", RunOptions(url=url)))
 
-    f = median_of(3, floor)
-    c = median_of(3, cli)
-    a = median_of(3, api)
+    runs = alternate(ROUNDS, {"psql": floor, "cli": cli, "api": api})
+    f, c, a = (statistics.median(runs[k]) for k in ("psql", "cli", "api"))
     b.add(
         "upgrade",
         "rlskit upgrade (CLI process, from empty)",
@@ -189,9 +214,17 @@ def bench_upgrade(b: Bench, tables: int = 250) -> None:
         ms(f),
         c / f,
         "<= 1.0x",
-        "includes Python start-up and imports",
+        f"includes Python start-up and imports; {spread(runs['cli'])}",
     )
-    b.add("upgrade", "commands.upgrade (in-process, from empty)", ms(a), ms(f), a / f, "<= 1.0x")
+    b.add(
+        "upgrade",
+        "commands.upgrade (in-process, from empty)",
+        ms(a),
+        ms(f),
+        a / f,
+        "<= 1.0x",
+        f"{spread(runs['api'])}; floor {spread(runs['psql'])}",
+    )
 
 
 # -- 2. nothing pending vs psql -c 'select 1' ---------------------------------------
@@ -236,14 +269,14 @@ def bench_growth(b: Bench) -> None:
                 psql, ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file)], url
             )
 
-        f = median_of(3, floor)
         project = Project.find(proj)
 
         def api(project: Project = project) -> float:
             url = b.fresh_db("bench_g")
             return timed(lambda: commands.upgrade(project, "head", RunOptions(url=url)))
 
-        a = median_of(3, api)
+        runs = alternate(ROUNDS, {"psql": floor, "api": api})
+        f, a = statistics.median(runs["psql"]), statistics.median(runs["api"])
         b.add(
             "growth",
             f"commands.upgrade, {tables * 4} policies",
@@ -251,7 +284,7 @@ def bench_growth(b: Bench) -> None:
             ms(f),
             a / f,
             "linear",
-            f"{a / (tables * 4) * 1e6:.0f} us per policy",
+            f"{a / (tables * 4) * 1e6:.0f} us per policy; {spread(runs['api'])}",
         )
 
 
@@ -373,7 +406,7 @@ def write_results(b: Bench, started: float) -> None:
         f"rlskit {__version__}, alembic {alembic.__version__}, SQLAlchemy {sqlalchemy.__version__}, "
         f"psycopg {psycopg.__version__}.",
         "",
-        "Every ratio divides by a floor measured in the same run; each figure is a median of repeated runs (3 for whole commands, up to 300 for single queries, run alternately with their floor; peers: 5 rounds of every contestant in rotating order, min/median/max in the note). "
+        "Every ratio divides by a floor measured in the same run; each figure is a median of repeated runs (applies from empty in upgrade, growth and peers: 5 rounds of every contestant and its floor in rotating order, min/median/max in the note; other whole commands 3 to 7 runs; single queries up to 300, alternating with their floor). "
         "Every apply from empty runs on a new database after a CHECKPOINT and a sync, and no database is dropped until the end (see `Bench.fresh_db`: on this VM's ext4 without a journal, deleted files slow every file creation for a minute after).",
         "",
         "| section | what | measured | floor | ratio | target | note |",

@@ -9,10 +9,9 @@ import os
 import shutil
 import statistics
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from bench.__main__ import RLSKIT, Bench, ms, psql_run, run, timed
+from bench.__main__ import RLSKIT, ROUNDS, Bench, alternate, ms, psql_run, run, spread, timed
 from bench.generate import make_project, schema_sql
 from rlskit import commands
 from rlskit.commands import RunOptions
@@ -20,7 +19,6 @@ from rlskit.project import Project
 
 REPO = Path(__file__).resolve().parent.parent
 ALEMBIC = str(Path(sys.executable).parent / "alembic")
-ROUNDS = 5  # alternating rounds of every contestant; the row is their median
 
 ENV_PY = """\
 import os
@@ -86,29 +84,6 @@ def _alembic_in_process(proj: Path, url: str) -> float:
     return timed(lambda: command.upgrade(cfg, "head"))
 
 
-def _alternate(n: int, fns: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
-    """Run each function once per round, ``n`` rounds; each one's times. Each round
-    starts one contestant further on, so that over len(fns) rounds every contestant
-    runs once in every position (a disturbance fading within a round, such as the
-    ext4 slowdown after other processes delete files, hits them all alike)."""
-    keys = list(fns)
-    times: dict[str, list[float]] = {k: [] for k in keys}
-    for i in range(n):
-        for k in keys[i % len(keys) :] + keys[: i % len(keys)]:
-            times[k].append(fns[k]())
-    for k, v in times.items():
-        print(f"    {k:<10} {' '.join(f'{x * 1000:.0f}' for x in v)} ms", flush=True)
-    return times
-
-
-def _spread(v: list[float]) -> str:
-    """``min/median/max`` of a contestant's runs, for the note column."""
-    return (
-        f"min/med/max {min(v) * 1000:.0f}/{statistics.median(v) * 1000:.0f}/"
-        f"{max(v) * 1000:.0f} ms, {len(v)} runs"
-    )
-
-
 def _others() -> list[str]:
     return [t for t in ("dbmate", "graphile-migrate", "sqitch") if shutil.which(t)]
 
@@ -150,7 +125,7 @@ def bench_peers(b: Bench) -> None:
         def al_api(alem: Path = alem) -> float:
             return _alembic_in_process(alem, fresh())
 
-        runs = _alternate(
+        runs = alternate(
             ROUNDS,
             {"psql": floor, "rl_cli": rl_cli, "rl_api": rl_api, "al_cli": al_cli, "al_api": al_api},
         )
@@ -175,7 +150,7 @@ def bench_peers(b: Bench) -> None:
             ("al_api", f"plain Alembic (in-process), {n}", "", ""),
         )
         for key, what, target, note in rows:
-            spread = _spread(runs[key])
+            runs_of = spread(runs[key])
             b.add(
                 "peers",
                 what,
@@ -183,7 +158,7 @@ def bench_peers(b: Bench) -> None:
                 ms(f),
                 t[key] / f,
                 target,
-                f"{note}; {spread}" if note else spread,
+                f"{note}; {runs_of}" if note else runs_of,
             )
     bench_noop_peers(b)
 
@@ -229,7 +204,7 @@ def bench_noop_peers(b: Bench) -> None:
             c.execute("CREATE DATABASE bench_noop_alembic")
         run([ALEMBIC, "-c", str(alem / "alembic.ini"), "stamp", "head"], env={"BENCH_URL": url2})
         project = Project.find(proj)
-        runs = _alternate(
+        runs = alternate(
             7,
             {
                 "psql": lambda url=url: psql_run(psql, ["-X", "-q", "-c", "select 1"], url),
@@ -259,7 +234,7 @@ def bench_noop_peers(b: Bench) -> None:
             ms(a),
             1.0,
             "",
-            _spread(runs["al_cli"]),
+            spread(runs["al_cli"]),
         )
         b.add(
             "peers",
@@ -268,7 +243,7 @@ def bench_noop_peers(b: Bench) -> None:
             ms(a),
             t["rl_cli"] / a,
             "<= 0.15 s, ~0.33x",
-            f"floor: plain Alembic's no-op; {_spread(runs['rl_cli'])}",
+            f"floor: plain Alembic's no-op; {spread(runs['rl_cli'])}",
         )
         b.add(
             "peers",
@@ -277,7 +252,7 @@ def bench_noop_peers(b: Bench) -> None:
             ms(a),
             t["rl_status"] / a,
             "<= 0.15 s",
-            f"floor: plain Alembic's no-op; {_spread(runs['rl_status'])}",
+            f"floor: plain Alembic's no-op; {spread(runs['rl_status'])}",
         )
         b.add(
             "peers",
@@ -286,5 +261,5 @@ def bench_noop_peers(b: Bench) -> None:
             ms(t["psql"]),
             t["rl_api"] / t["psql"],
             "",
-            f"floor: psql -c 'select 1'; {_spread(runs['rl_api'])}",
+            f"floor: psql -c 'select 1'; {spread(runs['rl_api'])}",
         )
