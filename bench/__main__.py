@@ -150,10 +150,9 @@ def alternate(n: int, fns: dict[str, Callable[[], float]]) -> dict[str, list[flo
 
 def spread(v: list[float]) -> str:
     """``min/median/max`` of a contestant's runs, for the note column."""
-    return (
-        f"min/med/max {min(v) * 1000:.0f}/{statistics.median(v) * 1000:.0f}/"
-        f"{max(v) * 1000:.0f} ms, {len(v)} runs"
-    )
+    digits = 0 if min(v) >= 0.01 else 1
+    low, mid, high = (f"{x * 1000:.{digits}f}" for x in (min(v), statistics.median(v), max(v)))
+    return f"min/med/max {low}/{mid}/{high} ms, {len(v)} runs"
 
 
 ROUNDS = 5  # alternating rounds of every contestant of a timed comparison; rows are medians
