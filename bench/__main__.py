@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from bench.generate import make_project
 from rlskit import __version__, commands
@@ -49,26 +50,65 @@ class Bench:
     server: EmbeddedServer
     base: Path
     rows: list[Row] = field(default_factory=list)
+    kept: int = 0  # databases renamed aside by fresh_db
 
     def admin(self) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(self.server.url("postgres"), autocommit=True)
 
     def fresh_db(self, name: str) -> str:
+        """A new empty database ``name``, no generated ``g_*`` role on the server, and
+        the server and disk settled (see ``settle``): every timed run starts alike.
+
+        Nothing is dropped while the bench runs. On a filesystem without a journal
+        (this VM's ext4), ext4 does not reuse an inode freed in the last 60 s (360 s
+        while its inode table block is unwritten): every file created meanwhile first
+        skips over all of them. A DROP DATABASE of the previous run frees ~2,000
+        files, which made the next 1,000-policy apply 2-3x slower (75 % of the
+        backend in ext4's find_inode_bit/recently_deleted) and the rounds drift
+        upwards. So the previous database is renamed aside, the generated roles lose
+        their grants and policies by DROP OWNED (catalog rows only, no files), and
+        everything goes with the server at the end.
+        """
         with self.admin() as c:
             roles = [
-                r[0]
+                str(r[0])
                 for r in c.execute(
                     "SELECT rolname FROM pg_roles WHERE rolname LIKE 'g\\_%'"
                 ).fetchall()
             ]
-            for (db,) in c.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'"
-            ).fetchall():
-                c.execute(f'DROP DATABASE "{db}" WITH (FORCE)')
-            for r in roles:
-                c.execute(f'DROP ROLE IF EXISTS "{r}"')
-            c.execute(f'CREATE DATABASE "{name}"')
+            if roles:
+                listed = sql.SQL(", ").join(map(sql.Identifier, roles))
+                for (db,) in c.execute(
+                    "SELECT DISTINCT d.datname FROM pg_shdepend s"
+                    " JOIN pg_database d ON d.oid = s.dbid"
+                    " WHERE s.refclassid = 'pg_authid'::regclass"
+                    " AND s.refobjid IN (SELECT oid FROM pg_roles WHERE rolname LIKE 'g\\_%')"
+                ).fetchall():
+                    with psycopg.connect(self.server.url(str(db)), autocommit=True) as d:
+                        d.execute(sql.SQL("DROP OWNED BY {}").format(listed))
+                c.execute(sql.SQL("DROP ROLE {}").format(listed))
+            if c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                c.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+                self.kept += 1
+                c.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(name), sql.Identifier(f"kept_{self.kept:04d}")
+                    )
+                )
+            c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self.settle()
         return self.server.url(name)
+
+    def settle(self) -> None:
+        """CHECKPOINT (no dirty shared buffers, a new redo point: each run writes the
+        same full-page images) and sync (no writeback of earlier runs during the next
+        one; freed inodes' table blocks on disk, so ext4 holds them back 60 s, not 360 s)."""
+        with self.admin() as c:
+            c.execute("CHECKPOINT")
+        os.sync()
 
     def add(self, *args: object, **kw: object) -> None:
         row = Row(*args, **kw)  # type: ignore[arg-type]
@@ -91,6 +131,31 @@ def timed(fn: Callable[[], object]) -> float:
 
 def median_of(n: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(n))
+
+
+def alternate(n: int, fns: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
+    """Run each function once per round, ``n`` rounds; each one's times. Each round
+    starts one contestant further on, so that over len(fns) rounds every contestant
+    runs once in every position (a disturbance fading within a round, such as the
+    ext4 slowdown after other processes delete files, hits them all alike)."""
+    keys = list(fns)
+    times: dict[str, list[float]] = {k: [] for k in keys}
+    for i in range(n):
+        for k in keys[i % len(keys) :] + keys[: i % len(keys)]:
+            times[k].append(fns[k]())
+    for k, v in times.items():
+        print(f"    {k:<10} {' '.join(f'{x * 1000:.0f}' for x in v)} ms", flush=True)
+    return times
+
+
+def spread(v: list[float]) -> str:
+    """``min/median/max`` of a contestant's runs, for the note column."""
+    digits = 0 if min(v) >= 0.01 else 1
+    low, mid, high = (f"{x * 1000:.{digits}f}" for x in (min(v), statistics.median(v), max(v)))
+    return f"min/med/max {low}/{mid}/{high} ms, {len(v)} runs"
+
+
+ROUNDS = 5  # alternating rounds of every contestant of a timed comparison; rows are medians
 
 
 def ms(seconds: float) -> str:
@@ -139,9 +204,8 @@ def bench_upgrade(b: Bench, tables: int = 250) -> None:
         project = Project.find(proj)
         return timed(lambda: commands.upgrade(project, "head", RunOptions(url=url)))
 
-    f = median_of(3, floor)
-    c = median_of(3, cli)
-    a = median_of(3, api)
+    runs = alternate(ROUNDS, {"psql": floor, "cli": cli, "api": api})
+    f, c, a = (statistics.median(runs[k]) for k in ("psql", "cli", "api"))
     b.add(
         "upgrade",
         "rlskit upgrade (CLI process, from empty)",
@@ -149,9 +213,17 @@ def bench_upgrade(b: Bench, tables: int = 250) -> None:
         ms(f),
         c / f,
         "<= 1.0x",
-        "includes Python start-up and imports",
+        f"includes Python start-up and imports; {spread(runs['cli'])}",
     )
-    b.add("upgrade", "commands.upgrade (in-process, from empty)", ms(a), ms(f), a / f, "<= 1.0x")
+    b.add(
+        "upgrade",
+        "commands.upgrade (in-process, from empty)",
+        ms(a),
+        ms(f),
+        a / f,
+        "<= 1.0x",
+        f"{spread(runs['api'])}; floor {spread(runs['psql'])}",
+    )
 
 
 # -- 2. nothing pending vs psql -c 'select 1' ---------------------------------------
@@ -196,14 +268,14 @@ def bench_growth(b: Bench) -> None:
                 psql, ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(up_file)], url
             )
 
-        f = median_of(3, floor)
         project = Project.find(proj)
 
         def api(project: Project = project) -> float:
             url = b.fresh_db("bench_g")
             return timed(lambda: commands.upgrade(project, "head", RunOptions(url=url)))
 
-        a = median_of(3, api)
+        runs = alternate(ROUNDS, {"psql": floor, "api": api})
+        f, a = statistics.median(runs["psql"]), statistics.median(runs["api"])
         b.add(
             "growth",
             f"commands.upgrade, {tables * 4} policies",
@@ -211,7 +283,7 @@ def bench_growth(b: Bench) -> None:
             ms(f),
             a / f,
             "linear",
-            f"{a / (tables * 4) * 1e6:.0f} us per policy",
+            f"{a / (tables * 4) * 1e6:.0f} us per policy; {spread(runs['api'])}",
         )
 
 
@@ -333,7 +405,8 @@ def write_results(b: Bench, started: float) -> None:
         f"rlskit {__version__}, alembic {alembic.__version__}, SQLAlchemy {sqlalchemy.__version__}, "
         f"psycopg {psycopg.__version__}.",
         "",
-        "Every ratio divides by a floor measured in the same run; each figure is a median of repeated runs (3 for whole commands, up to 300 for single queries, run alternately with their floor).",
+        "Every ratio divides by a floor measured in the same run; each figure is a median of repeated runs (applies from empty in upgrade, growth and peers: 5 rounds of every contestant and its floor in rotating order, min/median/max in the note; other whole commands 3 to 7 runs; single queries up to 300, alternating with their floor). "
+        "Every apply from empty runs on a new database after a CHECKPOINT and a sync, and no database is dropped until the end (see `Bench.fresh_db`: on this VM's ext4 without a journal, deleted files slow every file creation for a minute after).",
         "",
         "| section | what | measured | floor | ratio | target | note |",
         "|---|---|---|---|---|---|---|",
@@ -374,11 +447,20 @@ def write_results(b: Bench, started: float) -> None:
     print(f"wrote {HERE / 'RESULTS.md'}")
 
 
+# Sections that delete no files run first: the others drop databases or destroy
+# scratch servers, which slows every file creation on this disk for a minute
+# after (see Bench.fresh_db), and these time CREATE TABLE against each other.
+DELETE_NOTHING = ("upgrade", "growth", "peers", "noop")
+
+
 def main(argv: list[str]) -> None:
     wanted = argv or list(SECTIONS)
     unknown = [w for w in wanted if w not in SECTIONS]
     if unknown:
         raise SystemExit(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
+    wanted = [w for w in wanted if w in DELETE_NOTHING] + [
+        w for w in wanted if w not in DELETE_NOTHING
+    ]
     base = Path(tempfile.mkdtemp(prefix="rlskit-bench-"))
     os.chmod(base, 0o755)
     server = EmbeddedServer(base / "pg")

@@ -9,10 +9,9 @@ import os
 import shutil
 import statistics
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from bench.__main__ import RLSKIT, Bench, ms, psql_run, run, timed
+from bench.__main__ import RLSKIT, ROUNDS, Bench, alternate, ms, psql_run, run, spread, timed
 from bench.generate import make_project, schema_sql
 from rlskit import commands
 from rlskit.commands import RunOptions
@@ -85,15 +84,6 @@ def _alembic_in_process(proj: Path, url: str) -> float:
     return timed(lambda: command.upgrade(cfg, "head"))
 
 
-def _alternate(n: int, fns: dict[str, Callable[[], float]]) -> dict[str, float]:
-    """Run each function once per round, in turn, ``n`` rounds; medians."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(n):
-        for k, fn in fns.items():
-            times[k].append(fn())
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
 def _others() -> list[str]:
     return [t for t in ("dbmate", "graphile-migrate", "sqitch") if shutil.which(t)]
 
@@ -135,40 +125,41 @@ def bench_peers(b: Bench) -> None:
         def al_api(alem: Path = alem) -> float:
             return _alembic_in_process(alem, fresh())
 
-        t = _alternate(
-            3,
+        runs = alternate(
+            ROUNDS,
             {"psql": floor, "rl_cli": rl_cli, "rl_api": rl_api, "al_cli": al_cli, "al_api": al_api},
         )
+        t = {k: statistics.median(v) for k, v in runs.items()}
         f = t["psql"]
         n = f"{tables * 4} policies"
-        b.add("peers", f"psql -1 -f (floor), {n} from empty", ms(f), ms(f), 1.0)
-        b.add(
-            "peers",
-            f"rlskit upgrade (CLI process), {n}",
-            ms(t["rl_cli"]),
-            ms(f),
-            t["rl_cli"] / f,
-            "<= 1.0x",
-            "includes Python start-up and imports",
+        rows = (
+            ("psql", f"psql -1 -f (floor), {n} from empty", "", ""),
+            (
+                "rl_cli",
+                f"rlskit upgrade (CLI process), {n}",
+                "<= 1.0x",
+                "includes Python start-up and imports",
+            ),
+            ("rl_api", f"commands.upgrade (in-process), {n}", "<= 1.0x", ""),
+            (
+                "al_cli",
+                f"plain Alembic (CLI process), {n}",
+                "",
+                "exec_driver_sql of the file, % doubled",
+            ),
+            ("al_api", f"plain Alembic (in-process), {n}", "", ""),
         )
-        b.add(
-            "peers",
-            f"commands.upgrade (in-process), {n}",
-            ms(t["rl_api"]),
-            ms(f),
-            t["rl_api"] / f,
-            "<= 1.0x",
-        )
-        b.add(
-            "peers",
-            f"plain Alembic (CLI process), {n}",
-            ms(t["al_cli"]),
-            ms(f),
-            t["al_cli"] / f,
-            "",
-            "exec_driver_sql of the file, % doubled",
-        )
-        b.add("peers", f"plain Alembic (in-process), {n}", ms(t["al_api"]), ms(f), t["al_api"] / f)
+        for key, what, target, note in rows:
+            runs_of = spread(runs[key])
+            b.add(
+                "peers",
+                what,
+                ms(t[key]),
+                ms(f),
+                t[key] / f,
+                target,
+                f"{note}; {runs_of}" if note else runs_of,
+            )
     bench_noop_peers(b)
 
 
@@ -213,7 +204,7 @@ def bench_noop_peers(b: Bench) -> None:
             c.execute("CREATE DATABASE bench_noop_alembic")
         run([ALEMBIC, "-c", str(alem / "alembic.ini"), "stamp", "head"], env={"BENCH_URL": url2})
         project = Project.find(proj)
-        t = _alternate(
+        runs = alternate(
             7,
             {
                 "psql": lambda url=url: psql_run(psql, ["-X", "-q", "-c", "select 1"], url),
@@ -232,10 +223,19 @@ def bench_noop_peers(b: Bench) -> None:
                 ),
             },
         )
+        t = {k: statistics.median(v) for k, v in runs.items()}
         a = t["al_cli"]
         amount = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
         what = f"{label}, {len(files)} files, {amount}"
-        b.add("peers", f"plain Alembic no-op (CLI process), {what}", ms(a), ms(a), 1.0)
+        b.add(
+            "peers",
+            f"plain Alembic no-op (CLI process), {what}",
+            ms(a),
+            ms(a),
+            1.0,
+            "",
+            spread(runs["al_cli"]),
+        )
         b.add(
             "peers",
             f"rlskit upgrade no-op (CLI process), {what}",
@@ -243,7 +243,7 @@ def bench_noop_peers(b: Bench) -> None:
             ms(a),
             t["rl_cli"] / a,
             "<= 0.15 s, ~0.33x",
-            "floor: plain Alembic's no-op",
+            f"floor: plain Alembic's no-op; {spread(runs['rl_cli'])}",
         )
         b.add(
             "peers",
@@ -252,7 +252,7 @@ def bench_noop_peers(b: Bench) -> None:
             ms(a),
             t["rl_status"] / a,
             "<= 0.15 s",
-            "floor: plain Alembic's no-op",
+            f"floor: plain Alembic's no-op; {spread(runs['rl_status'])}",
         )
         b.add(
             "peers",
@@ -261,5 +261,5 @@ def bench_noop_peers(b: Bench) -> None:
             ms(t["psql"]),
             t["rl_api"] / t["psql"],
             "",
-            "floor: psql -c 'select 1'",
+            f"floor: psql -c 'select 1'; {spread(runs['rl_api'])}",
         )
