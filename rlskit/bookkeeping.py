@@ -15,6 +15,10 @@ LOCK_NAMESPACE = "rlskit-migrations"
 DEFAULT_SCHEMA = "rlskit"  # where bookkeeping lives unless the project names another schema
 
 
+# What every migration statement of rlskit's own starts from (a file may leave a role set).
+SESSION_RESET = ("RESET SESSION AUTHORIZATION", "RESET ROLE", "RESET ALL")
+
+
 def content_hash(data: bytes) -> str:
     """The bookkeeping's record of a file's exact bytes (``sha256:<hex>``)."""
     return "sha256:" + hashlib.sha256(data).hexdigest()

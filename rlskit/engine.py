@@ -36,6 +36,7 @@ from rlskit.errors import (
     SqlFileMissing,
     SqlStatementError,
 )
+from rlskit.noop import pending_after as _pending
 from rlskit.project import Project, Settings
 from rlskit.quoting import quote_literal
 from rlskit.runtime import (
@@ -66,25 +67,7 @@ def linear_plan(project: Project, graph: Graph | None = None) -> list[tuple[str,
     from rlskit import noop
 
     graph = graph or noop.plain_graph(project)
-    if graph is None:
-        return None
-    roots = [r for r, ps in graph.parents.items() if not ps]
-    children: dict[str, str] = {}
-    for rev, ps in graph.parents.items():
-        if len(ps) > 1:
-            return None
-        for p in ps:
-            if p in children:
-                return None  # a branch point
-            children[p] = rev
-    if len(roots) != 1:
-        return None
-    order = [roots[0]]
-    while order[-1] in children:
-        order.append(children[order[-1]])
-    if len(order) != len(graph.parents):
-        return None
-    return [(rev, graph.stems[rev]) for rev in order]
+    return None if graph is None else graph.linear()
 
 
 def _connect(url: str) -> Any:
@@ -251,7 +234,7 @@ def _run(
                 "Check it with `rlskit status`, then run upgrade again.",
             )
         _verify(conn, project, settings, stems)
-        pending = pending_after(order, before)
+        pending = _pending(order, before)
         files = {rev: _load(project, rev, stems[rev]) for rev in pending}
         for rev, sqlfile in files.items():
             if not sqlfile.transactional and not settings.per_revision:
@@ -268,7 +251,7 @@ def _run(
                 if exc.sqlstate == "55P03" and exc.failure.in_transaction and now is not None:
                     lock_retry(exc, attempt, settings, report)  # or LockTimeout
                     before = now
-                    pending = pending_after(order, now)
+                    pending = _pending(order, now)
                     continue
                 raise rollback_note(exc, settings, now, initial) from exc.__cause__
             except RlskitError:
@@ -292,11 +275,6 @@ def _run(
             )
         )
     return True
-
-
-def pending_after(order: list[str], at: tuple[str, ...]) -> list[str]:
-    """The revisions of ``order`` after the database's (all of them from base)."""
-    return order[order.index(at[0]) + 1 :] if at else list(order)
 
 
 def _read_back(conn: Any, settings: Settings) -> tuple[str, ...] | None:

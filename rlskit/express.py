@@ -226,7 +226,6 @@ def _transaction(
 ) -> tuple[list[tuple[str, bool] | None], list[int], str, list[str]]:
     """Everything up to COMMIT: (lines to print, statements per revision, where the
     database is (was), the revisions run)."""
-    from rlskit import engine
     from rlskit.runtime import SESSION_RESET, stripped_event, transaction_lost
 
     reset = "; ".join(SESSION_RESET)
@@ -248,7 +247,7 @@ def _transaction(
     if not noop.applied_unchanged(project, graph, records):
         raise _Handover  # an edited file, an older record: the full path decides
     before = tuple(versions)
-    pending = engine.pending_after([rev for rev, _ in plan], before)
+    pending = noop.pending_after([rev for rev, _ in plan], before)
     if not pending:
         raise _Handover
     files = []

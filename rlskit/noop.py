@@ -37,6 +37,26 @@ class Graph:
     stems: dict[str, str]
     docs: dict[str, str]  # the module docstrings, as Alembic reads them
 
+    def linear(self) -> list[tuple[str, str]] | None:
+        """(revision, SQL stem) base first, when the history is one line; else None."""
+        roots = [r for r, ps in self.parents.items() if not ps]
+        children: dict[str, str] = {}
+        for rev, ps in self.parents.items():
+            if len(ps) > 1:
+                return None
+            for p in ps:
+                if p in children:
+                    return None  # a branch point
+                children[p] = rev
+        if len(roots) != 1:
+            return None
+        order = [roots[0]]
+        while order[-1] in children:
+            order.append(children[order[-1]])
+        if len(order) != len(self.parents):
+            return None
+        return [(rev, self.stems[rev]) for rev in order]
+
     @property
     def heads(self) -> frozenset[str]:
         """Revisions no other revision names as its parent."""
@@ -159,6 +179,11 @@ def state_query(settings: Settings) -> str:
         "(SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a "
         f"WHERE c.oid IN ({tables}) AND a.grantee <> c.relowner) + {schema_acl})::text"
     )
+
+
+def pending_after(order: list[str], at: tuple[str, ...]) -> list[str]:
+    """The revisions of ``order`` after the database's (all of them from base)."""
+    return order[order.index(at[0]) + 1 :] if at else list(order)
 
 
 def connect_params(url: str, extra: dict[str, str] | None = None) -> dict[str, str] | None:

@@ -26,6 +26,7 @@ from rlskit.bookkeeping import (  # noqa: F401 (re-exported: tests, older import
     KEEPALIVES,
     LOCK_NAMESPACE,
     ORPHAN_OPTIONS,
+    SESSION_RESET,
     _book_name,
     _dollar,
     _version_name,
@@ -73,7 +74,6 @@ ATTR_ACTION = "rlskit.action"
 # Run before every revision and before its bookkeeping, online and offline: each
 # revision starts from the session state the connection had (role, settings, also
 # the transaction-local ones of an earlier revision in the same transaction).
-SESSION_RESET = ("RESET SESSION AUTHORIZATION", "RESET ROLE", "RESET ALL")
 
 
 # -- events ------------------------------------------------------------------
