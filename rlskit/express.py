@@ -63,6 +63,15 @@ class _Handover(Exception):
 
 
 @dataclass
+class _Progress:
+    """How far the attempt got: what a failure that is not run again must say."""
+
+    said: list[tuple[str, bool] | None]  # the lines the full path has printed by now
+    before: tuple[str, ...] | None = None  # the revision read under the lock
+    committing: bool = False  # COMMIT was sent: only the database knows its outcome
+
+
+@dataclass
 class _Pending:
     revision: str
     path: Path
@@ -108,7 +117,7 @@ def upgrade(
     settings = project.settings
     graph = noop.plain_graph(project)
     params = noop.connect_params(url, extra)
-    if graph is None or params is None or "options" in url.lower():
+    if graph is None or params is None or _sets_options(url):
         return None
     from rlskit import engine
 
@@ -133,7 +142,16 @@ def upgrade(
             return _answer([event_line("connected", "", where), (nothing, False)], 0)
         if plan is None or settings.per_revision:
             return None
-        return _locked(conn, project, settings, graph, plan, where, started)
+        progress = _Progress([event_line("connected", "", where)])
+        return _locked(conn, project, settings, graph, plan, progress, started)
+
+
+def _sets_options(url: str) -> bool:
+    """Whether ``url`` may set libpq's ``options`` (libpq percent-decodes a URL's
+    query keys: ``?%6Fptions=`` is ``options``)."""
+    from urllib.parse import unquote
+
+    return "options" in unquote(url).lower()
 
 
 def _state(conn: libpq.Connection, graph: noop.Graph, settings: Settings) -> noop.State | None:
@@ -161,7 +179,7 @@ def _locked(
     settings: Settings,
     graph: noop.Graph,
     plan: list[tuple[str, str]],
-    where: dict[str, str],
+    progress: _Progress,
     started: float,
 ) -> Answer | None:
     """The upgrade under the migration lock, if it is free at once."""
@@ -173,7 +191,7 @@ def _locked(
         return None
     try:
         conn.execute("BEGIN")
-        return _transaction(conn, project, settings, graph, plan, where, started)
+        return _transaction(conn, project, settings, graph, plan, progress, started)
     except _Handover:
         return None
     except libpq.Failed as exc:
@@ -181,21 +199,54 @@ def _locked(
             return None
         from rlskit.runtime import connection_lost
 
-        return _error(connection_lost(settings, exc))  # not run again: say it
+        # not run again: say it, after what the full path would have printed by now
+        return _after(progress, _error(connection_lost(settings, exc)))
     except RlskitError as exc:
-        return _error(exc)
+        return _after(progress, _error(exc))
     except KeyboardInterrupt:
-        rolled_back = _rollback(conn)
-        text = (
-            "Interrupted; the running transaction was rolled back."
-            if rolled_back
-            else "Interrupted; the connection was closed: the server rolls its transaction back."
-        )
-        return "", f"{text}\n", 130
+        return _after(progress, ("", _interrupted(conn, settings, progress), 130))
     finally:
-        _rollback(conn)
-        with contextlib.suppress(libpq.Failed):
-            conn.execute(f"SELECT pg_advisory_unlock({key})")
+        try:
+            _rollback(conn)
+            with contextlib.suppress(libpq.Failed):
+                conn.execute(f"SELECT pg_advisory_unlock({key})")
+        except KeyboardInterrupt:  # the outcome is decided: closing frees the lock
+            conn.close()
+
+
+def _after(progress: _Progress, answer: Answer) -> Answer:
+    """``answer`` after the lines printed so far (the full path prints them as it goes)."""
+    out, _, _ = _answer(progress.said, 0)
+    return out + answer[0], answer[1], answer[2]
+
+
+def _interrupted(conn: libpq.Connection, settings: Settings, progress: _Progress) -> str:
+    """What Ctrl-C did: read back from the database when COMMIT had been sent."""
+    rolled_back = _rollback(conn)
+    if progress.committing:
+        now = _versions(conn, _version_name(settings)) if rolled_back else None
+        if now is None:
+            return (
+                "Interrupted while COMMIT ran: whether it committed is unknown. Run "
+                "`rlskit status` to see the database's revision, then upgrade again.\n"
+            )
+        if now != progress.before:
+            was = ", ".join(progress.before or ()) or "base"
+            return (
+                "Interrupted after COMMIT had succeeded: the upgrade was committed; "
+                f"the database is at {', '.join(now) or 'base'} (was {was}).\n"
+            )
+    elif not rolled_back:
+        return "Interrupted; the connection was closed: the server rolls its transaction back.\n"
+    return "Interrupted; the running transaction was rolled back.\n"
+
+
+def _versions(conn: libpq.Connection, vt: str) -> tuple[str, ...] | None:
+    """The database's revisions (none without a version table); None if unreadable."""
+    try:
+        return tuple(sorted(r[0] or "" for r in conn.execute(f"SELECT version_num FROM {vt}")[0]))
+    except libpq.Failed as exc:
+        return () if exc.sqlstate == "42P01" and conn.connected else None
 
 
 def _rollback(conn: libpq.Connection) -> bool:
@@ -212,7 +263,7 @@ def _transaction(
     settings: Settings,
     graph: noop.Graph,
     plan: list[tuple[str, str]],
-    where: dict[str, str],
+    progress: _Progress,
     started: float,
 ) -> Answer:
     from rlskit import engine
@@ -236,7 +287,7 @@ def _transaction(
         raise _Handover
     if not noop.applied_unchanged(project, graph, records):
         raise _Handover  # an edited file, an older record: the full path decides
-    before = tuple(versions)
+    before = progress.before = tuple(sorted(versions))
     pending = engine.pending_after([rev for rev, _ in plan], before)
     if not pending:
         raise _Handover
@@ -247,7 +298,7 @@ def _transaction(
             files.append(_Pending(rev, path, project.display(path), path.read_bytes()))
         except OSError:
             raise _Handover from None
-    said = [event_line("connected", "", where)]
+    said = progress.said
     counts = []
     current = before[0] if before else None
     for item in files:
@@ -289,6 +340,7 @@ def _transaction(
         said.append(event_line("revision", message, {}))
         counts.append(n)
     after = [row[0] or "" for row in conn.execute(f"SELECT version_num FROM {vt}")[0]]
+    progress.committing = True
     _commit(conn, pending)
     at = f"at {', '.join(after) or 'base'} (was {', '.join(before) or 'base'})"
     said.append((summary_line(counts, at, time.perf_counter() - started, "upgrade"), False))
@@ -320,7 +372,7 @@ def _commit(conn: libpq.Connection, pending: list[str]) -> None:
     """COMMIT; a refused commit was rolled back by the server (the full path runs
     again and reports it); a connection lost during COMMIT leaves the outcome unknown."""
     try:
-        conn.execute("COMMIT")
+        conn.execute_interruptibly("COMMIT")  # Ctrl-C cancels deferred triggers' work
     except libpq.Failed as exc:
         if conn.connected:
             raise _Handover from None

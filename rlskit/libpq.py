@@ -169,6 +169,8 @@ class Connection:
         result and the rows it affected; :class:`Failed` on any error."""
         if self._conn is None:
             raise Failed("the connection is closed")
+        if "\x00" in sql:  # libpq would send the text up to it only
+            raise Failed("the query holds a NUL character")
         lib = self._lib
         res = lib.PQexec(self._conn, sql.encode())
         if not res:
@@ -197,40 +199,43 @@ class Connection:
 
     def execute_interruptibly(self, sql: str) -> tuple[list[list[str | None]], int]:
         """:meth:`execute` in a worker thread, so that Ctrl-C in the main thread
-        cancels the statement on the server (as psycopg does) instead of waiting."""
+        cancels the statement on the server (as psycopg does) instead of waiting.
+        After Ctrl-C it returns only once the worker has let go of the connection."""
         if self._conn is None:
             raise Failed("the connection is closed")
         outcome: list[tuple[list[list[str | None]], int] | BaseException] = []
+        # An Event, not Thread.join: a KeyboardInterrupt that interrupts join() can
+        # mark the thread stopped while it still runs (CPython 3.11, bpo-45274).
+        done = threading.Event()
 
         def work() -> None:
             try:
                 outcome.append(self.execute(sql))
             except BaseException as exc:  # handed to the caller's thread
                 outcome.append(exc)
+            finally:
+                done.set()
 
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
+        lib = self._lib
+        cancel = lib.PQgetCancel(self._conn)  # here: libpq's PGconn is not for two threads
         try:
-            while worker.is_alive():
-                worker.join(0.2)
-        except KeyboardInterrupt:
-            self._cancel()
-            worker.join()
-            raise
+            threading.Thread(target=work, daemon=True).start()
+            try:
+                done.wait()
+            except KeyboardInterrupt:
+                while True:  # ask again at each Ctrl-C; never touch the connection meanwhile
+                    if cancel:
+                        lib.PQcancel(cancel, ctypes.create_string_buffer(256), 256)
+                    try:
+                        done.wait()
+                        break
+                    except KeyboardInterrupt:
+                        continue
+                raise
+        finally:
+            if cancel:
+                lib.PQfreeCancel(cancel)
         found = outcome[0]
         if isinstance(found, BaseException):
             raise found
         return found
-
-    def _cancel(self) -> None:
-        """Ask the server to cancel the running statement."""
-        if self._conn is None:
-            return
-        lib = self._lib
-        cancel = lib.PQgetCancel(self._conn)
-        if cancel:
-            try:
-                buf = ctypes.create_string_buffer(256)
-                lib.PQcancel(cancel, buf, 256)
-            finally:
-                lib.PQfreeCancel(cancel)

@@ -69,6 +69,10 @@ class SqlFile:
     def from_text(cls, text: str, display: str, path: Path | None = None) -> SqlFile:
         """Build from text already read."""
         text = normalise(text)
+        nul = text.find("\x00")
+        if nul != -1:  # libpq and the parser stop reading there: the rest would be lost
+            line = text.count("\n", 0, nul) + 1
+            raise SqlSyntaxError(display, line, "the file holds a NUL character (0x00)")
         try:
             statements = tuple(pgsql.split(text))
         except pgsql.SplitError as exc:

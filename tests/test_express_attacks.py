@@ -1,0 +1,251 @@
+"""Attacks on the console script's express upgrade (:mod:`rlskit.express`).
+
+Each test is a hostile project or situation and the promise it must not break.
+Oracles: the full path (``RLSKIT_NO_FAST_PATH=1``) on a twin database of another
+cluster, pg_dump --schema-only, the version row, catalog queries, pg_stat_activity.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rlskit import libpq
+from rlskit.bookkeeping import advisory_key
+from rlskit.project import Project
+
+from .conftest import (
+    HEAD,
+    Database,
+    Server,
+    fresh_database,
+    rlskit_imports,
+    write_revision,
+)
+from .test_engine import _dump, _same
+from .test_express import _both, _lock_free, _run
+
+
+@pytest.fixture
+def twin(scratch_server: Server) -> object:
+    with fresh_database(scratch_server) as db:
+        yield db
+
+
+def _write_bytes(project: Path, rev: str, data: bytes, message: str = "raw") -> Path:
+    """A revision whose up file holds exactly ``data``."""
+    write_revision(project, rev, "", message=message)
+    path = next((project / "sql").glob(f"{rev}_*.up.sql"))
+    path.write_bytes(data)
+    return path
+
+
+def _run_url(project: Path, url: str, fast: bool) -> subprocess.CompletedProcess[str]:
+    """``rlskit upgrade`` on ``url`` (the express attempt first unless not ``fast``)."""
+    proc, _ = rlskit_imports(["upgrade"], cwd=project, env={"RLSKIT_DATABASE_URL": url}, fast=fast)
+    return proc
+
+
+def _start(project: Path, url: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "RLSKIT_DATABASE_URL": url}
+    env.pop("RLSKIT_NO_FAST_PATH", None)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from rlskit.entry import main; main()", "upgrade"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _active(db: Database, like: str, deadline: float = 60) -> int:
+    """The pid of the first other session running a query like ``like``."""
+    stop = time.monotonic() + deadline
+    with db.connect(autocommit=True) as conn:
+        while time.monotonic() < stop:
+            row = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE state = 'active' "
+                "AND query LIKE %s AND pid <> pg_backend_pid()",
+                (like,),
+            ).fetchone()
+            if row:
+                return int(row[0])
+            time.sleep(0.02)
+    raise AssertionError(f"no session ran {like!r}")
+
+
+# -- 1. a NUL byte: libpq and the parser stop reading there -------------------------
+def test_a_nul_byte_does_not_silently_drop_the_rest_of_the_file(
+    project: Path, database: Database, twin: Database
+) -> None:
+    _both(project, database, twin)
+    _write_bytes(
+        project,
+        "0100",
+        b"CREATE TABLE app.before_nul (id int);\n-- \x00\nCREATE TABLE app.after_nul (id int);\n",
+    )
+    before = _dump(database)
+    ours, theirs, _ = _both(project, database, twin)
+    assert ours == theirs, (ours, theirs)
+    applied = database.scalar("SELECT to_regclass('app.before_nul')") is not None
+    if applied:  # everything the file says ran, or nothing did
+        assert database.scalar("SELECT to_regclass('app.after_nul')") is not None, ours
+    else:
+        assert ours[0] != 0 and "sql/0100_raw.up.sql:2" in ours[2], ours
+        assert _dump(database) == before and database.version() == [HEAD]
+    _same(database, twin)
+
+
+# -- 2. Ctrl-C while COMMIT runs (a deferred trigger makes it slow) -----------------
+def _slow_commit(on_cancel: str) -> str:
+    return (
+        "CREATE TABLE app.slow_commit (id int);\n"
+        "CREATE FUNCTION app.slow_commit_f() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n  PERFORM pg_sleep(3);\n  RETURN NULL;\n"
+        f"EXCEPTION WHEN query_canceled THEN\n  {on_cancel};\nEND\n$$;\n"
+        "CREATE CONSTRAINT TRIGGER slow_commit_t AFTER INSERT ON app.slow_commit\n"
+        "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app.slow_commit_f();\n"
+        "INSERT INTO app.slow_commit VALUES (1);\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("on_cancel", "committed"),
+    [("RAISE", False), ("RETURN NULL", True)],  # the trigger lets the cancel through, or not
+)
+def test_ctrl_c_during_commit_says_what_the_database_has(
+    project: Path, database: Database, on_cancel: str, committed: bool
+) -> None:
+    _run(project, database, True)
+    write_revision(project, "0100", _slow_commit(on_cancel), message="slow commit")
+    proc = _start(project, database.url)
+    _active(database, "COMMIT")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    applied = database.version() == ["0100"]
+    assert applied == (database.scalar("SELECT to_regclass('app.slow_commit')") is not None)
+    assert applied == committed, (out, err)
+    if applied:
+        assert "rolled back" not in err and "applied 0100" in out, (out, err)
+        assert f"the upgrade was committed; the database is at 0100 (was {HEAD})" in err, err
+    else:
+        assert err.endswith("Interrupted; the running transaction was rolled back.\n"), err
+    assert _lock_free(database, advisory_key(Project.find(project).settings))
+
+
+# -- 3. a URL whose ``options`` key is percent-encoded ------------------------------
+def test_a_percent_encoded_options_key_is_honoured_like_the_full_path(
+    project: Path, database: Database, twin: Database
+) -> None:
+    _both(project, database, twin)
+    write_revision(project, "0100", "CREATE TABLE where_am_i (id int);\n", message="where")
+    query = "?%6Fptions=-c%20search_path%3Dapp"
+    ours = _run_url(project, database.url + query, True)
+    theirs = _run_url(project, twin.url + query, False)
+    assert ours.returncode == theirs.returncode == 0, (ours, theirs)
+    assert database.scalar("SELECT to_regclass('app.where_am_i')") is not None
+    _same(database, twin)
+
+
+# -- 4. the file ends its own session ------------------------------------------------
+def test_a_file_that_ends_its_own_session_is_reported_as_the_full_path_reports_it(
+    project: Path, database: Database, twin: Database
+) -> None:
+    _both(project, database, twin)
+    write_revision(project, "0100", "CREATE TABLE app.ok (id int);\n")
+    write_revision(
+        project,
+        "0101",
+        "CREATE TABLE app.gone (id int);\nSELECT pg_terminate_backend(pg_backend_pid());\n",
+        message="suicide",
+    )
+    before = _dump(database)
+    ours, theirs, _ = _both(project, database, twin)
+    # libpq's words for the cause differ from psycopg's (which differ between its modes)
+    ours, theirs = (
+        (
+            code,
+            out,
+            re.sub(r"was lost: .*? The server rolls", "was lost: CAUSE The server rolls", err),
+        )
+        for code, out, err in (ours, theirs)
+    )
+    assert ours == theirs, (ours, theirs)
+    assert ours[0] == 1 and "connection to the database was lost" in ours[2], ours
+    assert _dump(database) == before and database.version() == [HEAD]
+
+
+# -- 5. a constraint that fails only at COMMIT ----------------------------------------
+def test_a_deferred_constraint_failing_at_commit_is_reported_as_the_full_path_does(
+    project: Path, database: Database, twin: Database
+) -> None:
+    _both(project, database, twin)
+    write_revision(
+        project,
+        "0100",
+        "CREATE TABLE app.parent (id int PRIMARY KEY);\n"
+        "CREATE TABLE app.child (pid int REFERENCES app.parent\n"
+        "  DEFERRABLE INITIALLY DEFERRED);\n"
+        "INSERT INTO app.child VALUES (42);\n",
+        message="deferred",
+    )
+    before = _dump(database)
+    ours, theirs, _ = _both(project, database, twin)
+    assert ours == theirs, (ours, theirs)
+    assert ours[0] != 0 and "child" in ours[2], ours
+    assert _dump(database) == before and database.version() == [HEAD]
+
+
+# -- 6. Ctrl-C while the server keeps running after the cancel ---------------------
+# The file traps query_canceled and goes on for a second: the worker thread is still
+# inside PQexec when Ctrl-C reaches the main thread. CPython 3.11's Thread.join
+# marks a thread stopped when KeyboardInterrupt interrupts it, so a join-based wait
+# let the main thread use the connection while the worker still did (a hang, or a
+# false "the connection was closed").
+STUBBORN = (
+    "CREATE TABLE app.stubborn (id int);\n"
+    "DO $$\nBEGIN\n  PERFORM pg_sleep(30);\nEXCEPTION WHEN query_canceled THEN\n"
+    "  PERFORM pg_sleep(1.5);\n  RAISE;\nEND\n$$;\n"
+)
+
+
+def test_ctrl_c_waits_for_the_running_query_before_rolling_back(
+    project: Path, database: Database
+) -> None:
+    _run(project, database, True)
+    write_revision(project, "0100", STUBBORN, message="stubborn")
+    proc = _start(project, database.url)
+    _active(database, "%pg_sleep(30)%")
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"the console script hung after Ctrl-C: {out!r} {err!r}") from None
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 130, (out, err)
+    assert err.endswith("Interrupted; the running transaction was rolled back.\n"), err
+    assert database.version() == [HEAD]
+    assert database.scalar("SELECT to_regclass('app.stubborn')") is None
+    assert _lock_free(database, advisory_key(Project.find(project).settings))
+
+
+def test_libpq_refuses_a_query_with_a_nul_rather_than_send_half_of_it(
+    database: Database,
+) -> None:
+    conn = libpq.Connection.connect({"dbname": database.url})
+    assert conn is not None
+    with conn, pytest.raises(libpq.Failed, match="NUL"):
+        conn.execute("CREATE TABLE half (id int);\x00CREATE TABLE other (id int)")
+    assert database.scalar("SELECT to_regclass('half')") is None
