@@ -48,10 +48,11 @@ from rlskit.sqlfile import SqlFile, normalise
 from rlskit.term import escape
 from rlskit.urls import mask_url
 
-# Words that can start a statement ending or nesting the transaction, a psql
-# meta-command, a directive: a file with none of them needs no parse before it runs.
+# Words that can start a statement ending or nesting the transaction, COPY (its
+# STDIN/STDOUT form is refused), a psql meta-command, a directive: a file with none
+# of them needs no parse before it runs.
 _NEEDS_PARSE = re.compile(
-    r"\b(?:BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE)\b|^\s*\\|rlskit:",
+    r"\b(?:BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE|COPY)\b|^\s*\\|rlskit:",
     re.IGNORECASE | re.MULTILINE,
 )
 

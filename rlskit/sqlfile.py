@@ -83,6 +83,14 @@ class SqlFile:
                 raise SqlSyntaxError(
                     display, st.line, "psql meta-commands (\\...) are not supported in migrations"
                 )
+            if pgsql.client_copy(st.text):
+                raise SqlSyntaxError(
+                    display,
+                    st.line,
+                    "COPY ... FROM STDIN / TO STDOUT needs a client to send or read its rows, "
+                    "which a migration has not: insert the rows with INSERT, or COPY from a "
+                    "file on the server",
+                )
         # the directives live in the comments before the first statement: scan only those
         directives = directives_of(text[: statements[0].offset] if statements else text)
         transactional = "no-transaction" not in directives

@@ -249,3 +249,112 @@ def test_libpq_refuses_a_query_with_a_nul_rather_than_send_half_of_it(
     with conn, pytest.raises(libpq.Failed, match="NUL"):
         conn.execute("CREATE TABLE half (id int);\x00CREATE TABLE other (id int)")
     assert database.scalar("SELECT to_regclass('half')") is None
+
+
+# -- 7. kill -9 of the client while the server runs the file ------------------------
+def test_kill_9_mid_file_leaves_nothing_applied_and_frees_the_lock(
+    project: Path, database: Database
+) -> None:
+    _run(project, database, True)
+    write_revision(
+        project, "0100", "CREATE TABLE app.slow (id int);\nSELECT pg_sleep(60);\n", message="slow"
+    )
+    proc = _start(project, database.url)
+    pid = _active(database, "%pg_sleep(60)%")
+    proc.kill()
+    proc.communicate(timeout=10)
+    key = advisory_key(Project.find(project).settings)
+    stop = time.monotonic() + 20  # client_connection_check_interval is 5s
+    while time.monotonic() < stop and not _lock_free(database, key):
+        time.sleep(0.2)
+    assert _lock_free(database, key)
+    assert not database.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", pid)
+    assert database.version() == [HEAD]
+    assert database.scalar("SELECT to_regclass('app.slow')") is None
+
+
+# -- 8. two deploys at once ---------------------------------------------------------
+@pytest.mark.parametrize("second_fast", [True, False], ids=["express+express", "express+full"])
+def test_two_deploys_at_once_apply_the_history_once(
+    project: Path, database: Database, second_fast: bool
+) -> None:
+    _run(project, database, True)
+    write_revision(
+        project,
+        "0100",
+        "CREATE TABLE app.once (id int);\nINSERT INTO app.once VALUES (1);\nSELECT pg_sleep(2);\n",
+        message="once",
+    )
+    first = _start(project, database.url)
+    _active(database, "%pg_sleep(2)%")
+    env = {"RLSKIT_DATABASE_URL": database.url}
+    second, _ = rlskit_imports(["upgrade"], cwd=project, env=env, fast=second_fast)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0 and "applied 0100" in out, (out, err)
+    assert second.returncode == 0, (second.stdout, second.stderr)
+    assert "applied 0100" not in second.stdout, second.stdout
+    assert "(was 0100)" in second.stdout or "at 0100 (was 0100)" in second.stdout
+    assert database.version() == ["0100"]
+    assert database.scalar("SELECT count(*) FROM app.once") == 1
+    assert (
+        database.scalar("SELECT count(*) FROM rlskit.rlskit_applied_files WHERE revision = '0100'")
+        == 1
+    )
+
+
+# -- 9. hostile file contents compared with the full path --------------------------
+NOISY = (
+    "CREATE TABLE app.noisy (id int);\n"
+    "DO $$\nBEGIN\n  FOR i IN 1..20000 LOOP\n    RAISE NOTICE 'notice % with %%I and :name', i;\n"
+    "    IF i % 1000 = 0 THEN RAISE WARNING 'warning %', i; END IF;\n  END LOOP;\nEND\n$$;\n"
+)
+ROLE_LEFT = (
+    "CREATE ROLE rlskit_attack_low NOLOGIN;\n"
+    "GRANT USAGE, CREATE ON SCHEMA app TO rlskit_attack_low;\n"
+    "SET ROLE rlskit_attack_low;\n"
+    "SET search_path = pg_catalog;\n"
+    "SET SESSION lock_timeout = '1ms';\n"
+    "CREATE TABLE app.by_low (id int)\n"
+)
+COPY_IN = "CREATE TABLE app.copied (id int);\nCOPY app.copied FROM STDIN;\n"
+COPY_OUT = "CREATE TABLE app.copied (id int);\nCOPY app.copied TO STDOUT;\n"
+DROP_BOOK = "CREATE TABLE app.ok2 (id int);\nDROP SCHEMA rlskit CASCADE;\n"
+EMPTY_VERSIONS = "DELETE FROM rlskit.alembic_version;\n"
+
+
+@pytest.mark.parametrize(
+    "up",
+    [
+        pytest.param(NOISY, id="notices"),
+        pytest.param(ROLE_LEFT, id="role-left"),
+        pytest.param(COPY_IN, id="copy-in"),
+        pytest.param(COPY_OUT, id="copy-out"),
+        pytest.param(DROP_BOOK, id="drop-bookkeeping"),
+        pytest.param(
+            EMPTY_VERSIONS,
+            id="empty-versions",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="not the express path: after its handover rlskit.engine words the "
+                "version row that vanished differently from the Alembic path (and blames "
+                "'another process' although the revision itself deleted it)",
+            ),
+        ),
+    ],
+)
+def test_hostile_contents_end_as_the_full_path_ends(
+    project: Path, database: Database, twin: Database, up: str
+) -> None:
+    _both(project, database, twin)
+    write_revision(project, "0100", up, message="hostile")
+    write_revision(project, "0101", "CREATE TABLE app.after_hostile (id int);\n", message="after")
+    ours, theirs, _ = _both(project, database, twin)
+    assert ours == theirs, (ours, theirs)
+    _same(database, twin)
+    if "COPY" in up:  # refused before anything runs, with its file and line
+        assert ours[0] == 2 and "sql/0100_hostile.up.sql:2: COPY" in ours[2], ours
+    if ours[0] == 0:
+        owner = "SELECT tableowner FROM pg_tables WHERE tablename = 'after_hostile'"
+        assert database.scalar(owner) == database.scalar("SELECT current_user")
+    else:
+        assert database.version() == [HEAD], ours
