@@ -179,15 +179,18 @@ class Connection:
             status = lib.PQresultStatus(res)
             if status == _PGRES_TUPLES_OK:
                 nf = lib.PQnfields(res)
-                rows = [
-                    [
-                        None
-                        if lib.PQgetisnull(res, r, c)
-                        else (lib.PQgetvalue(res, r, c) or b"").decode("utf-8")
-                        for c in range(nf)
+                try:
+                    rows = [
+                        [
+                            None
+                            if lib.PQgetisnull(res, r, c)
+                            else (lib.PQgetvalue(res, r, c) or b"").decode("utf-8")
+                            for c in range(nf)
+                        ]
+                        for r in range(lib.PQntuples(res))
                     ]
-                    for r in range(lib.PQntuples(res))
-                ]
+                except UnicodeDecodeError:  # the query set another client_encoding
+                    raise Failed("the server sent a value that is not UTF-8") from None
                 return rows, len(rows)
             if status in (_PGRES_COMMAND_OK, _PGRES_EMPTY_QUERY):
                 return [], int(lib.PQcmdTuples(res) or b"0")

@@ -358,3 +358,126 @@ def test_hostile_contents_end_as_the_full_path_ends(
         assert database.scalar(owner) == database.scalar("SELECT current_user")
     else:
         assert database.version() == [HEAD], ours
+
+
+# -- 10. the file changes client_encoding and ends with a query ---------------------
+def test_a_file_that_switches_client_encoding_is_applied_like_the_full_path(
+    project: Path, database: Database, twin: Database
+) -> None:
+    _both(project, database, twin)
+    write_revision(
+        project,
+        "0100",
+        "CREATE TABLE app.enc (note text DEFAULT 'été');\n"
+        "SET client_encoding = 'LATIN1';\n"
+        "SELECT 'été' AS checked\n",
+        message="encoding",
+    )
+    write_revision(project, "0101", "COMMENT ON TABLE app.enc IS 'déjà vu';\n", message="after")
+    ours, theirs, _ = _both(project, database, twin)
+    assert ours == theirs and ours[0] == 0, (ours, theirs)
+    _same(database, twin)
+    assert database.scalar("SELECT obj_description('app.enc'::regclass)") == "déjà vu"
+
+
+# -- 11. secrets: a password with odd characters -----------------------------------
+ODD_PASSWORD = "p@ss:w/rd?#&=%+ 'q\"x$1"
+
+
+def test_an_odd_password_is_never_in_output_argv_or_pg_stat_activity(
+    project: Path, database: Database
+) -> None:
+    from urllib.parse import quote
+
+    with database.connect(autocommit=True) as conn:
+        conn.execute(
+            f"CREATE ROLE rlskit_attack_pw LOGIN SUPERUSER PASSWORD '{ODD_PASSWORD.replace(chr(39), chr(39) * 2)}'"
+        )
+    port = database.url.rsplit(":", 1)[1].split("/")[0]
+    url = (
+        f"postgresql://rlskit_attack_pw:{quote(ODD_PASSWORD, safe='')}@127.0.0.1:{port}/"
+        f"{database.name}"
+    )
+    assert _run_url(project, url, True).returncode == 0
+    write_revision(
+        project, "0100", "CREATE TABLE app.pw (id int);\nSELECT pg_sleep(1.5);\n", message="pw"
+    )
+    proc = _start(project, url)
+    _active(database, "%pg_sleep(1.5)%")
+    with database.connect(autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT row_to_json(a)::text FROM pg_stat_activity a WHERE usename = 'rlskit_attack_pw'"
+        ).fetchall()
+    cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode(errors="replace")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "applied 0100" in out, (out, err)
+    assert rows
+    for text in [*(r[0] for r in rows), cmdline, out, err]:
+        for secret in (ODD_PASSWORD, quote(ODD_PASSWORD, safe=""), "w/rd?#&"):
+            assert secret not in text, text
+
+
+# -- 12. a statement_timeout the role carries ----------------------------------------
+def test_a_role_statement_timeout_fails_the_same_way(
+    project: Path, database: Database, twin: Database
+) -> None:
+    _both(project, database, twin)
+    for db in (database, twin):
+        with db.connect(autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {db.name} SET statement_timeout = '300ms'")
+    write_revision(
+        project, "0100", "CREATE TABLE app.t (id int);\nSELECT pg_sleep(1);\n", message="slow"
+    )
+    before = _dump(database)
+    ours, theirs, _ = _both(project, database, twin)
+    assert ours == theirs, (ours, theirs)
+    assert ours[0] == 1 and "sql/0100_slow.up.sql:2" in ours[2], ours
+    assert _dump(database) == before and database.version() == [HEAD]
+
+
+# -- 13. a 5 MB file ------------------------------------------------------------------
+def test_a_five_megabyte_file_is_applied_as_the_full_path_applies_it(
+    project: Path, database: Database, twin: Database
+) -> None:
+    _both(project, database, twin)
+    rows = "".join(
+        f"INSERT INTO app.big VALUES ({i}, '{'x' * 80} :name %I $$ -- {i}');\n"
+        for i in range(50_000)
+    )
+    up = "CREATE TABLE app.big (id int PRIMARY KEY, note text);\n" + rows
+    assert len(up.encode()) > 5_000_000
+    write_revision(project, "0100", up, message="big")
+    ours, theirs, imported = _both(project, database, twin)
+    assert ours == theirs and ours[0] == 0, (ours, theirs)
+    assert "50001 statements" in ours[1] and "psycopg" not in imported
+    assert database.scalar("SELECT count(*) FROM app.big") == 50_000
+    assert (
+        database.scalar("SELECT note FROM app.big WHERE id = 7") == f"{'x' * 80} :name %I $$ -- 7"
+    )
+    _same(database, twin)
+
+
+# -- 14. bookkeeping in odd places ----------------------------------------------------
+@pytest.mark.parametrize(
+    "settings",
+    [
+        "version_table_schema = public\n",
+        'version_table_schema = Odd "Schema\nversion_table = v$ ersion"\n',
+    ],
+    ids=["public", "odd-names"],
+)
+def test_bookkeeping_in_odd_places_matches_the_full_path(
+    project: Path, database: Database, twin: Database, settings: str
+) -> None:
+    ini = project / "alembic.ini"
+    ini.write_text(ini.read_text().replace("[rlskit]\n", f"[rlskit]\n{settings}", 1))
+    ours, theirs, imported = _both(project, database, twin)
+    assert ours == theirs and ours[0] == 0, (ours, theirs)
+    assert "psycopg" not in imported
+    assert _dump(database) == _dump(twin)
+    write_revision(project, "0100", "CREATE TABLE app.later (id int);\n", message="later")
+    path = next((project / "sql").glob("0002_*.up.sql"))
+    path.write_text(path.read_text() + "\n-- edited after it was applied\nSELECT 1;\n")
+    ours, theirs, _ = _both(project, database, twin)
+    assert ours == theirs and ours[0] == 5, (ours, theirs)  # the edit is refused alike
+    assert _dump(database) == _dump(twin)
