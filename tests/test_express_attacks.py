@@ -29,7 +29,7 @@ from .conftest import (
     rlskit_imports,
     write_revision,
 )
-from .test_engine import _dump, _same
+from .test_engine import _dump, _said, _same
 from .test_express import _both, _lock_free, _run
 
 
@@ -481,3 +481,89 @@ def test_bookkeeping_in_odd_places_matches_the_full_path(
     ours, theirs, _ = _both(project, database, twin)
     assert ours == theirs and ours[0] == 5, (ours, theirs)  # the edit is refused alike
     assert _dump(database) == _dump(twin)
+
+
+# -- 15. spellings and encodings the regex pre-check might miss ---------------------
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(
+            b"\xef\xbb\xbfBEGIN;\r\nCREATE TABLE app.b (id int);\r\nCOMMIT;\r\n", id="bom-crlf-pair"
+        ),
+        pytest.param(b"CREATE TABLE app.b (id int);\rCOMMIT;\rSELECT 1;\r", id="lone-cr-commit"),
+        pytest.param(b"CREATE TABLE app.b (id int);\n-- \xff\xfe\nSELECT 1;\n", id="invalid-utf8"),
+        pytest.param("CREATE TABLE app.b (id int);\nCOMM\u0130T;\n".encode(), id="turkish-i"),
+        pytest.param(
+            "CREATE TABLE app.b (id int);\n\uff23\uff2f\uff2d\uff2d\uff29\uff34;\n".encode(),
+            id="fullwidth",
+        ),
+        pytest.param(b'CREATE TABLE app.b (id int);\nU&"\\0043OMMIT";\n', id="u-escape"),
+        pytest.param(b"CREATE TABLE app.b (id int);\nCOM/**/MIT;\n", id="comment-split"),
+        pytest.param(
+            b"CREATE TABLE app.b (id int);\n/* x */COMMIT/* y */;\nSELECT 1;\n", id="comment-glued"
+        ),
+        pytest.param(
+            b"CREATE TABLE app.b (id int);\nSELECT 1;COMMIT;SELECT 2;\n", id="semicolon-glued"
+        ),
+        pytest.param(b"CREATE TABLE app.b (id int);\ncOmMiT\n", id="mixed-case-last"),
+        pytest.param(
+            b"-- rlskit: no-transaction\nCREATE INDEX CONCURRENTLY b_i ON app.notes (id);\n",
+            id="no-transaction",
+        ),
+        pytest.param(
+            b"CREATE TABLE app.b (id int);\nDO $d$ BEGIN COMMIT; END $d$;\n", id="do-commit"
+        ),
+        pytest.param(
+            b"CREATE TABLE app.b (id int);\nCREATE PROCEDURE app.p() LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;\nCALL app.p();\n",
+            id="call-commit",
+        ),
+    ],
+)
+def test_transaction_control_in_any_spelling_ends_as_the_full_path_ends(
+    project: Path, database: Database, twin: Database, data: bytes
+) -> None:
+    _both(project, database, twin)
+    write_revision(project, "0100", "CREATE TABLE app.ok (id int);\n")
+    _write_bytes(project, "0101", data, message="spelling")
+    before = _dump(database)
+    ours, theirs, _ = _both(project, database, twin)
+    assert ours == theirs, (ours, theirs)
+    _same(database, twin)
+    if ours[0] != 0:
+        assert "sql/0101_spelling.up.sql" in ours[2], ours
+        assert _dump(database) == before and database.version() == [HEAD]
+
+
+# -- 16. the connection dies while COMMIT runs -----------------------------------------
+def test_a_connection_lost_during_commit_is_reported_honestly(
+    project: Path, database: Database, twin: Database
+) -> None:
+    _both(project, database, twin)
+    write_revision(project, "0100", _slow_commit("RAISE"), message="slow commit")
+    said = []
+    for db, fast in ((database, True), (twin, False)):
+        env = {**os.environ, "RLSKIT_DATABASE_URL": db.url}
+        env.pop("RLSKIT_NO_FAST_PATH", None)
+        if not fast:
+            env["RLSKIT_NO_FAST_PATH"] = "1"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from rlskit.entry import main; main()", "upgrade"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        pid = _active(db, "COMMIT")
+        with db.connect(autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        out, err = proc.communicate(timeout=60)
+        said.append((proc.returncode, _said(out, db), _said(err, db)))
+        assert db.version() == [HEAD]
+        assert db.scalar("SELECT to_regclass('app.slow_commit')") is None
+    ours, theirs = said
+    assert ours[:2] == theirs[:2] and ours[0] == 1, said
+    # the full path says "Nothing of this upgrade was applied" without reading it back;
+    # the express attempt knows that COMMIT was sent and does not pretend
+    assert "COMMIT of revision(s) 0100 was sent: whether the server committed" in ours[2]
+    assert "Run `rlskit status`" in ours[2] and "Nothing of this upgrade" not in ours[2]
