@@ -319,7 +319,7 @@ def _transaction(
         else:
             item.parse_aside()
         conn.execute(f"{reset}; {lock_timeout_sql(settings)}")
-        conn.execute_interruptibly(text)
+        conn.execute_interruptibly(text, rows=False)  # a trailing SELECT's rows: unread
         status = conn.transaction_status
         if status == libpq.IDLE:  # the file ended the transaction despite the check:
             item.join()  # what ran may be committed, so say it rather than run it again

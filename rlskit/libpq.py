@@ -164,9 +164,10 @@ class Connection:
             return UNKNOWN
         return int(self._lib.PQtransactionStatus(self._conn))
 
-    def execute(self, sql: str) -> tuple[list[list[str | None]], int]:
+    def execute(self, sql: str, rows: bool = True) -> tuple[list[list[str | None]], int]:
         """Run ``sql`` (one or more statements, simple protocol): the rows of its last
-        result and the rows it affected; :class:`Failed` on any error."""
+        result (none read without ``rows``) and the rows it affected or returned;
+        :class:`Failed` on any error."""
         if self._conn is None:
             raise Failed("the connection is closed")
         if "\x00" in sql:  # libpq would send the text up to it only
@@ -177,10 +178,12 @@ class Connection:
             raise Failed("no result (out of memory or the connection was lost)")
         try:
             status = lib.PQresultStatus(res)
+            if status == _PGRES_TUPLES_OK and not rows:
+                return [], int(lib.PQntuples(res))
             if status == _PGRES_TUPLES_OK:
                 nf = lib.PQnfields(res)
                 try:
-                    rows = [
+                    found = [
                         [
                             None
                             if lib.PQgetisnull(res, r, c)
@@ -191,7 +194,7 @@ class Connection:
                     ]
                 except UnicodeDecodeError:  # the query set another client_encoding
                     raise Failed("the server sent a value that is not UTF-8") from None
-                return rows, len(rows)
+                return found, len(found)
             if status in (_PGRES_COMMAND_OK, _PGRES_EMPTY_QUERY):
                 return [], int(lib.PQcmdTuples(res) or b"0")
             state = lib.PQresultErrorField(res, _PG_DIAG_SQLSTATE)
@@ -200,7 +203,9 @@ class Connection:
         finally:
             lib.PQclear(res)
 
-    def execute_interruptibly(self, sql: str) -> tuple[list[list[str | None]], int]:
+    def execute_interruptibly(
+        self, sql: str, rows: bool = True
+    ) -> tuple[list[list[str | None]], int]:
         """:meth:`execute` in a worker thread, so that Ctrl-C in the main thread
         cancels the statement on the server (as psycopg does) instead of waiting.
         After Ctrl-C it returns only once the worker has let go of the connection."""
@@ -213,7 +218,7 @@ class Connection:
 
         def work() -> None:
             try:
-                outcome.append(self.execute(sql))
+                outcome.append(self.execute(sql, rows))
             except BaseException as exc:  # handed to the caller's thread
                 outcome.append(exc)
             finally:
