@@ -129,7 +129,7 @@ def upgrade(
         return None  # the full path connects again and says why
     with conn:
         try:
-            state = _state(conn, graph, settings)
+            state = _state(conn, graph, settings, wait=False)
         except libpq.Failed as exc:
             if exc.sqlstate != "42P01":
                 return None
@@ -155,8 +155,12 @@ def _sets_options(url: str) -> bool:
     return "options" in unquote(url).lower()
 
 
-def _state(conn: libpq.Connection, graph: noop.Graph, settings: Settings) -> noop.State | None:
-    rows, _ = conn.execute(noop.state_query(settings))
+def _state(
+    conn: libpq.Connection, graph: noop.Graph, settings: Settings, wait: bool = True
+) -> noop.State | None:
+    """The database's state; without ``wait`` it does not wait for a lock on the
+    bookkeeping (:data:`rlskit.noop.NO_WAIT`)."""
+    rows, _ = conn.execute(("" if wait else noop.NO_WAIT) + noop.state_query(settings))
     return noop.read_state(graph, rows[0] if rows else None)
 
 

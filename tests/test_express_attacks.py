@@ -27,6 +27,7 @@ from .conftest import (
     Server,
     fresh_database,
     rlskit_imports,
+    rlskit_process,
     write_revision,
 )
 from .test_engine import _dump, _said, _same
@@ -330,6 +331,13 @@ EMPTY_VERSIONS = "DELETE FROM rlskit.alembic_version;\n"
         pytest.param(COPY_IN, id="copy-in"),
         pytest.param(COPY_OUT, id="copy-out"),
         pytest.param(DROP_BOOK, id="drop-bookkeeping"),
+        pytest.param("-- nothing but a comment\n", id="comment-only"),
+        pytest.param(
+            "CREATE TABLE app.ro (id int);\nSET LOCAL transaction_read_only = on;\n", id="read-only"
+        ),
+        pytest.param(
+            "REVOKE ALL ON rlskit.alembic_version FROM CURRENT_USER;\n", id="revoke-bookkeeping"
+        ),
         pytest.param(
             EMPTY_VERSIONS,
             id="empty-versions",
@@ -568,3 +576,31 @@ def test_a_connection_lost_during_commit_is_reported_honestly(
     # the express attempt knows that COMMIT was sent and does not pretend
     assert "COMMIT of revision(s) 0100 was sent: whether the server committed" in ours[2]
     assert "Run `rlskit status`" in ours[2] and "Nothing of this upgrade" not in ours[2]
+
+
+@pytest.mark.parametrize("second", ["express", "alembic", "click"])
+def test_a_deploy_behind_a_long_one_gives_up_after_migration_lock_wait(
+    project: Path, database: Database, second: str
+) -> None:
+    ini = project / "alembic.ini"
+    ini.write_text(
+        re.sub(r"(?m)^migration_lock_wait = .*$", "migration_lock_wait = 1s", ini.read_text())
+    )
+    _run(project, database, True)
+    write_revision(project, "0100", "CREATE TABLE app.long (id int);\n", message="first")
+    write_revision(project, "0101", "SELECT pg_sleep(8);\n", message="long")
+    first = _start(project, database.url)
+    _active(database, "%pg_sleep(8)%")
+    started = time.monotonic()
+    env = {"RLSKIT_DATABASE_URL": database.url}
+    if second == "click":  # --url: click and the no-op check of rlskit.commands
+        other = rlskit_process("--url", database.url, "upgrade", cwd=project)
+    else:
+        other, _ = rlskit_imports(["upgrade"], project, env, fast=second == "express")
+    waited = time.monotonic() - started
+    first.communicate(timeout=60)
+    assert first.returncode == 0
+    # as the full path: it says who holds the lock, waits migration_lock_wait, exit 4
+    assert other.returncode == 4, (waited, other.stdout, other.stderr)
+    assert "another upgrade holds the migration lock" in other.stdout + other.stderr
+    assert waited < 6, waited
