@@ -645,3 +645,32 @@ def test_a_revision_inserted_below_the_database_revision_is_not_silently_skipped
     (code, out, err), _ = _run(project, database, True)
     applied = database.scalar("SELECT to_regclass('app.inserted')") is not None
     assert applied or code != 0, (code, out, err)
+
+
+# -- 18. Ctrl-C prints what the full path prints ----------------------------------------
+def test_ctrl_c_output_matches_the_full_path(
+    project: Path, database: Database, twin: Database
+) -> None:
+    _both(project, database, twin)
+    write_revision(project, "0100", "CREATE TABLE app.ok (id int);\n")
+    write_revision(project, "0101", "SELECT pg_sleep(60);\n", message="slow")
+    said = []
+    for db, fast in ((database, True), (twin, False)):
+        env = {**os.environ, "RLSKIT_DATABASE_URL": db.url}
+        env.pop("RLSKIT_NO_FAST_PATH", None)
+        if not fast:
+            env["RLSKIT_NO_FAST_PATH"] = "1"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from rlskit.entry import main; main()", "upgrade"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _active(db, "%pg_sleep(60)%")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        said.append((proc.returncode, _said(out, db), _said(err, db)))
+        assert db.version() == [HEAD]
+    assert said[0] == said[1], said
