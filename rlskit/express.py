@@ -29,10 +29,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rlskit import libpq, noop
 from rlskit.bookkeeping import (
     DEFAULT_SCHEMA,
+    SESSION_RESET,
     _version_name,
     advisory_key,
     bookkeeping_prepare,
@@ -48,10 +50,11 @@ from rlskit.sqlfile import SqlFile, normalise
 from rlskit.term import escape
 from rlskit.urls import mask_url
 
-# Words that can start a statement ending or nesting the transaction, a psql
-# meta-command, a directive: a file with none of them needs no parse before it runs.
+# Words that can start a statement ending or nesting the transaction, COPY (its
+# STDIN/STDOUT form is refused), a psql meta-command, a directive: a file with none
+# of them needs no parse before it runs.
 _NEEDS_PARSE = re.compile(
-    r"\b(?:BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE)\b|^\s*\\|rlskit:",
+    r"\b(?:BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE|COPY)\b|^\s*\\|rlskit:",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -60,6 +63,15 @@ Answer = tuple[str, str, int]  # stdout, stderr, exit code
 
 class _Handover(Exception):
     """Roll back and let the full path run the upgrade."""
+
+
+@dataclass
+class _Progress:
+    """How far the attempt got: what a failure that is not run again must say."""
+
+    said: list[tuple[str, bool] | None]  # the lines the full path has printed by now
+    before: tuple[str, ...] | None = None  # the revision read under the lock
+    committing: bool = False  # COMMIT was sent: only the database knows its outcome
 
 
 @dataclass
@@ -105,18 +117,24 @@ def upgrade(
     """What ``rlskit upgrade`` prints and exits with, when this module could do it all
     (including "nothing to do"); None when the full path must run (nothing changed)."""
     started = time.perf_counter()
-    settings = project.settings
-    graph = noop.plain_graph(project)
     params = noop.connect_params(url, extra)
-    if graph is None or params is None or "options" in url.lower():
+    if params is None or _sets_options(url) or not libpq.available():
         return None
     params["options"] = session_options("")
-    conn = libpq.Connection.connect(params)
+    connected = libpq.connect_aside(params)  # while the graph is read and modules load
+    settings = project.settings
+    graph = noop.plain_graph(project)
+    plan = graph.linear() if graph is not None else None
+    conn = connected()
+    if graph is None:
+        if conn is not None:
+            conn.close()
+        return None
     if conn is None:
         return None  # the full path connects again and says why
     with conn:
         try:
-            state = _state(conn, graph, settings)
+            state = _state(conn, graph, settings, wait=False)
         except libpq.Failed as exc:
             if exc.sqlstate != "42P01":
                 return None
@@ -128,18 +146,31 @@ def upgrade(
         if heads is not None and len(heads) == 1:
             nothing = f"Nothing to do: at {heads[0]} (was {heads[0]})."
             return _answer([event_line("connected", "", where), (nothing, False)], 0)
-        if settings.per_revision:
+        if plan is None or settings.per_revision:
             return None
-        from rlskit import engine  # not for a no-op: its imports cost a no-op a fifth more
-
-        plan = engine.linear_plan(project, graph)
-        if plan is None:
-            return None
-        return _locked(conn, project, settings, graph, plan, where, started)
+        progress = _Progress([event_line("connected", "", where)])
+        return _locked(conn, project, settings, graph, plan, progress, started)
 
 
-def _state(conn: libpq.Connection, graph: noop.Graph, settings: Settings) -> noop.State | None:
-    rows, _ = conn.execute(noop.state_query(settings))
+def _sets_options(url: str) -> bool:
+    """Whether ``url`` may set libpq's ``options`` (libpq percent-decodes a URL's
+    query keys: ``?%6Fptions=`` is ``options``)."""
+    from urllib.parse import unquote
+
+    return "options" in unquote(url).lower()
+
+
+def _state(
+    conn: libpq.Connection,
+    graph: noop.Graph,
+    settings: Settings,
+    wait: bool = True,
+    first: list[str] | None = None,
+) -> noop.State | None:
+    """The database's state after the statements ``first``; without ``wait`` it does
+    not wait for a lock on the bookkeeping (:data:`rlskit.noop.NO_WAIT`)."""
+    before = "".join(f"{stmt};\n" for stmt in first or ())
+    rows, _ = conn.execute(before + ("" if wait else noop.NO_WAIT) + noop.state_query(settings))
     return noop.read_state(graph, rows[0] if rows else None)
 
 
@@ -163,12 +194,11 @@ def _locked(
     settings: Settings,
     graph: noop.Graph,
     plan: list[tuple[str, str]],
-    where: dict[str, str],
+    progress: _Progress,
     started: float,
 ) -> Answer | None:
     """The upgrade under the migration lock, if it is free at once."""
     key = advisory_key(settings)
-    sent: list[bool] = []  # COMMIT was sent
     try:
         if conn.execute(f"SELECT pg_try_advisory_lock({key})")[0][0][0] != "t":
             return None  # another upgrade runs: the full path waits and says so
@@ -176,11 +206,7 @@ def _locked(
         return None
     try:
         conn.execute("BEGIN")
-        said, counts, at, pending = _transaction(conn, project, settings, graph, plan, where)
-        sent.append(True)  # before COMMIT is sent: an interrupt after it claims nothing
-        _commit(conn, pending)
-        said.append((summary_line(counts, at, time.perf_counter() - started, "upgrade"), False))
-        return _answer(said, 0)
+        return _transaction(conn, project, settings, graph, plan, progress, started)
     except _Handover:
         return None
     except libpq.Failed as exc:
@@ -188,24 +214,54 @@ def _locked(
             return None
         from rlskit.runtime import connection_lost
 
-        return _error(connection_lost(settings, exc))  # not run again: say it
+        # not run again: say it, after what the full path would have printed by now
+        return _after(progress, _error(connection_lost(settings, exc)))
     except RlskitError as exc:
-        return _error(exc)
+        return _after(progress, _error(exc))
     except KeyboardInterrupt:
-        if sent:
-            text = (
-                "Interrupted after COMMIT was sent: run `rlskit status` to see whether "
-                "the upgrade was applied."
-            )
-        elif _rollback(conn):
-            text = "Interrupted; the running transaction was rolled back."
-        else:
-            text = "Interrupted; the connection was closed: the server rolls its transaction back."
-        return "", f"{text}\n", 130
+        return _after(progress, ("", _interrupted(conn, settings, progress), 130))
     finally:
-        _rollback(conn)
-        with contextlib.suppress(libpq.Failed):
-            conn.execute(f"SELECT pg_advisory_unlock({key})")
+        try:
+            _rollback(conn)
+            with contextlib.suppress(libpq.Failed):
+                conn.execute(f"SELECT pg_advisory_unlock({key})")
+        except KeyboardInterrupt:  # the outcome is decided: closing frees the lock
+            conn.close()
+
+
+def _after(progress: _Progress, answer: Answer) -> Answer:
+    """``answer`` after the lines printed so far (the full path prints them as it goes)."""
+    out, _, _ = _answer(progress.said, 0)
+    return out + answer[0], answer[1], answer[2]
+
+
+def _interrupted(conn: libpq.Connection, settings: Settings, progress: _Progress) -> str:
+    """What Ctrl-C did: read back from the database when COMMIT had been sent."""
+    rolled_back = _rollback(conn)
+    if progress.committing:
+        now = _versions(conn, _version_name(settings)) if rolled_back else None
+        if now is None:
+            return (
+                "Interrupted while COMMIT ran: whether it committed is unknown. Run "
+                "`rlskit status` to see the database's revision, then upgrade again.\n"
+            )
+        if now != progress.before:
+            was = ", ".join(progress.before or ()) or "base"
+            return (
+                "Interrupted after COMMIT had succeeded: the upgrade was committed; "
+                f"the database is at {', '.join(now) or 'base'} (was {was}).\n"
+            )
+    elif not rolled_back:
+        return "Interrupted; the connection was closed: the server rolls its transaction back.\n"
+    return "Interrupted; the running transaction was rolled back.\n"
+
+
+def _versions(conn: libpq.Connection, vt: str) -> tuple[str, ...] | None:
+    """The database's revisions (none without a version table); None if unreadable."""
+    try:
+        return tuple(sorted(r[0] or "" for r in conn.execute(f"SELECT version_num FROM {vt}")[0]))
+    except libpq.Failed as exc:
+        return () if exc.sqlstate == "42P01" and conn.connected else None
 
 
 def _rollback(conn: libpq.Connection) -> bool:
@@ -222,12 +278,9 @@ def _transaction(
     settings: Settings,
     graph: noop.Graph,
     plan: list[tuple[str, str]],
-    where: dict[str, str],
-) -> tuple[list[tuple[str, bool] | None], list[int], str, list[str]]:
-    """Everything up to COMMIT: (lines to print, statements per revision, where the
-    database is (was), the revisions run)."""
-    from rlskit.runtime import SESSION_RESET, stripped_event, transaction_lost
-
+    progress: _Progress,
+    started: float,
+) -> Answer:
     reset = "; ".join(SESSION_RESET)
     vt = _version_name(settings)
     if settings.version_table_schema == DEFAULT_SCHEMA:
@@ -235,9 +288,8 @@ def _transaction(
         moved = f"to_regclass({quote_literal(vt)}) IS NULL AND to_regclass({legacy}) IS NOT NULL"
         if conn.execute(f"SELECT {moved}")[0][0][0] == "t":
             raise _Handover  # an earlier rlskit's bookkeeping: the full path moves it
-    for stmt in bookkeeping_prepare(settings):
-        conn.execute(stmt)
-    state = _state(conn, graph, settings)  # again, under the lock
+    # the bookkeeping made sure of, then the state again, under the lock: one round trip
+    state = _state(conn, graph, settings, first=bookkeeping_prepare(settings))
     if state is None:
         raise _Handover
     _, versions, records, _ = state
@@ -246,7 +298,7 @@ def _transaction(
         raise _Handover
     if not noop.applied_unchanged(project, graph, records):
         raise _Handover  # an edited file, an older record: the full path decides
-    before = tuple(versions)
+    before = progress.before = tuple(sorted(versions))
     pending = noop.pending_after([rev for rev, _ in plan], before)
     if not pending:
         raise _Handover
@@ -257,7 +309,7 @@ def _transaction(
             files.append(_Pending(rev, path, project.display(path), path.read_bytes()))
         except OSError:
             raise _Handover from None
-    said = [event_line("connected", "", where)]
+    said = progress.said
     counts = []
     current = before[0] if before else None
     for item in files:
@@ -271,16 +323,18 @@ def _transaction(
             if not sqlfile.transactional:
                 raise _Handover
             text = sqlfile.script
-            note = stripped_event(sqlfile)
+            note = _stripped(sqlfile)
             if note is not None:
                 said.append(event_line(note.kind, note.message, note.data))
         else:
             item.parse_aside()
         conn.execute(f"{reset}; {lock_timeout_sql(settings)}")
-        conn.execute_interruptibly(text)
+        conn.execute_interruptibly(text, rows=False)  # a trailing SELECT's rows: unread
         status = conn.transaction_status
         if status == libpq.IDLE:  # the file ended the transaction despite the check:
             item.join()  # what ran may be committed, so say it rather than run it again
+            from rlskit.runtime import transaction_lost
+
             raise transaction_lost(item.parsed or item.display, item.revision, "IDLE")
         if status != libpq.INTRANS:
             raise _Handover
@@ -290,8 +344,7 @@ def _transaction(
                 settings, item.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
             )
         )
-        conn.execute(f"{reset}; {record}")
-        _record_version(conn, vt, current, item.revision)
+        _record_version(conn, vt, current, item.revision, f"{reset}; {record}")
         current = item.revision
         ms = (time.perf_counter() - t0) * 1000
         n = len(sqlfile.statements)
@@ -299,8 +352,20 @@ def _transaction(
         said.append(event_line("revision", message, {}))
         counts.append(n)
     after = [row[0] or "" for row in conn.execute(f"SELECT version_num FROM {vt}")[0]]
+    progress.committing = True
+    _commit(conn, pending)
     at = f"at {', '.join(after) or 'base'} (was {', '.join(before) or 'base'})"
-    return said, counts, at, pending
+    said.append((summary_line(counts, at, time.perf_counter() - started, "upgrade"), False))
+    return _answer(said, 0)
+
+
+def _stripped(sqlfile: SqlFile) -> Any:
+    """The note on a left-out BEGIN/COMMIT pair (:func:`rlskit.runtime.stripped_event`)."""
+    if not sqlfile.stripped:
+        return None
+    from rlskit.runtime import stripped_event  # its imports only for such a file
+
+    return stripped_event(sqlfile)
 
 
 def _parse_now(item: _Pending) -> SqlFile:
@@ -311,15 +376,17 @@ def _parse_now(item: _Pending) -> SqlFile:
     return item.parsed
 
 
-def _record_version(conn: libpq.Connection, vt: str, old: str | None, new: str) -> None:
-    """Move the version row as Alembic does (INSERT from base, else UPDATE one row)."""
+def _record_version(conn: libpq.Connection, vt: str, old: str | None, new: str, first: str) -> None:
+    """After ``first`` (in the same round trip), move the version row as Alembic
+    does: INSERT from base, else UPDATE exactly one row."""
     if old is None:
-        conn.execute(f"INSERT INTO {vt} (version_num) VALUES ({quote_literal(new)})")
-        return
-    _, count = conn.execute(
-        f"UPDATE {vt} SET version_num = {quote_literal(new)} "
-        f"WHERE {vt}.version_num = {quote_literal(old)}"
-    )
+        move = f"INSERT INTO {vt} (version_num) VALUES ({quote_literal(new)})"
+    else:
+        move = (
+            f"UPDATE {vt} SET version_num = {quote_literal(new)} "
+            f"WHERE {vt}.version_num = {quote_literal(old)}"
+        )
+    _, count = conn.execute(f"{first}; {move}")
     if count != 1:
         raise _Handover
 
@@ -328,7 +395,7 @@ def _commit(conn: libpq.Connection, pending: list[str]) -> None:
     """COMMIT; a refused commit was rolled back by the server (the full path runs
     again and reports it); a connection lost during COMMIT leaves the outcome unknown."""
     try:
-        conn.execute("COMMIT")
+        conn.execute_interruptibly("COMMIT")  # Ctrl-C cancels deferred triggers' work
     except libpq.Failed as exc:
         if conn.connected:
             raise _Handover from None

@@ -14,10 +14,11 @@ psycopg; this file is the libpq calls those two need.
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 _CONNECTION_OK = 0
@@ -106,6 +107,22 @@ def query_row(params: Mapping[str, str], sql: str) -> list[str | None] | None:
     return rows[0] if rows else None
 
 
+def connect_aside(params: Mapping[str, str]) -> Callable[[], Connection | None]:
+    """Start :meth:`Connection.connect` in another thread (libpq releases the GIL while
+    it connects and authenticates): the caller imports what it needs meanwhile, then
+    calls the returned function for the connection."""
+    found: list[Connection | None] = []
+    worker = threading.Thread(target=lambda: found.append(Connection.connect(params)))
+    worker.daemon = True
+    worker.start()
+
+    def result() -> Connection | None:
+        worker.join()
+        return found[0] if found else None
+
+    return result
+
+
 class Failed(Exception):
     """A libpq call that did not succeed; ``sqlstate`` when the server said why."""
 
@@ -164,29 +181,37 @@ class Connection:
             return UNKNOWN
         return int(self._lib.PQtransactionStatus(self._conn))
 
-    def execute(self, sql: str) -> tuple[list[list[str | None]], int]:
+    def execute(self, sql: str, rows: bool = True) -> tuple[list[list[str | None]], int]:
         """Run ``sql`` (one or more statements, simple protocol): the rows of its last
-        result and the rows it affected; :class:`Failed` on any error."""
+        result (none read without ``rows``) and the rows it affected or returned;
+        :class:`Failed` on any error."""
         if self._conn is None:
             raise Failed("the connection is closed")
+        if "\x00" in sql:  # libpq would send the text up to it only
+            raise Failed("the query holds a NUL character")
         lib = self._lib
         res = lib.PQexec(self._conn, sql.encode())
         if not res:
             raise Failed("no result (out of memory or the connection was lost)")
         try:
             status = lib.PQresultStatus(res)
+            if status == _PGRES_TUPLES_OK and not rows:
+                return [], int(lib.PQntuples(res))
             if status == _PGRES_TUPLES_OK:
                 nf = lib.PQnfields(res)
-                rows = [
-                    [
-                        None
-                        if lib.PQgetisnull(res, r, c)
-                        else (lib.PQgetvalue(res, r, c) or b"").decode("utf-8")
-                        for c in range(nf)
+                try:
+                    found = [
+                        [
+                            None
+                            if lib.PQgetisnull(res, r, c)
+                            else (lib.PQgetvalue(res, r, c) or b"").decode("utf-8")
+                            for c in range(nf)
+                        ]
+                        for r in range(lib.PQntuples(res))
                     ]
-                    for r in range(lib.PQntuples(res))
-                ]
-                return rows, len(rows)
+                except UnicodeDecodeError:  # the query set another client_encoding
+                    raise Failed("the server sent a value that is not UTF-8") from None
+                return found, len(found)
             if status in (_PGRES_COMMAND_OK, _PGRES_EMPTY_QUERY):
                 return [], int(lib.PQcmdTuples(res) or b"0")
             state = lib.PQresultErrorField(res, _PG_DIAG_SQLSTATE)
@@ -195,50 +220,49 @@ class Connection:
         finally:
             lib.PQclear(res)
 
-    def execute_interruptibly(self, sql: str) -> tuple[list[list[str | None]], int]:
+    def execute_interruptibly(
+        self, sql: str, rows: bool = True
+    ) -> tuple[list[list[str | None]], int]:
         """:meth:`execute` in a worker thread, so that Ctrl-C in the main thread
-        cancels the statement on the server (as psycopg does) instead of waiting."""
+        cancels the statement on the server (as psycopg does) instead of waiting.
+        After Ctrl-C it returns only once the worker has let go of the connection."""
         if self._conn is None:
             raise Failed("the connection is closed")
         outcome: list[tuple[list[list[str | None]], int] | BaseException] = []
-        finished = threading.Event()  # not Thread.join: an interrupted join can mark
-        # a running thread stopped (CPython 3.11's bpo-45274 handling)
+        # An Event, not Thread.join: a KeyboardInterrupt that interrupts join() can
+        # mark the thread stopped while it still runs (CPython 3.11, bpo-45274).
+        done = threading.Event()
 
         def work() -> None:
             try:
-                outcome.append(self.execute(sql))
+                outcome.append(self.execute(sql, rows))
             except BaseException as exc:  # handed to the caller's thread
                 outcome.append(exc)
             finally:
-                finished.set()
+                done.set()
 
-        worker = threading.Thread(target=work, daemon=True)
+        lib = self._lib
+        cancel = lib.PQgetCancel(self._conn)  # here: libpq's PGconn is not for two threads
+        started: int | None = None
         try:
-            worker.start()  # (Ctrl-C may land while the worker already sends the query)
-            while not finished.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            while not finished.is_set():  # never touch the connection while it works
-                self._cancel()
-                try:
-                    finished.wait(1.0)
-                except KeyboardInterrupt:
-                    continue
-            raise
+            try:
+                # the CALL's result is stored before Python looks at a pending Ctrl-C
+                started = _thread.start_new_thread(work, ())
+                done.wait()
+            except KeyboardInterrupt:
+                while started is not None:  # ask again at each Ctrl-C; wait until the
+                    if cancel:  # worker lets go: never touch the connection meanwhile
+                        lib.PQcancel(cancel, ctypes.create_string_buffer(256), 256)
+                    try:
+                        done.wait()
+                        break
+                    except KeyboardInterrupt:
+                        continue
+                raise
+        finally:
+            if cancel:
+                lib.PQfreeCancel(cancel)
         found = outcome[0]
         if isinstance(found, BaseException):
             raise found
         return found
-
-    def _cancel(self) -> None:
-        """Ask the server to cancel the running statement."""
-        if self._conn is None:
-            return
-        lib = self._lib
-        cancel = lib.PQgetCancel(self._conn)
-        if cancel:
-            try:
-                buf = ctypes.create_string_buffer(256)
-                lib.PQcancel(cancel, buf, 256)
-            finally:
-                lib.PQfreeCancel(cancel)

@@ -155,6 +155,13 @@ def plain_graph(project: Project) -> Graph | None:
     return Graph(parents, stems, docs)
 
 
+# Put before :func:`state_query` in one libpq query (one implicit transaction): a
+# lock on the bookkeeping, held by an upgrade that runs now, fails the check within a
+# second instead of waiting silently; the full path then waits for the migration
+# lock, saying who holds it, for ``migration_lock_wait``.
+NO_WAIT = "SELECT set_config('lock_timeout', '1s', true); "
+
+
 def state_query(settings: Settings) -> str:
     """One query: the versions, the records of applied files, stray privileges (JSON)."""
     from rlskit.bookkeeping import _book_name, _version_name
@@ -227,7 +234,7 @@ def _state(
     from rlskit import libpq
 
     if libpq.available():
-        row = libpq.query_row(params, state_query(settings))
+        row = libpq.query_row(params, NO_WAIT + state_query(settings))
     else:  # no bundled libpq (psycopg[c], a system libpq): the same through psycopg
         row = _query_psycopg(dict(params), state_query(settings))
     return read_state(graph, row)

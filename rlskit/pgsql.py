@@ -239,6 +239,19 @@ def transaction_control(statement: str) -> TransactionControl | None:
     return None
 
 
+def client_copy(statement: str) -> bool:
+    """Whether ``statement`` is ``COPY ... FROM STDIN`` or ``TO STDOUT``: data only a
+    client such as psql sends or reads, which a migration has not."""
+    if _first_word(statement) != "copy":
+        return False
+    try:
+        stmts = parse_json(statement)
+    except _parser.ParseError:
+        return False
+    copy = stmts[0].get("stmt", {}).get("CopyStmt") if len(stmts) == 1 else None
+    return copy is not None and not copy.get("filename")
+
+
 def _plpgsql_transaction_control(statement: str) -> str | None:
     import json
 

@@ -69,6 +69,10 @@ class SqlFile:
     def from_text(cls, text: str, display: str, path: Path | None = None) -> SqlFile:
         """Build from text already read."""
         text = normalise(text)
+        nul = text.find("\x00")
+        if nul != -1:  # libpq and the parser stop reading there: the rest would be lost
+            line = text.count("\n", 0, nul) + 1
+            raise SqlSyntaxError(display, line, "the file holds a NUL character (0x00)")
         try:
             statements = tuple(pgsql.split(text))
         except pgsql.SplitError as exc:
@@ -78,6 +82,14 @@ class SqlFile:
             if st.text.lstrip().startswith("\\"):
                 raise SqlSyntaxError(
                     display, st.line, "psql meta-commands (\\...) are not supported in migrations"
+                )
+            if pgsql.client_copy(st.text):
+                raise SqlSyntaxError(
+                    display,
+                    st.line,
+                    "COPY ... FROM STDIN / TO STDOUT needs a client to send or read its rows, "
+                    "which a migration has not: insert the rows with INSERT, or COPY from a "
+                    "file on the server",
                 )
         # the directives live in the comments before the first statement: scan only those
         directives = directives_of(text[: statements[0].offset] if statements else text)
