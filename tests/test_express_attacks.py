@@ -674,3 +674,22 @@ def test_ctrl_c_output_matches_the_full_path(
         said.append((proc.returncode, _said(out, db), _said(err, db)))
         assert db.version() == [HEAD]
     assert said[0] == said[1], said
+
+
+# -- 19. Ctrl-C pressed again and again while COMMIT runs ------------------------------
+def test_repeated_ctrl_c_during_commit_never_claims_a_rollback(
+    project: Path, database: Database
+) -> None:
+    _run(project, database, True)
+    write_revision(project, "0100", _slow_commit("RETURN NULL"), message="slow commit")
+    proc = _start(project, database.url)
+    _active(database, "COMMIT")
+    while proc.poll() is None:  # an impatient user
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.002)
+    out, err = proc.communicate(timeout=60)
+    assert database.version() == ["0100"]  # the trigger swallowed the cancel: committed
+    assert proc.returncode == 130, (out, err)
+    assert "rolled back" not in err and "before anything was changed" not in err, (out, err)
+    assert "Traceback" not in err, err
+    assert _lock_free(database, advisory_key(Project.find(project).settings))
