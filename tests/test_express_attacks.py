@@ -693,3 +693,28 @@ def test_repeated_ctrl_c_during_commit_never_claims_a_rollback(
     assert "rolled back" not in err and "before anything was changed" not in err, (out, err)
     assert "Traceback" not in err, err
     assert _lock_free(database, advisory_key(Project.find(project).settings))
+
+
+# -- 20. a database that lexes strings the old way -----------------------------------
+# With standard_conforming_strings off (a legacy database's setting) the server reads
+# 'a\', ' as one string where the parser rlskit checks files with reads two: a COMMIT
+# the check saw inside a string runs, and commits half of the upgrade.
+SCS_COMMIT = (
+    "CREATE TABLE app.half (id int);\n"
+    "SELECT 'a\\', ';COMMIT; SELECT ' AS x; -- ';\n"
+    "CREATE TABLE app.other_half (id int);\n"
+)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["express", "alembic"])
+def test_a_legacy_string_setting_cannot_smuggle_a_commit(
+    project: Path, database: Database, fast: bool
+) -> None:
+    _run(project, database, True)
+    with database.connect(autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {database.name} SET standard_conforming_strings = off")
+    write_revision(project, "0100", "CREATE TABLE app.ok (id int);\n")
+    write_revision(project, "0101", SCS_COMMIT, message="smuggled")
+    (code, out, err), _ = _run(project, database, fast)
+    half = database.scalar("SELECT to_regclass('app.half')") is not None
+    assert not half or database.version() == ["0101"], (code, out, err, database.version())
