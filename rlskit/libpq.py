@@ -215,7 +215,7 @@ class Connection:
             raise Failed("the connection is closed")
         if threading.current_thread() is not threading.main_thread() or signal.getsignal(
             signal.SIGINT
-        ) in (signal.SIG_IGN, signal.SIG_DFL):
+        ) in (signal.SIG_IGN, signal.SIG_DFL, None):
             return self.execute(sql, rows)
         outcome: list[tuple[list[list[str | None]], int] | BaseException] = []
         done, asked = threading.Event(), threading.Event()
