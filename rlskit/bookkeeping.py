@@ -39,13 +39,19 @@ KEEPALIVES = {
 }
 
 
+# The server reads a file's strings as rlskit's parser did when it checked the file
+# for transaction control: a database set to standard_conforming_strings = off reads
+# 'a\', ';COMMIT; ...' as a string and a COMMIT where the parser sees one string.
+LEXER_OPTIONS = (("standard_conforming_strings", "on"),)
+
+
 def session_options(given: str, orphan: bool = True) -> str:
     """The ``options`` of a migration connection: the URL's own, then
-    :data:`ORPHAN_OPTIONS` (``client_connection_check_interval`` needs PostgreSQL 14+:
-    without ``orphan`` it is left out, for older servers)."""
+    :data:`LEXER_OPTIONS` and :data:`ORPHAN_OPTIONS` (``client_connection_check_interval``
+    needs PostgreSQL 14+: without ``orphan`` it is left out, for older servers)."""
     ours = " ".join(
         f"-c {k}={v}"
-        for k, v in ORPHAN_OPTIONS
+        for k, v in (*LEXER_OPTIONS, *ORPHAN_OPTIONS)
         if orphan or k != "client_connection_check_interval"
     )
     return f"{given} {ours}".strip()

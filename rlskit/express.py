@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -149,7 +150,12 @@ def upgrade(
         if plan is None or settings.per_revision:
             return None
         progress = _Progress([event_line("connected", "", where)])
-        return _locked(conn, project, settings, graph, plan, progress, started)
+        try:
+            return _locked(conn, project, settings, graph, plan, progress, started)
+        except KeyboardInterrupt:  # before the first one's outcome was known
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            text = _UNKNOWN if progress.committing else _CLOSED
+            return _after(progress, ("", text, 130))
 
 
 def _sets_options(url: str) -> bool:
@@ -219,6 +225,8 @@ def _locked(
     except RlskitError as exc:
         return _after(progress, _error(exc))
     except KeyboardInterrupt:
+        # The first Ctrl-C decides; more of them would only hide what it did.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process ends after the answer
         return _after(progress, ("", _interrupted(conn, settings, progress), 130))
     finally:
         try:
@@ -235,16 +243,20 @@ def _after(progress: _Progress, answer: Answer) -> Answer:
     return out + answer[0], answer[1], answer[2]
 
 
+_UNKNOWN = (
+    "Interrupted while COMMIT ran: whether it committed is unknown. Run "
+    "`rlskit status` to see the database's revision, then upgrade again.\n"
+)
+_CLOSED = "Interrupted; the connection was closed: the server rolls its transaction back.\n"
+
+
 def _interrupted(conn: libpq.Connection, settings: Settings, progress: _Progress) -> str:
     """What Ctrl-C did: read back from the database when COMMIT had been sent."""
     rolled_back = _rollback(conn)
     if progress.committing:
         now = _versions(conn, _version_name(settings)) if rolled_back else None
         if now is None:
-            return (
-                "Interrupted while COMMIT ran: whether it committed is unknown. Run "
-                "`rlskit status` to see the database's revision, then upgrade again.\n"
-            )
+            return _UNKNOWN
         if now != progress.before:
             was = ", ".join(progress.before or ()) or "base"
             return (
@@ -252,7 +264,7 @@ def _interrupted(conn: libpq.Connection, settings: Settings, progress: _Progress
                 f"the database is at {', '.join(now) or 'base'} (was {was}).\n"
             )
     elif not rolled_back:
-        return "Interrupted; the connection was closed: the server rolls its transaction back.\n"
+        return _CLOSED
     return "Interrupted; the running transaction was rolled back.\n"
 
 

@@ -14,11 +14,11 @@ psycopg; this file is the libpq calls those two need.
 
 from __future__ import annotations
 
-import _thread
 import ctypes
+import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 _CONNECTION_OK = 0
@@ -105,22 +105,6 @@ def query_row(params: Mapping[str, str], sql: str) -> list[str | None] | None:
         except Failed:
             return None
     return rows[0] if rows else None
-
-
-def connect_aside(params: Mapping[str, str]) -> Callable[[], Connection | None]:
-    """Start :meth:`Connection.connect` in another thread (libpq releases the GIL while
-    it connects and authenticates): the caller imports what it needs meanwhile, then
-    calls the returned function for the connection."""
-    found: list[Connection | None] = []
-    worker = threading.Thread(target=lambda: found.append(Connection.connect(params)))
-    worker.daemon = True
-    worker.start()
-
-    def result() -> Connection | None:
-        worker.join()
-        return found[0] if found else None
-
-    return result
 
 
 class Failed(Exception):
@@ -223,15 +207,18 @@ class Connection:
     def execute_interruptibly(
         self, sql: str, rows: bool = True
     ) -> tuple[list[list[str | None]], int]:
-        """:meth:`execute` in a worker thread, so that Ctrl-C in the main thread
-        cancels the statement on the server (as psycopg does) instead of waiting.
-        After Ctrl-C it returns only once the worker has let go of the connection."""
+        """:meth:`execute` in a worker thread, so that Ctrl-C cancels the statement on
+        the server (as psycopg does) instead of waiting; KeyboardInterrupt is raised
+        only once the worker has let go of the connection (libpq's PGconn is not for
+        two threads). In the main thread only, where Python handles signals."""
         if self._conn is None:
             raise Failed("the connection is closed")
+        if threading.current_thread() is not threading.main_thread() or signal.getsignal(
+            signal.SIGINT
+        ) in (signal.SIG_IGN, signal.SIG_DFL, None):
+            return self.execute(sql, rows)
         outcome: list[tuple[list[list[str | None]], int] | BaseException] = []
-        # An Event, not Thread.join: a KeyboardInterrupt that interrupts join() can
-        # mark the thread stopped while it still runs (CPython 3.11, bpo-45274).
-        done = threading.Event()
+        done, asked = threading.Event(), threading.Event()
 
         def work() -> None:
             try:
@@ -241,27 +228,27 @@ class Connection:
             finally:
                 done.set()
 
+        # Ctrl-C only sets a flag meanwhile: a KeyboardInterrupt raised anywhere in
+        # here (in Thread.start, or in a join that then marks the thread stopped while
+        # it runs: CPython 3.11, bpo-45274) left the worker on the connection.
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: asked.set())
         lib = self._lib
-        cancel = lib.PQgetCancel(self._conn)  # here: libpq's PGconn is not for two threads
-        started: int | None = None
+        cancel = lib.PQgetCancel(self._conn)
+        interrupted = False
         try:
-            try:
-                # the CALL's result is stored before Python looks at a pending Ctrl-C
-                started = _thread.start_new_thread(work, ())
-                done.wait()
-            except KeyboardInterrupt:
-                while started is not None:  # ask again at each Ctrl-C; wait until the
-                    if cancel:  # worker lets go: never touch the connection meanwhile
+            threading.Thread(target=work, daemon=True).start()
+            while not done.wait(0.05):
+                if asked.is_set():  # each Ctrl-C asks the server again
+                    asked.clear()
+                    interrupted = True
+                    if cancel:
                         lib.PQcancel(cancel, ctypes.create_string_buffer(256), 256)
-                    try:
-                        done.wait()
-                        break
-                    except KeyboardInterrupt:
-                        continue
-                raise
         finally:
+            signal.signal(signal.SIGINT, previous)
             if cancel:
                 lib.PQfreeCancel(cancel)
+        if interrupted or asked.is_set():
+            raise KeyboardInterrupt
         found = outcome[0]
         if isinstance(found, BaseException):
             raise found

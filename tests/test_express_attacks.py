@@ -674,3 +674,47 @@ def test_ctrl_c_output_matches_the_full_path(
         said.append((proc.returncode, _said(out, db), _said(err, db)))
         assert db.version() == [HEAD]
     assert said[0] == said[1], said
+
+
+# -- 19. Ctrl-C pressed again and again while COMMIT runs ------------------------------
+def test_repeated_ctrl_c_during_commit_never_claims_a_rollback(
+    project: Path, database: Database
+) -> None:
+    _run(project, database, True)
+    write_revision(project, "0100", _slow_commit("RETURN NULL"), message="slow commit")
+    proc = _start(project, database.url)
+    _active(database, "COMMIT")
+    while proc.poll() is None:  # an impatient user
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.002)
+    out, err = proc.communicate(timeout=60)
+    assert database.version() == ["0100"]  # the trigger swallowed the cancel: committed
+    assert proc.returncode == 130, (out, err)
+    assert "rolled back" not in err and "before anything was changed" not in err, (out, err)
+    assert "Traceback" not in err, err
+    assert _lock_free(database, advisory_key(Project.find(project).settings))
+
+
+# -- 20. a database that lexes strings the old way -----------------------------------
+# With standard_conforming_strings off (a legacy database's setting) the server reads
+# 'a\', ' as one string where the parser rlskit checks files with reads two: a COMMIT
+# the check saw inside a string runs, and commits half of the upgrade.
+SCS_COMMIT = (
+    "CREATE TABLE app.half (id int);\n"
+    "SELECT 'a\\', ';COMMIT; SELECT ' AS x; -- ';\n"
+    "CREATE TABLE app.other_half (id int);\n"
+)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["express", "alembic"])
+def test_a_legacy_string_setting_cannot_smuggle_a_commit(
+    project: Path, database: Database, fast: bool
+) -> None:
+    _run(project, database, True)
+    with database.connect(autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {database.name} SET standard_conforming_strings = off")
+    write_revision(project, "0100", "CREATE TABLE app.ok (id int);\n")
+    write_revision(project, "0101", SCS_COMMIT, message="smuggled")
+    (code, out, err), _ = _run(project, database, fast)
+    half = database.scalar("SELECT to_regclass('app.half')") is not None
+    assert not half or database.version() == ["0101"], (code, out, err, database.version())
