@@ -18,7 +18,7 @@ import ctypes
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 _CONNECTION_OK = 0
@@ -105,6 +105,22 @@ def query_row(params: Mapping[str, str], sql: str) -> list[str | None] | None:
         except Failed:
             return None
     return rows[0] if rows else None
+
+
+def connect_aside(params: Mapping[str, str]) -> Callable[[], Connection | None]:
+    """Start :meth:`Connection.connect` in another thread (libpq releases the GIL while
+    it connects and authenticates): the caller reads and imports what it needs
+    meanwhile, then calls the returned function for the connection."""
+    found: list[Connection | None] = []
+    worker = threading.Thread(target=lambda: found.append(Connection.connect(params)))
+    worker.daemon = True
+    worker.start()
+
+    def result() -> Connection | None:
+        worker.join()
+        return found[0] if found else None
+
+    return result
 
 
 class Failed(Exception):
