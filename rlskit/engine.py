@@ -209,7 +209,7 @@ def upgrade(project: Project, settings: Settings, url: str, source: str, report:
                 {"url": mask_url(url), "source": source},
             )
         )
-        return _run(conn, project, settings, order, stems, report)
+        return _run(conn, project, settings, order, stems, report, url)
     finally:
         conn.close()
 
@@ -221,6 +221,7 @@ def _run(
     order: list[str],
     stems: dict[str, str],
     report: Report,
+    url: str,
 ) -> bool:
     import psycopg
 
@@ -259,8 +260,9 @@ def _run(
                     conn.rollback()
                 raise
             except psycopg.Error as exc:
-                if conn.closed or conn.broken:
-                    raise connection_lost(settings, exc) from None
+                if conn.closed or conn.broken:  # say where the database is, read anew
+                    now = _read_anew(url, settings)
+                    raise connection_lost(settings, exc, now, initial) from None
                 # the connection works: rlskit's own statement failed (say, its version
                 # table was dropped by the revision); say so and where the database is
                 now = _read_back(conn, settings)
@@ -275,6 +277,19 @@ def _run(
             )
         )
     return True
+
+
+def _read_anew(url: str, settings: Settings) -> tuple[str, ...] | None:
+    """The revision read on a new connection after the old one was lost; None if
+    the database cannot be reached."""
+    try:
+        conn = _connect(url)
+    except RlskitError:
+        return None
+    try:
+        return _read_back(conn, settings)
+    finally:
+        conn.close()
 
 
 def _read_back(conn: Any, settings: Settings) -> tuple[str, ...] | None:

@@ -221,7 +221,8 @@ def _locked(
         from rlskit.runtime import connection_lost
 
         # not run again: say it, after what the full path would have printed by now
-        return _after(progress, _error(connection_lost(settings, exc)))
+        lost = connection_lost(settings, exc, commit_sent=progress.committing)
+        return _after(progress, _error(lost))
     except RlskitError as exc:
         return _after(progress, _error(exc))
     except KeyboardInterrupt:

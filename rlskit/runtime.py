@@ -981,21 +981,44 @@ def lock_retry(
     time.sleep(delay)
 
 
-def connection_lost(settings: Settings, cause: BaseException) -> RlskitError:
-    """The connection died mid-upgrade: the server rolled the open transaction back."""
+def connection_lost(
+    settings: Settings,
+    cause: BaseException,
+    now: tuple[str, ...] | None = None,
+    before: Sequence[str] = (),
+    commit_sent: bool | None = None,
+) -> RlskitError:
+    """The connection died mid-upgrade. ``now``: the revision read back on a new
+    connection (None: not read); ``commit_sent``: whether the caller knows it had
+    (not) sent COMMIT. Only what was verified is said."""
     where = ""
     if isinstance(cause, SqlStatementError):
         f = cause.failure
         where = f" while running {f.path}:{f.line} (revision {f.revision})"
-    kept = (
-        " Revisions committed before it (--per-revision) stay applied."
-        if settings.per_revision
-        else " Nothing of this upgrade was applied."
-    )
+    if now is not None:
+        applied = (
+            "nothing of this upgrade was applied"
+            if list(now) == list(before)
+            else "what this upgrade committed stays applied"
+        )
+        kept = (
+            f" Read back on a new connection, the database is at {', '.join(now) or 'base'} "
+            f"(was {', '.join(before) or 'base'}): {applied}."
+        )
+    elif settings.per_revision:
+        kept = " Revisions committed before it (--per-revision) stay applied."
+    elif commit_sent is False:
+        kept = " rlskit had not sent COMMIT, so nothing of this upgrade was applied."
+    else:
+        kept = (
+            " The server commits a transaction only once it receives its COMMIT; if the "
+            "connection was lost while COMMIT was sent, only the database can tell: run "
+            "`rlskit status`."
+        )
     return RlskitError(
         f"The connection to the database was lost{where}: "
-        f"{' '.join(str(getattr(cause, 'orig', None) or cause).split())[:300]}. The server rolls "
-        f"back a transaction whose connection ends.{kept}",
+        f"{' '.join(str(getattr(cause, 'orig', None) or cause).split())[:300].rstrip('.')}. "
+        f"The server rolls back a transaction whose connection ends.{kept}",
         "Check that the server is up, then run upgrade again; it continues where the database is.",
     )
 

@@ -572,8 +572,8 @@ def test_a_connection_lost_during_commit_is_reported_honestly(
         assert db.scalar("SELECT to_regclass('app.slow_commit')") is None
     ours, theirs = said
     assert ours[:2] == theirs[:2] and ours[0] == 1, said
-    # the full path says "Nothing of this upgrade was applied" without reading it back;
-    # the express attempt knows that COMMIT was sent and does not pretend
+    # neither path claims what it did not verify: the Alembic path cannot tell whether
+    # COMMIT was sent; the express attempt knows that it was
     assert "COMMIT of revision(s) 0100 was sent: whether the server committed" in ours[2]
     assert "Run `rlskit status`" in ours[2] and "Nothing of this upgrade" not in ours[2]
 
@@ -718,3 +718,33 @@ def test_a_legacy_string_setting_cannot_smuggle_a_commit(
     (code, out, err), _ = _run(project, database, fast)
     half = database.scalar("SELECT to_regclass('app.half')") is not None
     assert not half or database.version() == ["0101"], (code, out, err, database.version())
+
+
+def test_the_engine_reads_the_revision_back_after_losing_its_connection_in_commit(
+    project: Path, database: Database
+) -> None:
+    """The Alembic-free full path (rlskit.engine, in-process here) lost its connection
+    while COMMIT ran: it reads the revision back on a new connection and says what it
+    found, rather than "nothing was applied" unverified (said before)."""
+    import threading
+
+    from .conftest import rlskit
+
+    _run(project, database, True)
+    write_revision(project, "0100", _slow_commit("RAISE"), message="slow commit")
+
+    def kill() -> None:
+        pid = _active(database, "COMMIT")
+        with database.connect(autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    killer = threading.Thread(target=kill)
+    killer.start()
+    res = rlskit("upgrade", project=project, url=database.url)
+    killer.join()
+    said = " ".join(res.stderr.split())
+    assert res.exit_code == 1 and "The connection to the database was lost" in said, said
+    assert f"Read back on a new connection, the database is at {HEAD} (was {HEAD})" in said
+    assert "nothing of this upgrade was applied" in said
+    assert database.version() == [HEAD]  # the oracle
+    assert database.scalar("SELECT to_regclass('app.slow_commit')") is None
