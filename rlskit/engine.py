@@ -242,10 +242,11 @@ def _run(
                 raise NonTransactionalRevision(rev, sqlfile.display)
         conn.commit()
         attempt = 0
+        commits: list[bool] = []  # a COMMIT of the upgrade's work was sent
         while True:
             attempt += 1
             try:
-                _apply_all(conn, settings, before, pending, files, report)
+                _apply_all(conn, settings, before, pending, files, report, commits)
                 break
             except SqlStatementError as exc:
                 now = _read_back(conn, settings)
@@ -262,7 +263,8 @@ def _run(
             except psycopg.Error as exc:
                 if conn.closed or conn.broken:  # say where the database is, read anew
                     now = _read_anew(url, settings)
-                    raise connection_lost(settings, exc, now, initial) from None
+                    sent = None if commits else False
+                    raise connection_lost(settings, exc, now, initial, sent) from None
                 # the connection works: rlskit's own statement failed (say, its version
                 # table was dropped by the revision); say so and where the database is
                 now = _read_back(conn, settings)
@@ -310,9 +312,11 @@ def _apply_all(
     pending: list[str],
     files: dict[str, SqlFile],
     report: Report,
+    commits: list[bool],
 ) -> None:
     @contextlib.contextmanager
     def autocommit_block() -> Iterator[None]:
+        commits.append(True)
         conn.commit()  # what ran before is committed, as Alembic's autocommit_block does
         conn.autocommit = True
         try:
@@ -329,6 +333,8 @@ def _apply_all(
         run_file(conn, sqlfile, rev, "up", settings, report, autocommit_block)
         _record_version(conn, settings, current, rev)
         if settings.per_revision:
+            commits.append(True)
             conn.commit()
         current = rev
+    commits.append(True)
     conn.commit()

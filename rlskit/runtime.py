@@ -946,8 +946,10 @@ def _run_with_retries(context: Any, config: Config, settings: Settings, allow_re
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
                     raise _BookkeepingStatementFailed(str(exc.orig or exc)) from None
-                # Typically the rollback after a failure, on a connection that is gone.
-                raise connection_lost(settings, exc.__context__ or exc) from None
+                # Typically the rollback after a failure, on a connection that is gone:
+                # then a statement of the migrations failed first and COMMIT was not sent.
+                sent = False if exc.__context__ is not None else None
+                raise connection_lost(settings, exc.__context__ or exc, commit_sent=sent) from None
             return
         except SqlStatementError as exc:
             if exc.sqlstate != "55P03" or not exc.failure.in_transaction:

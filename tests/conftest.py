@@ -216,6 +216,24 @@ def rlskit_imports(
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, err), imported
 
 
+def upgrade_started(project: Path, url: str, *, fast: bool = True) -> subprocess.Popen[str]:
+    """``rlskit upgrade`` of ``project`` on ``url`` through the console script's ``main``,
+    started and left running (the URL in the environment); without ``fast`` the
+    fast paths are switched off (the Alembic path)."""
+    env = {**os.environ, "RLSKIT_DATABASE_URL": url}
+    env.pop("RLSKIT_NO_FAST_PATH", None)
+    if not fast:
+        env["RLSKIT_NO_FAST_PATH"] = "1"
+    return subprocess.Popen(
+        [sys.executable, "-c", "from rlskit.entry import main; main()", "upgrade"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def alembic_process(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

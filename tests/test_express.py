@@ -9,11 +9,8 @@ runs from the start: its message is the one users get.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,7 +20,15 @@ import pytest
 from rlskit.bookkeeping import advisory_key
 from rlskit.project import Project
 
-from .conftest import HEAD, Database, Server, fresh_database, rlskit_imports, write_revision
+from .conftest import (
+    HEAD,
+    Database,
+    Server,
+    fresh_database,
+    rlskit_imports,
+    upgrade_started,
+    write_revision,
+)
 from .test_engine import _book, _dump, _said, _same
 
 HEAVY = {"psycopg", "click", "alembic", "sqlalchemy"}
@@ -157,19 +162,6 @@ def _pending_sleep(project: Path) -> None:
     )
 
 
-def _start(project: Path, db: Database) -> subprocess.Popen[str]:
-    env = {**os.environ, "RLSKIT_DATABASE_URL": db.url}
-    env.pop("RLSKIT_NO_FAST_PATH", None)
-    return subprocess.Popen(
-        [sys.executable, "-c", "from rlskit.entry import main; main()", "upgrade"],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _sleeping_pid(db: Database, deadline: float = 60) -> int:
     stop = time.monotonic() + deadline
     with db.connect(autocommit=True) as conn:
@@ -194,7 +186,7 @@ def _lock_free(db: Database, key: int) -> bool:
 def test_ctrl_c_cancels_the_statement_and_rolls_back(project: Path, database: Database) -> None:
     _run(project, database, True)
     _pending_sleep(project)
-    proc = _start(project, database)
+    proc = upgrade_started(project, database.url)
     _sleeping_pid(database)
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -210,7 +202,7 @@ def test_ctrl_c_cancels_the_statement_and_rolls_back(project: Path, database: Da
 def test_a_killed_connection_is_reported_not_retried(project: Path, database: Database) -> None:
     _run(project, database, True)
     _pending_sleep(project)
-    proc = _start(project, database)
+    proc = upgrade_started(project, database.url)
     pid = _sleeping_pid(database)
     with database.connect(autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(%s)", (pid,))

@@ -7,11 +7,9 @@ cluster, pg_dump --schema-only, the version row, catalog queries, pg_stat_activi
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from .conftest import (
     fresh_database,
     rlskit_imports,
     rlskit_process,
+    upgrade_started,
     write_revision,
 )
 from .test_engine import _dump, _said, _same
@@ -55,16 +54,7 @@ def _run_url(project: Path, url: str, fast: bool) -> subprocess.CompletedProcess
 
 
 def _start(project: Path, url: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "RLSKIT_DATABASE_URL": url}
-    env.pop("RLSKIT_NO_FAST_PATH", None)
-    return subprocess.Popen(
-        [sys.executable, "-c", "from rlskit.entry import main; main()", "upgrade"],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return upgrade_started(project, url)
 
 
 def _active(db: Database, like: str, deadline: float = 60) -> int:
@@ -182,6 +172,7 @@ def test_a_file_that_ends_its_own_session_is_reported_as_the_full_path_reports_i
     )
     assert ours == theirs, (ours, theirs)
     assert ours[0] == 1 and "connection to the database was lost" in ours[2], ours
+    assert "had not sent COMMIT, so nothing of this upgrade was applied" in ours[2]
     assert _dump(database) == before and database.version() == [HEAD]
 
 
@@ -551,18 +542,7 @@ def test_a_connection_lost_during_commit_is_reported_honestly(
     write_revision(project, "0100", _slow_commit("RAISE"), message="slow commit")
     said = []
     for db, fast in ((database, True), (twin, False)):
-        env = {**os.environ, "RLSKIT_DATABASE_URL": db.url}
-        env.pop("RLSKIT_NO_FAST_PATH", None)
-        if not fast:
-            env["RLSKIT_NO_FAST_PATH"] = "1"
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from rlskit.entry import main; main()", "upgrade"],
-            cwd=project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = upgrade_started(project, db.url, fast=fast)
         pid = _active(db, "COMMIT")
         with db.connect(autocommit=True) as conn:
             conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
@@ -656,18 +636,7 @@ def test_ctrl_c_output_matches_the_full_path(
     write_revision(project, "0101", "SELECT pg_sleep(60);\n", message="slow")
     said = []
     for db, fast in ((database, True), (twin, False)):
-        env = {**os.environ, "RLSKIT_DATABASE_URL": db.url}
-        env.pop("RLSKIT_NO_FAST_PATH", None)
-        if not fast:
-            env["RLSKIT_NO_FAST_PATH"] = "1"
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from rlskit.entry import main; main()", "upgrade"],
-            cwd=project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = upgrade_started(project, db.url, fast=fast)
         _active(db, "%pg_sleep(60)%")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
