@@ -70,6 +70,31 @@ def _version_name(settings: Settings) -> str:
     return quote_qualified(settings.version_table_schema, settings.version_table)
 
 
+def version_move(settings: Settings, old: str | None, new: str) -> str:
+    """The statement moving the version row as Alembic does: INSERT from base, else
+    UPDATE of the one row at ``old`` (the caller checks that it matched one row)."""
+    vt = _version_name(settings)
+    if old is None:
+        return f"INSERT INTO {vt} (version_num) VALUES ({quote_literal(new)})"
+    return (
+        f"UPDATE {vt} SET version_num = {quote_literal(new)} "
+        f"WHERE {vt}.version_num = {quote_literal(old)}"
+    )
+
+
+def legacy_bookkeeping_query(settings: Settings) -> str | None:
+    """A query answering true when there is no version table where this rlskit keeps
+    it but an earlier rlskit's in the search path (the full path moves it); None when
+    the project keeps its bookkeeping elsewhere (nothing to move)."""
+    if settings.version_table_schema != DEFAULT_SCHEMA:
+        return None
+    legacy = quote_literal(quote_ident(settings.version_table))
+    return (
+        f"SELECT to_regclass({quote_literal(_version_name(settings))}) IS NULL "
+        f"AND to_regclass({legacy}) IS NOT NULL"
+    )
+
+
 def _dollar(body: str) -> str:
     """``body`` dollar-quoted with a tag that does not occur in it."""
     n = 0

@@ -77,7 +77,9 @@ class RlskitGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RlskitError as exc:
-            click.secho(f"Error: {escape(str(exc), keep_newlines=True)}", fg="red", err=True)
+            from rlskit.messages import error_line
+
+            click.secho(error_line(exc), fg="red", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted; the running transaction was rolled back.", err=True)

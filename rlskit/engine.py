@@ -27,7 +27,9 @@ from rlskit.bookkeeping import (
     _book_name,
     _version_name,
     bookkeeping_prepare,
+    legacy_bookkeeping_query,
     session_options,
+    version_move,
 )
 from rlskit.errors import (
     NonTransactionalRevision,
@@ -38,7 +40,6 @@ from rlskit.errors import (
 )
 from rlskit.noop import pending_after as _pending
 from rlskit.project import Project, Settings
-from rlskit.quoting import quote_literal
 from rlskit.runtime import (
     AppliedFile,
     Event,
@@ -125,16 +126,11 @@ def _prepare(conn: Any, settings: Settings) -> None:
 def _known_state(conn: Any, settings: Settings, stems: dict[str, str]) -> bool:
     """Whether the database is at base or at one revision of this project, with its
     bookkeeping where this rlskit keeps it (else Alembic decides and says)."""
-    from rlskit.bookkeeping import DEFAULT_SCHEMA
-    from rlskit.quoting import quote_ident
-
+    legacy = legacy_bookkeeping_query(settings)
     try:
-        vt = conn.execute("SELECT to_regclass(%s)", (_version_name(settings),)).fetchone()[0]
-        if vt is None:
-            if settings.version_table_schema == DEFAULT_SCHEMA:
-                legacy = quote_ident(settings.version_table)
-                if conn.execute("SELECT to_regclass(%s)", (legacy,)).fetchone()[0]:
-                    return False  # an earlier rlskit's bookkeeping, moved by the full path
+        if legacy is not None and conn.execute(legacy).fetchone()[0]:
+            return False  # an earlier rlskit's bookkeeping, moved by the full path
+        if conn.execute("SELECT to_regclass(%s)", (_version_name(settings),)).fetchone()[0] is None:
             return True
         versions = _versions(conn, settings)
     finally:
@@ -174,18 +170,12 @@ def _load(project: Project, revision: str, stem: str) -> SqlFile:
 
 def _record_version(conn: Any, settings: Settings, old: str | None, new: str) -> None:
     """Move the version row as Alembic does (INSERT from base, else UPDATE one row)."""
-    vt = _version_name(settings)
-    if old is None:
-        conn.execute(f"INSERT INTO {vt} (version_num) VALUES ({quote_literal(new)})")
-        return
-    cur = conn.execute(
-        f"UPDATE {vt} SET version_num = {quote_literal(new)} "
-        f"WHERE {vt}.version_num = {quote_literal(old)}"
-    )
+    cur = conn.execute(version_move(settings, old, new))
     if cur.rowcount != 1:
         raise RevisionError(
             f"Online migration expected to match one row when updating '{old}' to '{new}' "
-            f"in {vt}; {cur.rowcount} found. Another process changed the version table.",
+            f"in {_version_name(settings)}; {cur.rowcount} found. Another process changed "
+            "the version table.",
             "Check it with `rlskit status`, then run upgrade again.",
         )
 

@@ -34,21 +34,20 @@ from typing import Any
 
 from rlskit import libpq, noop
 from rlskit.bookkeeping import (
-    DEFAULT_SCHEMA,
     SESSION_RESET,
     _version_name,
     advisory_key,
     bookkeeping_prepare,
     bookkeeping_record,
+    legacy_bookkeeping_query,
     lock_timeout_sql,
     session_options,
+    version_move,
 )
 from rlskit.errors import RlskitError
-from rlskit.messages import event_line, summary_line
+from rlskit.messages import error_line, event_line, summary_line
 from rlskit.project import Project, Settings
-from rlskit.quoting import quote_ident, quote_literal
 from rlskit.sqlfile import SqlFile, normalise
-from rlskit.term import escape
 from rlskit.urls import mask_url
 
 # Words that can start a statement ending or nesting the transaction, COPY (its
@@ -188,7 +187,7 @@ def _answer(lines: list[tuple[str, bool] | None], code: int) -> Answer:
 
 def _error(exc: RlskitError) -> Answer:
     """The full path's rendering of an error (click's red on a terminal)."""
-    text = f"Error: {escape(str(exc), keep_newlines=True)}"
+    text = error_line(exc)
     if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
         text = f"\x1b[31m{text}\x1b[0m"
     return "", f"{text}\n", exc.exit_code
@@ -296,11 +295,9 @@ def _transaction(
 ) -> Answer:
     reset = "; ".join(SESSION_RESET)
     vt = _version_name(settings)
-    if settings.version_table_schema == DEFAULT_SCHEMA:
-        legacy = quote_literal(quote_ident(settings.version_table))
-        moved = f"to_regclass({quote_literal(vt)}) IS NULL AND to_regclass({legacy}) IS NOT NULL"
-        if conn.execute(f"SELECT {moved}")[0][0][0] == "t":
-            raise _Handover  # an earlier rlskit's bookkeeping: the full path moves it
+    legacy = legacy_bookkeeping_query(settings)
+    if legacy is not None and conn.execute(legacy)[0][0][0] == "t":
+        raise _Handover  # an earlier rlskit's bookkeeping: the full path moves it
     # the bookkeeping made sure of, then the state again, under the lock: one round trip
     state = _state(conn, graph, settings, first=bookkeeping_prepare(settings))
     if state is None:
@@ -357,14 +354,21 @@ def _transaction(
                 settings, item.revision, sqlfile.display, sqlfile.checksum, sqlfile.content_hash
             )
         )
-        _record_version(conn, vt, current, item.revision, f"{reset}; {record}")
+        # the record, then the version row (its count is the last statement's): one round trip
+        _, moved = conn.execute(
+            f"{reset}; {record}; {version_move(settings, current, item.revision)}"
+        )
+        if moved != 1:
+            raise _Handover
         current = item.revision
         ms = (time.perf_counter() - t0) * 1000
         n = len(sqlfile.statements)
         message = f"applied {item.revision} {sqlfile.display} ({n} statements, {ms:.0f} ms)"
         said.append(event_line("revision", message, {}))
         counts.append(n)
-    after = [row[0] or "" for row in conn.execute(f"SELECT version_num FROM {vt}")[0]]
+    after = _versions(conn, vt)
+    if after is None:
+        raise _Handover
     progress.committing = True
     _commit(conn, pending)
     at = f"at {', '.join(after) or 'base'} (was {', '.join(before) or 'base'})"
@@ -387,21 +391,6 @@ def _parse_now(item: _Pending) -> SqlFile:
     except RlskitError:
         raise _Handover from None  # the full path names the file and line
     return item.parsed
-
-
-def _record_version(conn: libpq.Connection, vt: str, old: str | None, new: str, first: str) -> None:
-    """After ``first`` (in the same round trip), move the version row as Alembic
-    does: INSERT from base, else UPDATE exactly one row."""
-    if old is None:
-        move = f"INSERT INTO {vt} (version_num) VALUES ({quote_literal(new)})"
-    else:
-        move = (
-            f"UPDATE {vt} SET version_num = {quote_literal(new)} "
-            f"WHERE {vt}.version_num = {quote_literal(old)}"
-        )
-    _, count = conn.execute(f"{first}; {move}")
-    if count != 1:
-        raise _Handover
 
 
 def _commit(conn: libpq.Connection, pending: list[str]) -> None:

@@ -27,6 +27,11 @@ def event_line(kind: str, message: str, data: dict[str, Any]) -> tuple[str, bool
     return None
 
 
+def error_line(exc: Exception) -> str:
+    """An error as one paragraph (its newlines kept, control characters escaped)."""
+    return f"Error: {escape(str(exc), keep_newlines=True)}"
+
+
 def summary_line(statements: Sequence[int], where: str, seconds: float, verb: str) -> str:
     """The last line: what ran (one count per revision) and where the database is."""
     if not statements:

@@ -322,14 +322,10 @@ def status_rows(
     if state is None:
         return None
     graph, versions, records, _ = state
-    if len(graph.heads) != 1 or any(len(p) > 1 for p in graph.parents.values()):
+    plan = graph.linear()
+    if plan is None or not versions <= graph.parents.keys() or len(versions) > 1:
         return None
-    if not versions <= graph.parents.keys() or len(versions) > 1:
-        return None
-    child = {p[0]: r for r, p in graph.parents.items() if p}
-    order = [next(r for r, p in graph.parents.items() if not p)]
-    while order[-1] in child:
-        order.append(child[order[-1]])
+    order = [rev for rev, _ in plan]
     applied = set(order[: order.index(next(iter(versions))) + 1]) if versions else set()
     book = {r[0]: r for r in records}
     rows = []

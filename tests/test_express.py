@@ -162,18 +162,20 @@ def _pending_sleep(project: Path) -> None:
     )
 
 
-def _sleeping_pid(db: Database, deadline: float = 60) -> int:
+def _active(db: Database, like: str, deadline: float = 60) -> int:
+    """The pid of the first other session running a query like ``like``."""
     stop = time.monotonic() + deadline
     with db.connect(autocommit=True) as conn:
         while time.monotonic() < stop:
             row = conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE state = 'active' "
-                "AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()"
+                "AND query LIKE %s AND pid <> pg_backend_pid()",
+                (like,),
             ).fetchone()
             if row:
                 return int(row[0])
-            time.sleep(0.05)
-    raise AssertionError("the upgrade never reached its slow statement")
+            time.sleep(0.02)
+    raise AssertionError(f"no session ran {like!r}")
 
 
 def _lock_free(db: Database, key: int) -> bool:
@@ -187,7 +189,7 @@ def test_ctrl_c_cancels_the_statement_and_rolls_back(project: Path, database: Da
     _run(project, database, True)
     _pending_sleep(project)
     proc = upgrade_started(project, database.url)
-    _sleeping_pid(database)
+    _active(database, "%pg_sleep(60)%")
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
@@ -203,7 +205,7 @@ def test_a_killed_connection_is_reported_not_retried(project: Path, database: Da
     _run(project, database, True)
     _pending_sleep(project)
     proc = upgrade_started(project, database.url)
-    pid = _sleeping_pid(database)
+    pid = _active(database, "%pg_sleep(60)%")
     with database.connect(autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
     out, err = proc.communicate(timeout=60)

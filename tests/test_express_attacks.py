@@ -30,7 +30,7 @@ from .conftest import (
     write_revision,
 )
 from .test_engine import _dump, _said, _same
-from .test_express import _both, _lock_free, _run
+from .test_express import _active, _both, _lock_free, _run
 
 
 @pytest.fixture
@@ -55,22 +55,6 @@ def _run_url(project: Path, url: str, fast: bool) -> subprocess.CompletedProcess
 
 def _start(project: Path, url: str) -> subprocess.Popen[str]:
     return upgrade_started(project, url)
-
-
-def _active(db: Database, like: str, deadline: float = 60) -> int:
-    """The pid of the first other session running a query like ``like``."""
-    stop = time.monotonic() + deadline
-    with db.connect(autocommit=True) as conn:
-        while time.monotonic() < stop:
-            row = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE state = 'active' "
-                "AND query LIKE %s AND pid <> pg_backend_pid()",
-                (like,),
-            ).fetchone()
-            if row:
-                return int(row[0])
-            time.sleep(0.02)
-    raise AssertionError(f"no session ran {like!r}")
 
 
 # -- 1. a NUL byte: libpq and the parser stop reading there -------------------------
